@@ -1,0 +1,161 @@
+//! The command line: subcommands and their output.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::compile;
+use crate::diag::{self, Code, ColorChoice, RenderOptions};
+use crate::exit_code;
+use crate::load::{self, Loaded};
+use crate::plan;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "dspec",
+    version,
+    about = "Acceptance specs for Docker images, containers and compose stacks"
+)]
+pub struct Cli {
+    /// When to color output (also honours NO_COLOR).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+    /// A value for `${NAME}` interpolation, overriding a `let` of that name.
+    #[arg(long = "var", value_name = "NAME=VALUE", global = true, value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check specs without running anything (no Docker engine needed).
+    Validate(ValidateArgs),
+    /// Print the execution plan of specs.
+    Plan(PlanArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Spec files or directories (searched for *.dspec).
+    #[arg(default_value = "specs")]
+    pub paths: Vec<PathBuf>,
+    /// Output format of diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    /// Spec files or directories.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not NAME=VALUE")),
+    }
+}
+
+/// Runs the command line; returns the exit code.
+pub fn run(cli: Cli) -> i32 {
+    let render = RenderOptions::for_terminal(cli.color);
+    let opts = compile::Options {
+        vars: cli.vars.clone(),
+    };
+    match cli.command {
+        Command::Validate(a) => validate(&a, &opts, &render),
+        Command::Plan(a) => plan_cmd(&a, &opts, &render),
+    }
+}
+
+/// Prints diagnostics and unreadable paths to stderr.
+fn report(loaded: &Loaded, render: &RenderOptions) {
+    let mut err = std::io::stderr().lock();
+    for (p, why) in &loaded.unreadable {
+        let _ = writeln!(
+            err,
+            "error[{}]: cannot read `{}`: {why}\n",
+            Code::Unreadable,
+            p.display()
+        );
+    }
+    let mut diags = loaded.diagnostics.clone();
+    diags.sort_by_key(|d| (d.primary.span.file, d.primary.span.start));
+    let _ = write!(err, "{}", diag::render_all(&diags, &loaded.sources, render));
+}
+
+fn summary(loaded: &Loaded) -> String {
+    let errors =
+        loaded.diagnostics.iter().filter(|d| d.is_error()).count() + loaded.unreadable.len();
+    let warnings = loaded.diagnostics.len() + loaded.unreadable.len() - errors;
+    format!(
+        "{} file{}: {} error{}, {} warning{}",
+        loaded.files,
+        if loaded.files == 1 { "" } else { "s" },
+        errors,
+        if errors == 1 { "" } else { "s" },
+        warnings,
+        if warnings == 1 { "" } else { "s" },
+    )
+}
+
+fn validate(a: &ValidateArgs, opts: &compile::Options, render: &RenderOptions) -> i32 {
+    let loaded = load::load(&a.paths, opts);
+    match a.format {
+        Format::Human => {
+            report(&loaded, render);
+            let verdict = if loaded.has_errors() {
+                "invalid"
+            } else {
+                "valid"
+            };
+            eprintln!("{verdict}: {}", summary(&loaded));
+        }
+        Format::Json => println!("{}", diag::json::render(&loaded)),
+    }
+    if loaded.has_errors() {
+        exit_code::INVALID
+    } else {
+        exit_code::OK
+    }
+}
+
+fn plan_cmd(a: &PlanArgs, opts: &compile::Options, render: &RenderOptions) -> i32 {
+    let loaded = load::load(&a.paths, opts);
+    if loaded.has_errors() {
+        report(&loaded, render);
+        eprintln!("invalid: {}", summary(&loaded));
+        return exit_code::INVALID;
+    }
+    let p = plan::lower(&loaded.program);
+    match a.format {
+        Format::Human => {
+            report(&loaded, render);
+            print!("{}", plan::render_human(&p, &loaded.program));
+        }
+        Format::Json => {
+            let doc = serde_json::json!({
+                "schema": "dspec-plan/1",
+                "files": loaded.program.files,
+                "steps": p.steps,
+            });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&doc).expect("plan serializes")
+            );
+        }
+    }
+    exit_code::OK
+}

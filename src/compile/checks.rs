@@ -1,0 +1,817 @@
+//! Expectations and actions: paths walked through the property catalogue,
+//! predicates and modifiers type-checked.
+
+use super::model::*;
+use super::property::{self, ArgKind, Effect, Form};
+use super::types::{Owner, Ty};
+use super::value::Val;
+use super::{argv, FileCompiler};
+use crate::ast::{self, CmpOp, ModifierKind, PredicateOp, Segment, SubjectKind};
+use crate::diag::{suggest, Code, Diagnostic};
+use crate::source::Span;
+
+/// A walked path.
+struct Walked {
+    subject: String,
+    kind: SubjectKind,
+    steps: Vec<PathStep>,
+    ty: Ty,
+    changes: bool,
+    effect: Effect,
+    /// The text of the last segment, for messages.
+    last: String,
+}
+
+impl FileCompiler<'_> {
+    pub(super) fn expectation(
+        &mut self,
+        e: &ast::Expect,
+        criterion: Option<usize>,
+        subjects: &[SubjectDef],
+        index: usize,
+    ) -> Option<Check> {
+        let walked = self.walk(&e.path)?;
+        let mut ok = true;
+        let predicate = match &e.predicate {
+            None => {
+                if walked.ty != Ty::Bool {
+                    self.needs_predicate(&e.path, &walked);
+                    ok = false;
+                }
+                None
+            }
+            Some(p) => {
+                let checked = self.predicate(p, &walked, &e.path);
+                ok &= checked.is_some();
+                checked
+            }
+        };
+        let modifier = match &e.modifier {
+            None => None,
+            Some(m) => {
+                let checked = self.modifier(m, &walked, &e.path);
+                ok &= checked.is_some();
+                checked
+            }
+        };
+        if !ok {
+            return None;
+        }
+        Some(self.check(
+            e.span, &e.path, walked, criterion, subjects, index, false, predicate, modifier,
+        ))
+    }
+
+    pub(super) fn action(
+        &mut self,
+        d: &ast::Do,
+        criterion: Option<usize>,
+        subjects: &[SubjectDef],
+        index: usize,
+    ) -> Option<Check> {
+        let walked = self.walk(&d.path)?;
+        if walked.effect == Effect::None {
+            self.error(
+                Diagnostic::error(
+                    Code::NotAnAction,
+                    d.path.span,
+                    format!("`{}` does nothing to perform", self.text(d.path.span)),
+                )
+                .label("an observation, not an action")
+                .help("`do` takes an action: `restart()`, `kill(\"SIGTERM\")`, `stop(10s)`, `exec(\"...\")`, `get(\"/\")`, `run(\"...\")`; observe with `expect`"),
+            );
+            return None;
+        }
+        Some(self.check(
+            d.span, &d.path, walked, criterion, subjects, index, true, None, None,
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        &self,
+        span: Span,
+        path: &ast::Path,
+        w: Walked,
+        criterion: Option<usize>,
+        subjects: &[SubjectDef],
+        index: usize,
+        action_only: bool,
+        predicate: Option<CheckedPredicate>,
+        modifier: Option<CheckedModifier>,
+    ) -> Check {
+        let mut touches = vec![w.subject.clone()];
+        if let Some(SubjectSpec::Host(h)) = subjects
+            .iter()
+            .find(|s| s.name == w.subject)
+            .map(|s| &s.spec)
+        {
+            touches.extend(h.refers_to.iter().cloned());
+        }
+        let file = self.sources.get(span.file);
+        let (line, column) = file.line_col(span.start);
+        let path_text = match self.text(path.span).split_once('.') {
+            Some((_, rest)) => rest.to_string(),
+            None => String::new(),
+        };
+        Check {
+            index,
+            text: self.text(span).trim().to_string(),
+            line,
+            column,
+            span,
+            path_span: path.span,
+            criterion,
+            subject: w.subject,
+            subject_kind: w.kind,
+            path: w.steps,
+            path_text,
+            ty: w.ty,
+            action_only,
+            predicate,
+            modifier,
+            changes: w.changes,
+            barrier: matches!(w.effect, Effect::Barrier | Effect::Stop),
+            ends: w.effect == Effect::Stop,
+            touches,
+        }
+    }
+
+    fn walk(&mut self, path: &ast::Path) -> Option<Walked> {
+        let head = &path.head;
+        let Some(decl) = self.subjects.get(&head.name).cloned() else {
+            let help = if self.lets.contains_key(&head.name) {
+                format!(
+                    "`{}` is a `let`; expectations start with a subject",
+                    head.name
+                )
+            } else {
+                self.subject_help(
+                    &head.name,
+                    &[
+                        SubjectKind::Image,
+                        SubjectKind::Container,
+                        SubjectKind::Stack,
+                        SubjectKind::Command,
+                    ],
+                )
+            };
+            self.error(
+                Diagnostic::error(
+                    Code::Undefined,
+                    head.span,
+                    format!("subject `{}` is not defined", head.name),
+                )
+                .label("no subject by this name")
+                .help(help),
+            );
+            return None;
+        };
+        if let Some(args) = &path.head_args {
+            self.error(
+                Diagnostic::error(
+                    Code::BadArguments,
+                    args.span,
+                    format!("`{}` is a subject, not a call", head.name),
+                )
+                .label("unexpected arguments")
+                .help("properties follow a dot: `app.file(\"/app\")`"),
+            );
+            return None;
+        }
+        let owner = match decl.kind {
+            SubjectKind::Image => Owner::Image,
+            SubjectKind::Container => Owner::Container,
+            SubjectKind::Stack => Owner::Stack,
+            SubjectKind::Command => Owner::Command,
+        };
+        let mut w = Walked {
+            subject: head.name.clone(),
+            kind: decl.kind,
+            steps: Vec::new(),
+            ty: Ty::Obj(owner),
+            changes: false,
+            effect: Effect::None,
+            last: head.name.clone(),
+        };
+        if path.segments.is_empty() {
+            self.error(
+                Diagnostic::error(
+                    Code::NeedsPredicate,
+                    path.span,
+                    format!(
+                        "`{}` is {}, not a property",
+                        head.name,
+                        Ty::Obj(owner).describe()
+                    ),
+                )
+                .label("a subject alone")
+                .help(format!(
+                    "name one of its properties: {}",
+                    list(&property::names(owner))
+                )),
+            );
+            return None;
+        }
+        for seg in &path.segments {
+            match seg {
+                Segment::Field { name, args } => {
+                    let Some(owner) = w.ty.owner() else {
+                        self.error(
+                            Diagnostic::error(
+                                Code::UnknownProperty,
+                                name.span,
+                                format!(
+                                    "`{}` is {} and has no properties",
+                                    w.last,
+                                    w.ty.describe()
+                                ),
+                            )
+                            .label(format!("`.{}` cannot follow it", name.name))
+                            .help(format!(
+                                "compare it instead, e.g. `== {}`",
+                                w.ty.example().trim_matches('`')
+                            )),
+                        );
+                        return None;
+                    };
+                    let Some(prop) = property::lookup(owner, &name.name) else {
+                        let names = property::names(owner);
+                        self.error(
+                            Diagnostic::error(
+                                Code::UnknownProperty,
+                                name.span,
+                                format!("{} has no property `{}`", owner.noun(), name.name),
+                            )
+                            .label("unknown property")
+                            .help(suggest::help_for(
+                                &name.name,
+                                &names,
+                                &format!("properties of {}", owner.noun()),
+                            )),
+                        );
+                        return None;
+                    };
+                    let vals = self.call_args(prop, name, args.as_ref())?;
+                    w.steps.push(PathStep::Field {
+                        name: name.name.clone(),
+                        args: vals,
+                    });
+                    w.ty = prop.ty;
+                    w.changes |= prop.changes;
+                    if prop.effect != Effect::None {
+                        w.effect = prop.effect;
+                    }
+                    w.last = self.text(seg.span()).to_string();
+                }
+                Segment::Index { value, span } => {
+                    let v = self.eval(value)?;
+                    let ty = match (w.ty, &v) {
+                        (Ty::Obj(Owner::LabelMap) | Ty::Obj(Owner::EnvMap), Val::Text(_)) => {
+                            Ty::Text
+                        }
+                        (Ty::Json, Val::Text(_) | Val::Int(_)) => Ty::Json,
+                        (Ty::List, Val::Int(_)) => Ty::Text,
+                        _ => {
+                            self.error(
+                                Diagnostic::error(
+                                    Code::UnknownProperty,
+                                    *span,
+                                    format!("`{}` cannot be indexed with {}", w.last, v.describe()),
+                                )
+                                .label("here")
+                                .help("index labels with a string (`labels[\"k\"]`), lists and JSON arrays with a number (`[0]`)"),
+                            );
+                            return None;
+                        }
+                    };
+                    w.steps.push(PathStep::Index(v));
+                    w.ty = ty;
+                    w.last = self.text(*span).to_string();
+                }
+            }
+        }
+        w.ty = w.ty.ended();
+        Some(w)
+    }
+
+    fn call_args(
+        &mut self,
+        prop: &property::Prop,
+        name: &ast::Ident,
+        args: Option<&ast::Args>,
+    ) -> Option<Vec<Val>> {
+        let form_text = |p: &property::Prop| match p.form {
+            Form::Field => format!("`.{}`", p.name),
+            Form::Call(a) => {
+                let l: Vec<String> = a
+                    .iter()
+                    .map(|a| {
+                        if a.optional {
+                            format!("[{}]", a.name)
+                        } else {
+                            a.name.to_string()
+                        }
+                    })
+                    .collect();
+                format!("`.{}({})`", p.name, l.join(", "))
+            }
+        };
+        match (prop.form, args) {
+            (Form::Field, None) => Some(Vec::new()),
+            (Form::Field, Some(a)) => {
+                self.error(
+                    Diagnostic::error(
+                        Code::BadArguments,
+                        a.span,
+                        format!("`{}` takes no arguments", name.name),
+                    )
+                    .label("unexpected arguments")
+                    .help(format!("write {}", form_text(prop))),
+                );
+                None
+            }
+            (Form::Call(spec), None) => {
+                if spec.iter().all(|a| a.optional) && spec.is_empty() {
+                    return Some(Vec::new());
+                }
+                self.error(
+                    Diagnostic::error(
+                        Code::BadArguments,
+                        name.span,
+                        format!("`{}` needs arguments", name.name),
+                    )
+                    .label("missing `(...)`")
+                    .help(format!("write {}", form_text(prop))),
+                );
+                None
+            }
+            (Form::Call(spec), Some(a)) => {
+                let required = spec.iter().filter(|x| !x.optional).count();
+                if a.values.len() < required || a.values.len() > spec.len() {
+                    self.error(
+                        Diagnostic::error(
+                            Code::BadArguments,
+                            a.span,
+                            format!(
+                                "`{}` takes {} argument{}, not {}",
+                                name.name,
+                                count_text(required, spec.len()),
+                                if spec.len() == 1 { "" } else { "s" },
+                                a.values.len()
+                            ),
+                        )
+                        .label("wrong number of arguments")
+                        .help(format!("write {}", form_text(prop))),
+                    );
+                    return None;
+                }
+                let mut out = Vec::new();
+                for (value, arg) in a.values.iter().zip(spec) {
+                    out.push(self.call_arg(value, arg.kind, name)?);
+                }
+                Some(out)
+            }
+        }
+    }
+
+    fn call_arg(&mut self, value: &ast::Value, kind: ArgKind, name: &ast::Ident) -> Option<Val> {
+        let v = self.eval(value)?;
+        if v.is_secret() {
+            self.error(
+                Diagnostic::error(Code::SecretPrinted, value.span, format!("a secret cannot be an argument of `{}`", name.name))
+                    .label("it would be shown in reports")
+                    .help("pass secrets to the container with `env NAME = secret(\"VAR\")` and refer to `$NAME` in the command"),
+            );
+            return None;
+        }
+        let bad = |this: &mut Self, why: String| {
+            this.error(
+                Diagnostic::error(
+                    Code::BadArguments,
+                    value.span,
+                    format!("`{}` needs {}", name.name, kind.describe()),
+                )
+                .label(why)
+                .help(format!(
+                    "write `{}(...)` with {}",
+                    name.name,
+                    kind.describe()
+                )),
+            );
+            None
+        };
+        let lit = match &v {
+            Val::Text(t) => t.as_lit(),
+            _ => None,
+        };
+        match kind {
+            ArgKind::Text | ArgKind::UrlPath | ArgKind::Signal => {
+                if !matches!(v, Val::Text(_)) {
+                    return bad(self, format!("found {}", v.describe()));
+                }
+                if kind == ArgKind::UrlPath && lit.as_deref().is_some_and(|l| !l.starts_with('/')) {
+                    return bad(self, "a URL path starts with `/`".into());
+                }
+                if kind == ArgKind::Signal {
+                    if let Some(l) = &lit {
+                        let up = l.trim_start_matches("SIG");
+                        if !SIGNALS.contains(&up) && up.parse::<u8>().is_err() {
+                            return bad(self, format!("`{l}` is not a signal"));
+                        }
+                    }
+                }
+            }
+            ArgKind::AbsPath => match &lit {
+                Some(l) if l.starts_with('/') => {}
+                Some(_) => {
+                    return bad(self, "image paths are absolute: they start with `/`".into())
+                }
+                None if matches!(v, Val::Text(_)) => {}
+                None => return bad(self, format!("found {}", v.describe())),
+            },
+            ArgKind::Glob | ArgKind::RelGlob => {
+                let Some(l) = &lit else {
+                    return bad(self, format!("found {}", v.describe()));
+                };
+                if kind == ArgKind::Glob && !l.starts_with('/') {
+                    return bad(self, "image globs are absolute: they start with `/`".into());
+                }
+                if kind == ArgKind::RelGlob && l.starts_with('/') {
+                    return bad(self, "context globs are relative to the context".into());
+                }
+                if let Err(e) = globset::GlobBuilder::new(l).literal_separator(true).build() {
+                    self.error(
+                        Diagnostic::error(Code::BadGlob, value.span, "invalid glob")
+                            .label(e.kind().to_string())
+                            .help("globs use `*` (within a directory), `**` (any depth), `?` and `[...]`"),
+                    );
+                    return None;
+                }
+            }
+            ArgKind::Port => {
+                if !matches!(v, Val::Int(1..=65535)) {
+                    return bad(self, format!("found {}", v.describe()));
+                }
+            }
+            ArgKind::Duration => {
+                if !matches!(v, Val::Duration { .. }) {
+                    return bad(self, format!("found {}", v.describe()));
+                }
+            }
+            ArgKind::Command => match &v {
+                Val::Text(_) => {
+                    if let Some(Err(e)) = lit.as_deref().map(argv::split) {
+                        return bad(self, format!("cannot split: {e}"));
+                    }
+                }
+                Val::List(items)
+                    if items.iter().all(|i| matches!(i, Val::Text(_))) && !items.is_empty() => {}
+                _ => return bad(self, format!("found {}", v.describe())),
+            },
+        }
+        Some(v)
+    }
+
+    fn needs_predicate(&mut self, path: &ast::Path, w: &Walked) {
+        let text = self.text(path.span).to_string();
+        let help = match w.ty {
+            Ty::Obj(o) => format!("use one of its properties: {}", list(&property::names(o))),
+            Ty::Text => {
+                format!("compare it: `expect {text} == \"...\"`, `matches /.../`, `is not empty`")
+            }
+            Ty::List => {
+                format!("compare it: `expect {text} is empty`, `contains \"...\"`, `.count > 0`")
+            }
+            t => format!(
+                "compare it: `expect {text} == {}`",
+                t.example().trim_matches('`')
+            ),
+        };
+        self.error(
+            Diagnostic::error(
+                Code::NeedsPredicate,
+                path.span,
+                format!("`{text}` is {}, not true or false", w.ty.describe()),
+            )
+            .label("needs a comparison")
+            .help(help),
+        );
+    }
+
+    fn predicate(
+        &mut self,
+        p: &ast::Predicate,
+        w: &Walked,
+        path: &ast::Path,
+    ) -> Option<CheckedPredicate> {
+        let ty = w.ty;
+        let text = self.text(path.span).to_string();
+        let op_ok = match p.op {
+            PredicateOp::Compare(op) if op.is_ordering() => {
+                matches!(
+                    ty,
+                    Ty::Int | Ty::Size | Ty::Duration | Ty::Percent | Ty::Json
+                )
+            }
+            PredicateOp::Compare(_) => !matches!(ty, Ty::Obj(_)),
+            PredicateOp::In => matches!(
+                ty,
+                Ty::Int | Ty::Size | Ty::Duration | Ty::Percent | Ty::Json | Ty::Text | Ty::Mode
+            ),
+            PredicateOp::Matches | PredicateOp::NotMatches => matches!(ty, Ty::Text | Ty::Json),
+            PredicateOp::Contains | PredicateOp::NotContains => {
+                matches!(ty, Ty::Text | Ty::List | Ty::Json)
+            }
+            PredicateOp::IsEmpty | PredicateOp::IsNotEmpty => {
+                matches!(ty, Ty::Text | Ty::List | Ty::Json)
+            }
+            PredicateOp::IsJson | PredicateOp::IsNotJson => ty == Ty::Text,
+        };
+        if !op_ok {
+            let help = match (p.op, ty) {
+                (_, Ty::Obj(o)) => {
+                    format!("use one of its properties: {}", list(&property::names(o)))
+                }
+                (PredicateOp::Compare(_), _) => {
+                    format!("{} is compared with `==` or `!=`", ty.describe())
+                }
+                (PredicateOp::Matches | PredicateOp::NotMatches, Ty::List) => {
+                    "lists take `contains`, `is empty` or `.count`".into()
+                }
+                _ => format!("{} takes {}", ty.describe(), ops_for(ty)),
+            };
+            self.error(
+                Diagnostic::error(
+                    Code::BadOperator,
+                    p.op_span,
+                    format!(
+                        "`{}` does not apply to `{text}`, which is {}",
+                        p.op.text(),
+                        ty.describe()
+                    ),
+                )
+                .label("not for this type")
+                .help(help),
+            );
+            return None;
+        }
+        let Some(value_ast) = &p.value else {
+            return Some(CheckedPredicate {
+                op: p.op,
+                value: None,
+                value_span: None,
+            });
+        };
+        let v = self.eval(value_ast)?;
+        if v.is_secret() {
+            self.error(
+                Diagnostic::error(
+                    Code::SecretPrinted,
+                    value_ast.span,
+                    "a secret cannot be an expected value",
+                )
+                .label("it would be printed when the expectation fails")
+                .help("check a secret's effect instead (a status code, a log line)"),
+            );
+            return None;
+        }
+        let fits = match p.op {
+            PredicateOp::Compare(op) => {
+                v.fits(ty)
+                    && (!op.is_ordering()
+                        || ty != Ty::Json
+                        || matches!(v, Val::Int(_) | Val::Float(_)))
+                    || (ty == Ty::Percent && matches!(v, Val::Percent(_)))
+            }
+            PredicateOp::In => match &v {
+                Val::Range(a, _) => {
+                    a.fits(ty) && ty != Ty::Text && ty != Ty::Mode
+                        || ty == Ty::Json && a.magnitude().is_some()
+                }
+                Val::List(items) => items.iter().all(|i| i.fits(ty)),
+                _ => false,
+            },
+            PredicateOp::Matches | PredicateOp::NotMatches => matches!(v, Val::Regex(_)),
+            PredicateOp::Contains | PredicateOp::NotContains => match ty {
+                Ty::Text | Ty::List => matches!(v, Val::Text(_) | Val::Url { .. }),
+                _ => v.fits(Ty::Json),
+            },
+            _ => true,
+        };
+        if !fits {
+            self.error(self.value_mismatch(p.op, ty, &v, value_ast.span, &text));
+            return None;
+        }
+        Some(CheckedPredicate {
+            op: p.op,
+            value: Some(v),
+            value_span: Some(value_ast.span),
+        })
+    }
+
+    fn value_mismatch(
+        &self,
+        op: PredicateOp,
+        ty: Ty,
+        v: &Val,
+        span: Span,
+        text: &str,
+    ) -> Diagnostic {
+        let expected = match op {
+            PredicateOp::Matches | PredicateOp::NotMatches => "a regex like `/ERROR/`".to_string(),
+            PredicateOp::In => format!(
+                "a range or list of {} like {}",
+                plural(ty),
+                range_example(ty)
+            ),
+            PredicateOp::Contains | PredicateOp::NotContains => "a string".to_string(),
+            _ => format!("{} like {}", ty.describe(), ty.example()),
+        };
+        let mut help = format!("`{text}` is {}: compare it with {expected}", ty.describe());
+        match (ty, v) {
+            (Ty::Size, Val::Int(n) | Val::Size { bytes: n, .. })
+                if !matches!(v, Val::Size { .. }) =>
+            {
+                help = format!("a size is compared with a size: write `{n}MB` or `{n}MiB`");
+            }
+            (Ty::Duration, Val::Int(n)) => {
+                help = format!("a duration carries a unit: write `{n}s` or `{n}ms`")
+            }
+            (Ty::Percent, Val::Int(n)) => help = format!("CPU is a percentage: write `{n}%`"),
+            (Ty::Mode, Val::Int(n)) => help = format!("file modes are octal: write `0o{n}`"),
+            (_, Val::Text(t)) if matches!(op, PredicateOp::Matches | PredicateOp::NotMatches) => {
+                help = format!(
+                    "write a regex between slashes: `/{}/`",
+                    t.to_string().replace('/', "\\/")
+                );
+            }
+            (Ty::Json, _) if matches!(op, PredicateOp::Compare(c) if c.is_ordering()) => {
+                help = "JSON values are ordered against numbers".into();
+            }
+            _ => {}
+        }
+        let title = match op {
+            PredicateOp::Matches | PredicateOp::NotMatches => {
+                format!("`{}` needs a regex, not {}", op.text(), v.describe())
+            }
+            PredicateOp::Contains | PredicateOp::NotContains => format!(
+                "`{}` needs {}, not {}",
+                op.text(),
+                if ty == Ty::Json {
+                    "a JSON value"
+                } else {
+                    "a string"
+                },
+                v.describe()
+            ),
+            _ => format!(
+                "`{text}` is {}, but this is {}",
+                ty.describe(),
+                v.describe()
+            ),
+        };
+        Diagnostic::error(Code::BadValue, span, title)
+            .label(format!("expected {expected}"))
+            .help(help)
+    }
+
+    fn modifier(
+        &mut self,
+        m: &ast::Modifier,
+        w: &Walked,
+        path: &ast::Path,
+    ) -> Option<CheckedModifier> {
+        let text = self.text(path.span).to_string();
+        let v = self.eval(&m.value)?;
+        let Val::Duration { ms, text: dtext } = v else {
+            let help = match v {
+                Val::Int(n) => format!("write `{} {n}s`", m.kind.word()),
+                _ => format!("write `{} 30s`", m.kind.word()),
+            };
+            self.error(
+                Diagnostic::error(
+                    Code::BadValue,
+                    m.value.span,
+                    format!("`{}` takes a duration, not {}", m.kind.word(), v.describe()),
+                )
+                .label("expected a duration like `30s`")
+                .help(help),
+            );
+            return None;
+        };
+        if matches!(w.effect, Effect::Barrier | Effect::Stop) {
+            self.error(
+                Diagnostic::error(
+                    Code::StaticModifier,
+                    m.span,
+                    format!("`{}` cannot repeat an action", m.kind.word()),
+                )
+                .label("the action runs once")
+                .help(format!(
+                    "`{text}` changes the container; observe its effect in a separate expectation"
+                )),
+            );
+            return None;
+        }
+        if !w.changes {
+            let why = match w.kind {
+                SubjectKind::Image => "image facts are fixed once it is built",
+                SubjectKind::Command => "a host command runs once",
+                SubjectKind::Stack => "the compose config is resolved once",
+                SubjectKind::Container => "it is measured once",
+            };
+            self.error(
+                Diagnostic::error(
+                    Code::StaticModifier,
+                    m.span,
+                    format!(
+                        "`{text}` cannot change over time, so `{}` does not apply",
+                        m.kind.word()
+                    ),
+                )
+                .label(why)
+                .help(format!(
+                    "remove `{} {}`",
+                    m.kind.word(),
+                    self.text(m.value.span)
+                )),
+            );
+            return None;
+        }
+        if ms == 0 {
+            self.error(
+                Diagnostic::error(
+                    Code::BadValue,
+                    m.value.span,
+                    format!("`{}` needs a duration above zero", m.kind.word()),
+                )
+                .label("zero")
+                .help("remove the modifier to check once"),
+            );
+            return None;
+        }
+        let _ = (ModifierKind::Within, CmpOp::Eq);
+        Some(CheckedModifier {
+            kind: m.kind,
+            duration_ms: ms,
+            text: dtext,
+        })
+    }
+}
+
+const SIGNALS: &[&str] = &[
+    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
+    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+];
+
+fn list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn count_text(required: usize, max: usize) -> String {
+    if required == max {
+        required.to_string()
+    } else {
+        format!("{required} to {max}")
+    }
+}
+
+fn plural(ty: Ty) -> &'static str {
+    match ty {
+        Ty::Int => "numbers",
+        Ty::Size => "sizes",
+        Ty::Duration => "durations",
+        Ty::Percent => "percentages",
+        Ty::Text => "strings",
+        _ => "values",
+    }
+}
+
+fn range_example(ty: Ty) -> &'static str {
+    match ty {
+        Ty::Int => "`200..299`",
+        Ty::Size => "`200MB..300MB`",
+        Ty::Duration => "`1s..5s`",
+        Ty::Percent => "`10%..50%`",
+        Ty::Text => "`[\"a\", \"b\"]`",
+        _ => "`1..5`",
+    }
+}
+
+fn ops_for(ty: Ty) -> &'static str {
+    match ty {
+        Ty::Bool => "`==`, `!=` or nothing (`expect x.built`)",
+        Ty::Int | Ty::Size | Ty::Duration | Ty::Percent => "`== != < <= > >=` and `in`",
+        Ty::Mode => "`==`, `!=` and `in`",
+        Ty::Text => "`==`, `!=`, `in`, `matches`, `contains`, `is empty` and `is json`",
+        Ty::List => "`==`, `!=`, `contains`, `is empty` and `.count`",
+        Ty::Json => "comparisons, `matches`, `contains` and `is empty`",
+        Ty::Obj(_) => "its properties",
+    }
+}

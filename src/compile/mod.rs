@@ -1,0 +1,327 @@
+//! AST → checked model. Resolves names, checks every setting and every
+//! expectation against the property catalogue, and collects ALL errors.
+
+pub mod argv;
+mod checks;
+pub mod model;
+pub mod property;
+mod resolve;
+pub mod settings;
+mod subjects;
+pub mod types;
+pub mod value;
+
+use std::collections::HashMap;
+
+pub use model::*;
+
+use crate::ast::{self, Item, SpecFile, SubjectKind};
+use crate::diag::{suggest, Code, Diagnostic};
+use crate::source::{SourceMap, Span};
+use value::Val;
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `--var NAME=VALUE`: interpolated by `${NAME}`, overriding a `let`.
+    pub vars: Vec<(String, String)>,
+}
+
+/// Compiles parsed files. The program holds every file that compiled
+/// cleanly; the diagnostics hold every error and warning found.
+pub fn compile(
+    files: &[SpecFile],
+    sources: &SourceMap,
+    opts: &Options,
+) -> (Program, Vec<Diagnostic>) {
+    let mut program = Program::default();
+    let mut diags = Vec::new();
+    for f in files {
+        let mut c = FileCompiler::new(f, sources, opts);
+        let checked = c.run();
+        let failed = c.diags.iter().any(Diagnostic::is_error);
+        diags.append(&mut c.diags);
+        if !failed {
+            program.files.push(checked);
+        }
+    }
+    (program, diags)
+}
+
+/// A name declared in a file.
+#[derive(Clone, Debug)]
+pub(crate) struct Declared {
+    pub kind: SubjectKind,
+    pub span: Span,
+}
+
+pub(crate) struct FileCompiler<'a> {
+    pub ast: &'a SpecFile,
+    pub sources: &'a SourceMap,
+    pub opts: &'a Options,
+    pub diags: Vec<Diagnostic>,
+    pub lets: HashMap<String, (Option<Val>, Span)>,
+    pub subjects: HashMap<String, Declared>,
+    /// Subject names in declaration order.
+    pub order: Vec<String>,
+}
+
+impl<'a> FileCompiler<'a> {
+    fn new(ast: &'a SpecFile, sources: &'a SourceMap, opts: &'a Options) -> FileCompiler<'a> {
+        FileCompiler {
+            ast,
+            sources,
+            opts,
+            diags: Vec::new(),
+            lets: HashMap::new(),
+            subjects: HashMap::new(),
+            order: Vec::new(),
+        }
+    }
+
+    pub fn error(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    pub fn text(&self, span: Span) -> &'a str {
+        self.sources.snippet(span)
+    }
+
+    fn run(&mut self) -> CheckedFile {
+        let source = self.sources.get(self.ast.file);
+        let mut story = None;
+        let mut story_span: Option<Span> = None;
+        let mut criteria: Vec<CriterionInfo> = Vec::new();
+        let mut criterion_spans: HashMap<String, Span> = HashMap::new();
+        let mut name_spans: HashMap<String, Span> = HashMap::new();
+
+        // Pass 1: names.
+        for item in &self.ast.items {
+            match item {
+                Item::Story(s) => {
+                    if let Some(first) = story_span {
+                        self.error(
+                            Diagnostic::error(Code::Duplicate, s.span, "a file has one `story`")
+                                .label("second story")
+                                .secondary(first, "first story here")
+                                .help("split the file: one story per spec file"),
+                        );
+                    } else {
+                        story_span = Some(s.span);
+                        story = Some(StoryInfo {
+                            id: self.plain_string(&s.id),
+                            title: s.title.as_ref().map(|t| self.plain_string(t)),
+                        });
+                    }
+                }
+                Item::Let(l) => {
+                    if self.check_new_name(&l.name, &mut name_spans, "let") {
+                        let v = self.eval(&l.value);
+                        let v = match self.opts.vars.iter().find(|(k, _)| *k == l.name.name) {
+                            Some((_, text)) => Some(Val::Text(value::Text::lit(text.clone()))),
+                            None => v,
+                        };
+                        self.lets.insert(l.name.name.clone(), (v, l.name.span));
+                    }
+                }
+                Item::Subject(s) => {
+                    if self.check_new_name(&s.name, &mut name_spans, s.kind.word()) {
+                        self.subjects.insert(
+                            s.name.name.clone(),
+                            Declared {
+                                kind: s.kind,
+                                span: s.name.span,
+                            },
+                        );
+                        self.order.push(s.name.name.clone());
+                    }
+                }
+                Item::Criterion(c) => {
+                    if let Some(first) = criterion_spans.get(&c.id.name) {
+                        self.error(
+                            Diagnostic::error(
+                                Code::Duplicate,
+                                c.id.span,
+                                format!("criterion `{}` is defined twice", c.id.name),
+                            )
+                            .label("second definition")
+                            .secondary(*first, "first defined here")
+                            .help("give each acceptance criterion its own id"),
+                        );
+                    } else {
+                        criterion_spans.insert(c.id.name.clone(), c.id.span);
+                    }
+                    criteria.push(CriterionInfo {
+                        id: c.id.name.clone(),
+                        title: c.title.as_ref().map(|t| self.plain_string(t)),
+                    });
+                }
+                Item::Expect(_) | Item::Do(_) => {}
+            }
+        }
+
+        // Pass 2: subjects.
+        let mut subjects = Vec::new();
+        for item in &self.ast.items {
+            if let Item::Subject(s) = item {
+                if self.subjects.get(&s.name.name).map(|d| d.span) == Some(s.name.span) {
+                    if let Some(def) = self.subject(s) {
+                        subjects.push(def);
+                    }
+                }
+            }
+        }
+
+        // Pass 3: expectations and actions, in file order.
+        let mut checks = Vec::new();
+        let mut stopped: HashMap<String, Span> = HashMap::new();
+        let mut criterion_index = 0;
+        for item in &self.ast.items {
+            match item {
+                Item::Expect(_) | Item::Do(_) => {
+                    self.statement(item, None, &subjects, &mut stopped, &mut checks)
+                }
+                Item::Criterion(c) => {
+                    for inner in &c.body {
+                        self.statement(
+                            inner,
+                            Some(criterion_index),
+                            &subjects,
+                            &mut stopped,
+                            &mut checks,
+                        );
+                    }
+                    criterion_index += 1;
+                }
+                _ => {}
+            }
+        }
+
+        let has_errors = self.diags.iter().any(Diagnostic::is_error);
+        self.mark_used(&mut subjects, &checks, !has_errors);
+        CheckedFile {
+            file: self.ast.file,
+            path: source.display_path(),
+            dir: source.dir(),
+            story,
+            criteria,
+            subjects,
+            checks,
+        }
+    }
+
+    fn plain_string(&mut self, s: &ast::StrLit) -> String {
+        self.interpolate(s)
+            .map(|t| t.to_string())
+            .unwrap_or_default()
+    }
+
+    fn check_new_name(
+        &mut self,
+        name: &ast::Ident,
+        seen: &mut HashMap<String, Span>,
+        what: &str,
+    ) -> bool {
+        if let Some(first) = seen.get(&name.name) {
+            self.error(
+                Diagnostic::error(
+                    Code::Duplicate,
+                    name.span,
+                    format!("`{}` is already defined", name.name),
+                )
+                .label(format!("this {what} reuses the name"))
+                .secondary(*first, "first defined here")
+                .help("subjects and `let`s share one namespace per file: rename one of them"),
+            );
+            return false;
+        }
+        seen.insert(name.name.clone(), name.span);
+        true
+    }
+
+    fn statement(
+        &mut self,
+        item: &Item,
+        criterion: Option<usize>,
+        subjects: &[SubjectDef],
+        stopped: &mut HashMap<String, Span>,
+        checks: &mut Vec<Check>,
+    ) {
+        let check = match item {
+            Item::Expect(e) => self.expectation(e, criterion, subjects, checks.len()),
+            Item::Do(d) => self.action(d, criterion, subjects, checks.len()),
+            _ => None,
+        };
+        let Some(check) = check else { return };
+        for t in &check.touches {
+            if let Some(at) = stopped.get(t) {
+                let via = if *t == check.subject {
+                    String::new()
+                } else {
+                    format!(" (through `{}`, whose settings refer to it)", check.subject)
+                };
+                self.error(
+                    Diagnostic::error(
+                        Code::UseAfterStop,
+                        check.path_span,
+                        format!("`{t}` is used after it was stopped{via}"),
+                    )
+                    .label("used here")
+                    .secondary(*at, "stopped here")
+                    .help("move this expectation before the `stop`, or use `restart()` instead of `stop`"),
+                );
+                return;
+            }
+        }
+        if check.ends && check.subject_kind == SubjectKind::Container {
+            stopped.insert(check.subject.clone(), check.path_span);
+        }
+        checks.push(check);
+    }
+
+    /// Marks the subjects the checks reach; warns about the others when
+    /// `warn` (a file with errors would only get noise).
+    fn mark_used(&mut self, subjects: &mut [SubjectDef], checks: &[Check], warn: bool) {
+        let mut used: Vec<String> = checks.iter().flat_map(|c| c.touches.clone()).collect();
+        // Containers need their image.
+        let mut i = 0;
+        while i < used.len() {
+            if let Some(SubjectSpec::Run(r)) =
+                subjects.iter().find(|s| s.name == used[i]).map(|s| &s.spec)
+            {
+                if !used.contains(&r.image) {
+                    used.push(r.image.clone());
+                }
+            }
+            i += 1;
+        }
+        for s in subjects.iter_mut() {
+            s.used = used.contains(&s.name);
+            if !s.used && warn {
+                self.error(
+                    Diagnostic::warning(
+                        Code::Unused,
+                        s.span,
+                        format!("{} `{}` is never used", s.kind.word(), s.name),
+                    )
+                    .label("not reached by any expectation or action")
+                    .help("it will not be set up; add an expectation about it or remove it"),
+                );
+            }
+        }
+    }
+
+    /// "did you mean" over the declared subjects of some kinds.
+    pub fn subject_help(&self, name: &str, kinds: &[SubjectKind]) -> String {
+        let names: Vec<&str> = self
+            .order
+            .iter()
+            .filter(|n| kinds.contains(&self.subjects[*n].kind))
+            .map(String::as_str)
+            .collect();
+        let what = match kinds {
+            [SubjectKind::Image] => "image subjects",
+            _ => "subjects",
+        };
+        suggest::help_for(name, &names, what)
+    }
+}

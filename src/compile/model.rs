@@ -1,0 +1,212 @@
+//! The checked model: what the compiler hands to the planner.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::types::Ty;
+use super::value::{Text, Val};
+use crate::ast::{ModifierKind, PredicateOp, SubjectKind};
+use crate::source::{FileId, Span};
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Program {
+    pub files: Vec<CheckedFile>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckedFile {
+    #[serde(skip)]
+    pub file: FileId,
+    pub path: String,
+    pub dir: PathBuf,
+    pub story: Option<StoryInfo>,
+    pub criteria: Vec<CriterionInfo>,
+    pub subjects: Vec<SubjectDef>,
+    pub checks: Vec<Check>,
+}
+
+impl CheckedFile {
+    pub fn subject(&self, name: &str) -> Option<&SubjectDef> {
+        self.subjects.iter().find(|s| s.name == name)
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StoryInfo {
+    pub id: String,
+    pub title: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CriterionInfo {
+    pub id: String,
+    pub title: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SubjectDef {
+    pub name: String,
+    pub kind: SubjectKind,
+    #[serde(skip)]
+    pub span: Span,
+    /// Reached by an expectation or action (directly or through another
+    /// subject); unused subjects are not set up.
+    pub used: bool,
+    pub spec: SubjectSpec,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum SubjectSpec {
+    Build(BuildSpec),
+    Existing { reference: Text },
+    Run(RunSpec),
+    Compose(ComposeSpec),
+    Host(HostSpec),
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BuildSpec {
+    pub context: PathBuf,
+    /// Absolute; None means `CONTEXT/Dockerfile`.
+    pub dockerfile: Option<PathBuf>,
+    pub target: Option<String>,
+    pub args: Vec<(String, Text)>,
+    pub tags: Vec<String>,
+    pub platform: Option<String>,
+    pub labels: Vec<(String, Text)>,
+    pub no_cache: bool,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Publish {
+    pub host: Option<u16>,
+    pub container: u16,
+    pub proto: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Mount {
+    pub host: PathBuf,
+    pub path: String,
+    pub read_only: bool,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RunSpec {
+    pub image: String,
+    pub publish: Vec<Publish>,
+    pub env: Vec<(String, Val)>,
+    pub env_files: Vec<PathBuf>,
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub memory: Option<u64>,
+    pub cpus: Option<f64>,
+    pub pids: Option<u64>,
+    pub read_only: bool,
+    pub tmpfs: Vec<String>,
+    pub mounts: Vec<Mount>,
+    pub volumes: Vec<(String, String)>,
+    pub networks: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub cap_add: Vec<String>,
+    pub no_new_privileges: bool,
+    pub init: bool,
+    pub labels: Vec<(String, Text)>,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ComposeSpec {
+    pub files: Vec<PathBuf>,
+    pub env_files: Vec<PathBuf>,
+    pub profiles: Vec<String>,
+    pub scale: Vec<(String, u64)>,
+    pub pull: Option<String>,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HostSpec {
+    pub command: Text,
+    pub env: Vec<(String, Val)>,
+    pub workdir: Option<PathBuf>,
+    pub timeout: Option<Duration>,
+    /// Subjects its settings refer to: it starts after they are ready.
+    pub refers_to: Vec<String>,
+}
+
+/// One step of a path after the subject.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PathStep {
+    Field { name: String, args: Vec<Val> },
+    Index(Val),
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckedPredicate {
+    pub op: PredicateOp,
+    pub value: Option<Val>,
+    #[serde(skip)]
+    pub value_span: Option<Span>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckedModifier {
+    pub kind: ModifierKind,
+    pub duration_ms: u64,
+    pub text: String,
+}
+
+/// An expectation (`expect`) or an action (`do`), checked.
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    /// Position in the file's list of checks.
+    pub index: usize,
+    /// The source text: `expect prod.size < 200MB`.
+    pub text: String,
+    pub line: usize,
+    pub column: usize,
+    #[serde(skip)]
+    pub span: Span,
+    #[serde(skip)]
+    pub path_span: Span,
+    pub criterion: Option<usize>,
+    pub subject: String,
+    pub subject_kind: SubjectKind,
+    pub path: Vec<PathStep>,
+    /// The path as written after the subject: `get("/health").status`.
+    pub path_text: String,
+    pub ty: Ty,
+    /// `do`: perform without asserting.
+    pub action_only: bool,
+    pub predicate: Option<CheckedPredicate>,
+    pub modifier: Option<CheckedModifier>,
+    /// The property can change over time.
+    pub changes: bool,
+    /// Changes its subject (`restart`, `kill`, `stop`).
+    pub barrier: bool,
+    /// Ends its subject (`stop`).
+    pub ends: bool,
+    /// Subjects it touches: its own and those a host command refers to.
+    pub touches: Vec<String>,
+}
+
+impl Check {
+    /// Whether it needs no running container (image facts, compose config).
+    pub fn is_static(&self) -> bool {
+        let first = match self.path.first() {
+            Some(PathStep::Field { name, .. }) => name.as_str(),
+            _ => "",
+        };
+        (self.subject_kind == SubjectKind::Image && first != "run")
+            || (self.subject_kind == SubjectKind::Stack
+                && matches!(first, "valid" | "services" | "config"))
+    }
+}

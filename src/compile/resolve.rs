@@ -1,0 +1,246 @@
+//! Values: `let`s, `${}` interpolation, `env()`, `secret()` and
+//! `SUBJECT.url(N)` references.
+
+use super::value::{Text, TextPart, Val};
+use super::FileCompiler;
+use crate::ast::{self, Literal, Segment, StrPart, SubjectKind, ValueKind};
+use crate::diag::{suggest, Code, Diagnostic};
+
+impl FileCompiler<'_> {
+    /// Evaluates a value; None after reporting an error.
+    pub fn eval(&mut self, v: &ast::Value) -> Option<Val> {
+        match &v.kind {
+            ValueKind::Lit(l) => Some(match l {
+                Literal::Int(n) => Val::Int(*n),
+                Literal::Float(x) => Val::Float(*x),
+                Literal::Octal(m) => Val::Mode(*m),
+                Literal::Size(s) => Val::Size {
+                    bytes: s.bytes,
+                    text: s.text.clone(),
+                },
+                Literal::Duration(d) => Val::Duration {
+                    ms: d.duration.as_millis() as u64,
+                    text: d.text.clone(),
+                },
+                Literal::Percent(p) => Val::Percent(*p),
+                Literal::Bool(b) => Val::Bool(*b),
+                Literal::Regex(r) => Val::Regex(r.clone()),
+                Literal::PortMap { host, container } => Val::PortMap {
+                    host: *host,
+                    container: *container,
+                },
+            }),
+            ValueKind::Str(s) => self.interpolate(s).map(Val::Text),
+            ValueKind::List(items) => {
+                let vals: Vec<Option<Val>> = items.iter().map(|i| self.eval(i)).collect();
+                vals.into_iter().collect::<Option<Vec<_>>>().map(Val::List)
+            }
+            ValueKind::Range(a, b) => {
+                let (va, vb) = (self.eval(a)?, self.eval(b)?);
+                let same = std::mem::discriminant(&va) == std::mem::discriminant(&vb)
+                    || matches!(
+                        (&va, &vb),
+                        (Val::Int(_), Val::Float(_)) | (Val::Float(_), Val::Int(_))
+                    );
+                if !same || va.magnitude().is_none() {
+                    self.error(
+                        Diagnostic::error(
+                            Code::BadValue,
+                            v.span,
+                            format!("a range runs between two values of one kind, not {} and {}", va.describe(), vb.describe()),
+                        )
+                        .label("mixed range")
+                        .help("write both ends with the same unit family, like `200MB..300MB` or `1s..5s`"),
+                    );
+                    return None;
+                }
+                if va.magnitude() > vb.magnitude() {
+                    self.error(
+                        Diagnostic::error(
+                            Code::BadRange,
+                            v.span,
+                            format!("the range `{va}..{vb}` is empty"),
+                        )
+                        .label("its start is above its end")
+                        .help(format!("write the smaller value first: `{vb}..{va}`")),
+                    );
+                    return None;
+                }
+                Some(Val::Range(Box::new(va), Box::new(vb)))
+            }
+            ValueKind::Path(p) => self.eval_path_value(p),
+        }
+    }
+
+    fn eval_path_value(&mut self, p: &ast::Path) -> Option<Val> {
+        let name = p.head.name.as_str();
+        if let Some(args) = &p.head_args {
+            if (name == "env" || name == "secret") && p.segments.is_empty() {
+                return self.host_read(name, args, p.span);
+            }
+        }
+        if p.head_args.is_none() && p.segments.is_empty() {
+            if let Some((v, _)) = self.lets.get(name) {
+                return v.clone();
+            }
+        }
+        if let Some(decl) = self.subjects.get(name).cloned() {
+            if let [Segment::Field {
+                name: f,
+                args: Some(args),
+            }] = p.segments.as_slice()
+            {
+                if f.name == "url" && decl.kind == SubjectKind::Container {
+                    if let [arg] = args.values.as_slice() {
+                        if let Some(Val::Int(port)) = self.eval(arg) {
+                            if (1..=65535).contains(&port) {
+                                return Some(Val::Url {
+                                    subject: name.to_string(),
+                                    port: port as u16,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            self.error(
+                Diagnostic::error(Code::BadValue, p.span, format!("`{}` cannot be used as a value", self.text(p.span)))
+                    .label("a property, not a value")
+                    .help("the only property usable as a value is a container's `url(PORT)`, like `api.url(8000)`; compare properties with `expect`"),
+            );
+            return None;
+        }
+        let mut names: Vec<&str> = self.lets.keys().map(String::as_str).collect();
+        names.extend(self.order.iter().map(String::as_str));
+        names.sort();
+        let help = if name == "env" || name == "secret" {
+            format!("`{name}` takes the variable's name: `{name}(\"VAR\")`")
+        } else {
+            suggest::help_for(name, &names, "names in scope")
+        };
+        self.error(
+            Diagnostic::error(
+                Code::Undefined,
+                p.head.span,
+                format!("`{name}` is not defined"),
+            )
+            .label("unknown name")
+            .help(help),
+        );
+        None
+    }
+
+    fn host_read(
+        &mut self,
+        func: &str,
+        args: &ast::Args,
+        span: crate::source::Span,
+    ) -> Option<Val> {
+        let max = if func == "env" { 2 } else { 1 };
+        let mut texts = Vec::new();
+        for a in &args.values {
+            match &a.kind {
+                ValueKind::Str(s) => texts.push(self.interpolate(s)?.as_lit().unwrap_or_default()),
+                _ => texts.push(String::new()),
+            }
+        }
+        let ok = !args.values.is_empty()
+            && args.values.len() <= max
+            && args
+                .values
+                .iter()
+                .all(|a| matches!(a.kind, ValueKind::Str(_)))
+            && !texts[0].is_empty();
+        if !ok {
+            let form = if func == "env" {
+                "`env(\"VAR\")` or `env(\"VAR\", \"default\")`"
+            } else {
+                "`secret(\"VAR\")`"
+            };
+            self.error(
+                Diagnostic::error(
+                    Code::BadArguments,
+                    args.span,
+                    format!("wrong arguments to `{func}`"),
+                )
+                .label("here")
+                .help(format!("write {form}")),
+            );
+            return None;
+        }
+        let _ = span;
+        let part = if func == "env" {
+            TextPart::Env {
+                var: texts[0].clone(),
+                default: texts.get(1).cloned(),
+            }
+        } else {
+            TextPart::Secret {
+                var: texts[0].clone(),
+            }
+        };
+        Some(Val::Text(Text { parts: vec![part] }))
+    }
+
+    /// Resolves `${name}` in a string literal.
+    pub fn interpolate(&mut self, s: &ast::StrLit) -> Option<Text> {
+        let mut out = Text::default();
+        let mut ok = true;
+        for part in &s.parts {
+            match part {
+                StrPart::Text(t) => out.push(TextPart::Lit(t.clone())),
+                StrPart::Interp(name) => {
+                    if let Some((_, v)) = self.opts.vars.iter().find(|(k, _)| *k == name.name) {
+                        out.push(TextPart::Lit(v.clone()));
+                        continue;
+                    }
+                    match self.lets.get(&name.name).cloned() {
+                        Some((Some(v), _)) => {
+                            match v {
+                                Val::Text(t) => out.append(&t),
+                                Val::List(_) | Val::Range(..) | Val::Url { .. } | Val::Regex(_) => {
+                                    self.error(
+                                    Diagnostic::error(
+                                        Code::BadValue,
+                                        name.span,
+                                        format!("`{}` is {} and cannot be interpolated", name.name, v.describe()),
+                                    )
+                                    .label("here")
+                                    .help("only text, numbers, sizes and durations go into strings"),
+                                );
+                                    ok = false;
+                                }
+                                other => out.push(TextPart::Lit(other.to_string())),
+                            }
+                        }
+                        Some((None, _)) => ok = false,
+                        None => {
+                            let mut names: Vec<&str> =
+                                self.lets.keys().map(String::as_str).collect();
+                            names.extend(self.opts.vars.iter().map(|(k, _)| k.as_str()));
+                            names.sort();
+                            let help = match suggest::closest(&name.name, names.iter().copied()) {
+                                Some(b) => format!("did you mean `{b}`?"),
+                                None => format!(
+                                    "define it with `let {} = \"...\"` or pass `--var {}=...`",
+                                    name.name, name.name
+                                ),
+                            };
+                            self.error(
+                                Diagnostic::error(
+                                    Code::Undefined,
+                                    name.span,
+                                    format!("`${{{}}}` names nothing defined", name.name),
+                                )
+                                .label("not a `let` or `--var`")
+                                .help(help),
+                            );
+                            ok = false;
+                        }
+                    }
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+}

@@ -1,0 +1,269 @@
+//! The settings each subject kind accepts: one table, read by the checker,
+//! "did you mean" and the book.
+
+use crate::ast::SubjectKind;
+
+/// What a setting takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// `read_only`
+    Flag,
+    /// `target "prod"`
+    Value(Kind),
+    /// `arg K = V`
+    KeyValue(Kind),
+    /// `mount "HOST" at "PATH"`
+    At,
+}
+
+/// The kind of value a setting takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    /// A path on the host, relative to the spec file.
+    HostPath,
+    Size,
+    Duration,
+    /// A positive number (`cpus 0.5`).
+    Number,
+    Int,
+    /// `8000`, `18080:8000` or `"8000/udp"`.
+    Port,
+    /// A string split with shell quoting, or a list.
+    Argv,
+    /// Text that may come from `env()`, `secret()` or `SUBJECT.url(N)`.
+    EnvValue,
+    /// `"missing"` or `"never"`.
+    Pull,
+}
+
+impl Kind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Text => "a string",
+            Kind::HostPath => "a path like \"docker/Dockerfile\"",
+            Kind::Size => "a size like `256MB`",
+            Kind::Duration => "a duration like `30s`",
+            Kind::Number => "a number like `0.5`",
+            Kind::Int => "a whole number like `100`",
+            Kind::Port => "a port like `8000`, `18080:8000` or \"8000/udp\"",
+            Kind::Argv => "a command as a string or a list",
+            Kind::EnvValue => "a string, `env(\"VAR\")`, `secret(\"VAR\")` or `SUBJECT.url(PORT)`",
+            Kind::Pull => "\"missing\" or \"never\"",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct SettingDef {
+    pub name: &'static str,
+    pub shape: Shape,
+    pub repeat: bool,
+    pub doc: &'static str,
+}
+
+const fn s(name: &'static str, shape: Shape, repeat: bool, doc: &'static str) -> SettingDef {
+    SettingDef {
+        name,
+        shape,
+        repeat,
+        doc,
+    }
+}
+
+use Kind as K;
+use Shape::*;
+
+pub const BUILD: &[SettingDef] = &[
+    s(
+        "dockerfile",
+        Value(K::HostPath),
+        false,
+        "the Dockerfile, relative to the spec file (default CONTEXT/Dockerfile)",
+    ),
+    s("target", Value(K::Text), false, "the stage to build"),
+    s(
+        "arg",
+        KeyValue(K::EnvValue),
+        true,
+        "a build argument (visible in the image history: no secrets)",
+    ),
+    s(
+        "tag",
+        Value(K::Text),
+        true,
+        "an extra tag for the built image",
+    ),
+    s(
+        "platform",
+        Value(K::Text),
+        false,
+        "the platform, like \"linux/amd64\"",
+    ),
+    s(
+        "label",
+        KeyValue(K::Text),
+        true,
+        "a label added to the image",
+    ),
+    s("no_cache", Flag, false, "build without the layer cache"),
+    s(
+        "timeout",
+        Value(K::Duration),
+        false,
+        "fail the build after this long",
+    ),
+];
+
+pub const EXISTING: &[SettingDef] = &[];
+
+pub const RUN: &[SettingDef] = &[
+    s(
+        "publish",
+        Value(K::Port),
+        true,
+        "publish a port on 127.0.0.1 (ephemeral host port unless named)",
+    ),
+    s(
+        "env",
+        KeyValue(K::EnvValue),
+        true,
+        "an environment variable",
+    ),
+    s(
+        "env_file",
+        Value(K::HostPath),
+        true,
+        "a file of KEY=VALUE lines",
+    ),
+    s(
+        "command",
+        Value(K::Argv),
+        false,
+        "the command (replaces the image's CMD)",
+    ),
+    s(
+        "entrypoint",
+        Value(K::Argv),
+        false,
+        "the entrypoint (replaces the image's ENTRYPOINT)",
+    ),
+    s(
+        "user",
+        Value(K::Text),
+        false,
+        "user (name or uid[:gid]) to run as",
+    ),
+    s("workdir", Value(K::Text), false, "working directory"),
+    s("memory", Value(K::Size), false, "memory limit"),
+    s("cpus", Value(K::Number), false, "CPU limit in cores"),
+    s("pids", Value(K::Int), false, "process limit"),
+    s("read_only", Flag, false, "read-only root filesystem"),
+    s("tmpfs", Value(K::Text), true, "a tmpfs mount at this path"),
+    s(
+        "mount",
+        At,
+        true,
+        "bind-mount a host path read-write: `mount \"HOST\" at \"PATH\"`",
+    ),
+    s("mount_ro", At, true, "bind-mount a host path read-only"),
+    s(
+        "volume",
+        At,
+        true,
+        "a named volume: `volume \"NAME\" at \"PATH\"`",
+    ),
+    s(
+        "network",
+        Value(K::Text),
+        true,
+        "join this network as well (dspec creates it)",
+    ),
+    s(
+        "cap_drop",
+        Value(K::Text),
+        true,
+        "drop a capability (\"ALL\" for all)",
+    ),
+    s("cap_add", Value(K::Text), true, "add a capability"),
+    s("no_new_privileges", Flag, false, "set no-new-privileges"),
+    s(
+        "init",
+        Flag,
+        false,
+        "run an init process as PID 1 (forwards signals)",
+    ),
+    s("label", KeyValue(K::Text), true, "a container label"),
+    s(
+        "timeout",
+        Value(K::Duration),
+        false,
+        "fail if not started (and healthy) within this long",
+    ),
+];
+
+pub const COMPOSE: &[SettingDef] = &[
+    s(
+        "file",
+        Value(K::HostPath),
+        true,
+        "another compose file (-f), applied in order",
+    ),
+    s(
+        "env_file",
+        Value(K::HostPath),
+        true,
+        "an --env-file for interpolation",
+    ),
+    s("profile", Value(K::Text), true, "enable a profile"),
+    s(
+        "scale",
+        KeyValue(K::Int),
+        true,
+        "run N replicas of a service: `scale web = 3`",
+    ),
+    s(
+        "pull",
+        Value(K::Pull),
+        false,
+        "\"missing\" (default) or \"never\"",
+    ),
+    s(
+        "timeout",
+        Value(K::Duration),
+        false,
+        "fail if the stack is not up within this long",
+    ),
+];
+
+pub const HOST: &[SettingDef] = &[
+    s(
+        "env",
+        KeyValue(K::EnvValue),
+        true,
+        "an environment variable for the command",
+    ),
+    s(
+        "workdir",
+        Value(K::HostPath),
+        false,
+        "working directory, relative to the spec file",
+    ),
+    s(
+        "timeout",
+        Value(K::Duration),
+        false,
+        "kill the command after this long",
+    ),
+];
+
+/// The settings of a subject form (`build`, `existing`, `run`, ...).
+pub fn table(kind: SubjectKind, source_keyword: &str) -> &'static [SettingDef] {
+    match (kind, source_keyword) {
+        (SubjectKind::Image, "existing") => EXISTING,
+        (SubjectKind::Image, _) => BUILD,
+        (SubjectKind::Container, _) => RUN,
+        (SubjectKind::Stack, _) => COMPOSE,
+        (SubjectKind::Command, _) => HOST,
+    }
+}

@@ -1,0 +1,151 @@
+//! Turns a [`Diagnostic`] into text through miette's graphical handler.
+
+use std::fmt;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+
+use super::{Diagnostic, Severity};
+use crate::source::SourceMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct RenderOptions {
+    pub color: bool,
+    pub width: usize,
+}
+
+impl RenderOptions {
+    /// Plain text, for tests and files.
+    pub fn plain() -> RenderOptions {
+        RenderOptions {
+            color: false,
+            width: 100,
+        }
+    }
+
+    /// Resolves `--color` against `NO_COLOR` and whether stderr is a terminal.
+    pub fn for_terminal(choice: ColorChoice) -> RenderOptions {
+        use std::io::IsTerminal;
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stderr().is_terminal()
+            }
+        };
+        RenderOptions { color, width: 100 }
+    }
+}
+
+struct Adapter<'a> {
+    diag: &'a Diagnostic,
+    source: NamedSource<String>,
+    labels: Vec<LabeledSpan>,
+}
+
+impl fmt::Debug for Adapter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Adapter").finish()
+    }
+}
+
+impl fmt::Display for Adapter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diag.title)
+    }
+}
+
+impl std::error::Error for Adapter<'_> {}
+
+impl miette::Diagnostic for Adapter<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.diag.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diag.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.diag
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+}
+
+/// Renders one diagnostic, snippet included.
+pub fn render(diag: &Diagnostic, sources: &SourceMap, opts: &RenderOptions) -> String {
+    let file = sources.get(diag.primary.span.file);
+    let mut labels = Vec::new();
+    let mut far_notes = Vec::new();
+    let label_text = |t: &str| (!t.is_empty()).then(|| t.to_string());
+    labels.push(LabeledSpan::new_primary_with_span(
+        label_text(&diag.primary.text),
+        (diag.primary.span.start, diag.primary.span.len()),
+    ));
+    for l in &diag.secondary {
+        if l.span.file == diag.primary.span.file {
+            labels.push(LabeledSpan::new_with_span(
+                label_text(&l.text),
+                (l.span.start, l.span.len()),
+            ));
+        } else {
+            far_notes.push(format!("{}: {}", sources.location(l.span), l.text));
+        }
+    }
+    let adapter = Adapter {
+        diag,
+        source: NamedSource::new(file.display_path(), file.text.to_string()),
+        labels,
+    };
+    let theme = if opts.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(opts.width)
+        .with_links(false);
+    let mut out = String::new();
+    if handler.render_report(&mut out, &adapter).is_err() {
+        out = format!("{}: {}\n", sources.location(diag.primary.span), diag.title);
+    }
+    for note in far_notes.iter().chain(&diag.notes) {
+        for line in note.lines() {
+            out.push_str("  │ ");
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Renders every diagnostic followed by a count line.
+pub fn render_all(diags: &[Diagnostic], sources: &SourceMap, opts: &RenderOptions) -> String {
+    let mut out = String::new();
+    for d in diags {
+        out.push_str(&render(d, sources, opts));
+        out.push('\n');
+    }
+    out
+}

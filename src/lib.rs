@@ -1,0 +1,19 @@
+//! dspec: acceptance specs for Docker images, containers and compose stacks.
+//!
+//! The pipeline runs one way: [`parse`] → [`ast`] → [`compile`] → [`plan`]
+//! → engine → events → reports. `parse`, `ast`, `compile` and `plan` never
+//! touch the Docker engine.
+
+// Diagnostics are large values passed by value on error paths only, and
+// AST/model enums are built once per file: size differences do not matter.
+#![allow(clippy::result_large_err, clippy::large_enum_variant)]
+
+pub mod ast;
+pub mod cli;
+pub mod compile;
+pub mod diag;
+pub mod exit_code;
+pub mod load;
+pub mod parse;
+pub mod plan;
+pub mod source;

@@ -1,0 +1,106 @@
+//! Finds spec files, reads, parses and compiles them.
+
+use std::path::{Path, PathBuf};
+
+use crate::ast::SpecFile;
+use crate::compile::{self, Program};
+use crate::diag::Diagnostic;
+use crate::parse;
+use crate::source::SourceMap;
+
+/// Everything known after the front end ran.
+pub struct Loaded {
+    pub sources: SourceMap,
+    pub program: Program,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Paths that could not be read, with the reason.
+    pub unreadable: Vec<(PathBuf, String)>,
+    pub files: usize,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        !self.unreadable.is_empty() || self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Expands files and directories (recursively, `*.dspec`, sorted).
+pub fn expand(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => {
+                let mut found = Vec::new();
+                walk(p, &mut found, &mut errors);
+                found.sort();
+                if found.is_empty() {
+                    errors.push((
+                        p.clone(),
+                        "the directory holds no `.dspec` files".to_string(),
+                    ));
+                }
+                files.extend(found);
+            }
+            Ok(_) => files.push(p.clone()),
+            Err(e) => errors.push((p.clone(), e.to_string())),
+        }
+    }
+    (files, errors)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, String)>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push((dir.to_path_buf(), e.to_string()));
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let hidden = name.to_string_lossy().starts_with('.');
+        match entry.file_type() {
+            Ok(t) if t.is_dir() && !hidden && name != "target" => walk(&path, out, errors),
+            Ok(t) if !t.is_dir() && path.extension().is_some_and(|e| e == "dspec") => {
+                out.push(path)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Reads, parses and compiles every spec under `paths`.
+pub fn load(paths: &[PathBuf], opts: &compile::Options) -> Loaded {
+    let (files, mut unreadable) = expand(paths);
+    let mut sources = SourceMap::new();
+    let mut asts: Vec<SpecFile> = Vec::new();
+    let mut diagnostics = Vec::new();
+    for f in &files {
+        match std::fs::read(f) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => {
+                    let id = sources.add(f.clone(), text);
+                    let (ast, mut errs) = parse::parse_file(sources.get(id));
+                    let clean = errs.is_empty();
+                    diagnostics.append(&mut errs);
+                    if let (Some(ast), true) = (ast, clean) {
+                        asts.push(ast);
+                    }
+                }
+                Err(_) => unreadable.push((f.clone(), "the file is not UTF-8 text".to_string())),
+            },
+            Err(e) => unreadable.push((f.clone(), e.to_string())),
+        }
+    }
+    let (program, mut diags) = compile::compile(&asts, &sources, opts);
+    diagnostics.append(&mut diags);
+    Loaded {
+        sources,
+        program,
+        diagnostics,
+        unreadable,
+        files: files.len(),
+    }
+}

@@ -1,0 +1,6 @@
+use clap::Parser;
+
+fn main() {
+    let cli = dspec::cli::Cli::parse();
+    std::process::exit(dspec::cli::run(cli));
+}

@@ -1,0 +1,345 @@
+//! The execution plan: steps with dependencies, lowered from the checked
+//! model. Identical builds become one step, even across files.
+
+mod render;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+pub use render::render_human;
+
+use crate::ast::SubjectKind;
+use crate::compile::{Program, SubjectSpec};
+
+pub type StepId = usize;
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StepKind {
+    /// Build an image (shared by every subject with the same build key).
+    Build {
+        context: PathBuf,
+        dockerfile: PathBuf,
+        target: Option<String>,
+        args: Vec<(String, String)>,
+        platform: Option<String>,
+    },
+    /// Look up an image that must already exist.
+    Inspect { reference: String },
+    /// Create and start a container.
+    Run { image_step: StepId },
+    /// Bring a compose stack up.
+    Compose { files: Vec<PathBuf> },
+    /// Run a host command.
+    Host { command: String },
+    /// Observe one expectation.
+    Observe,
+    /// Perform an action (`do`, `stop`, `kill`, `restart`).
+    Action,
+    /// Remove everything the run created.
+    Cleanup,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Step {
+    pub id: StepId,
+    #[serde(flatten)]
+    pub kind: StepKind,
+    pub deps: Vec<StepId>,
+    /// The subjects it sets up or observes, as `file#name`.
+    pub subjects: Vec<SubjectRef>,
+    /// For observations and actions: the check it runs.
+    pub check: Option<CheckRef>,
+    /// Needs no running container.
+    #[serde(rename = "static")]
+    pub is_static: bool,
+    /// Steps with equal waves can run at the same time.
+    pub wave: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct SubjectRef {
+    pub file: usize,
+    pub name: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct CheckRef {
+    pub file: usize,
+    pub index: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// The step that sets a subject up.
+    pub fn setup_step(&self, subject: &SubjectRef) -> Option<StepId> {
+        self.steps
+            .iter()
+            .find(|s| s.check.is_none() && s.subjects.contains(subject))
+            .map(|s| s.id)
+    }
+
+    pub fn waves(&self) -> usize {
+        self.steps.iter().map(|s| s.wave + 1).max().unwrap_or(0)
+    }
+}
+
+struct Builder {
+    steps: Vec<Step>,
+    setup: HashMap<SubjectRef, StepId>,
+    /// Per subject: the last barrier and the steps since it.
+    last_barrier: HashMap<SubjectRef, StepId>,
+    since_barrier: HashMap<SubjectRef, Vec<StepId>>,
+    /// Per dynamic subject: the last check, to keep file order.
+    last_check: HashMap<SubjectRef, StepId>,
+}
+
+impl Builder {
+    fn push(
+        &mut self,
+        kind: StepKind,
+        deps: Vec<StepId>,
+        subjects: Vec<SubjectRef>,
+        check: Option<CheckRef>,
+        is_static: bool,
+    ) -> StepId {
+        let id = self.steps.len();
+        let mut deps = deps;
+        deps.sort_unstable();
+        deps.dedup();
+        let wave = deps
+            .iter()
+            .map(|d| self.steps[*d].wave + 1)
+            .max()
+            .unwrap_or(0);
+        self.steps.push(Step {
+            id,
+            kind,
+            deps,
+            subjects,
+            check,
+            is_static,
+            wave,
+        });
+        id
+    }
+
+    /// Barrier dependencies for touching `subject` now.
+    fn barrier_deps(&self, subject: &SubjectRef, barrier: bool) -> Vec<StepId> {
+        let mut deps: Vec<StepId> = self
+            .last_barrier
+            .get(subject)
+            .copied()
+            .into_iter()
+            .collect();
+        if barrier {
+            deps.extend(
+                self.since_barrier
+                    .get(subject)
+                    .into_iter()
+                    .flatten()
+                    .copied(),
+            );
+        }
+        deps
+    }
+
+    fn touched(&mut self, subject: &SubjectRef, step: StepId, barrier: bool) {
+        if barrier {
+            self.last_barrier.insert(subject.clone(), step);
+            self.since_barrier.insert(subject.clone(), Vec::new());
+        } else {
+            self.since_barrier
+                .entry(subject.clone())
+                .or_default()
+                .push(step);
+        }
+    }
+}
+
+/// Lowers a compiled program into a plan.
+pub fn lower(program: &Program) -> Plan {
+    let mut b = Builder {
+        steps: Vec::new(),
+        setup: HashMap::new(),
+        last_barrier: HashMap::new(),
+        since_barrier: HashMap::new(),
+        last_check: HashMap::new(),
+    };
+    let mut builds: HashMap<String, StepId> = HashMap::new();
+
+    // Images first, deduplicated by build key.
+    for (fi, f) in program.files.iter().enumerate() {
+        for s in f
+            .subjects
+            .iter()
+            .filter(|s| s.used && s.kind == SubjectKind::Image)
+        {
+            let sref = SubjectRef {
+                file: fi,
+                name: s.name.clone(),
+            };
+            let (key, kind) = match &s.spec {
+                SubjectSpec::Build(bs) => {
+                    let dockerfile = bs
+                        .dockerfile
+                        .clone()
+                        .unwrap_or_else(|| bs.context.join("Dockerfile"));
+                    let mut args: Vec<(String, String)> = bs
+                        .args
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.to_string()))
+                        .collect();
+                    args.sort();
+                    let key = format!(
+                        "build\0{}\0{}\0{:?}\0{:?}\0{:?}",
+                        bs.context.display(),
+                        dockerfile.display(),
+                        bs.target,
+                        args,
+                        bs.platform
+                    );
+                    (
+                        key,
+                        StepKind::Build {
+                            context: bs.context.clone(),
+                            dockerfile,
+                            target: bs.target.clone(),
+                            args,
+                            platform: bs.platform.clone(),
+                        },
+                    )
+                }
+                SubjectSpec::Existing { reference } => (
+                    format!("existing\0{reference}"),
+                    StepKind::Inspect {
+                        reference: reference.to_string(),
+                    },
+                ),
+                _ => continue,
+            };
+            let id = match builds.get(&key) {
+                Some(id) => {
+                    b.steps[*id].subjects.push(sref.clone());
+                    *id
+                }
+                None => {
+                    let id = b.push(kind, Vec::new(), vec![sref.clone()], None, true);
+                    builds.insert(key, id);
+                    id
+                }
+            };
+            b.setup.insert(sref, id);
+        }
+    }
+
+    for (fi, f) in program.files.iter().enumerate() {
+        let sref = |name: &str| SubjectRef {
+            file: fi,
+            name: name.to_string(),
+        };
+        // Containers and stacks.
+        for s in f.subjects.iter().filter(|s| s.used) {
+            let me = sref(&s.name);
+            let id = match &s.spec {
+                SubjectSpec::Run(r) => {
+                    let image_step = b.setup[&sref(&r.image)];
+                    b.push(
+                        StepKind::Run { image_step },
+                        vec![image_step],
+                        vec![me.clone()],
+                        None,
+                        false,
+                    )
+                }
+                SubjectSpec::Compose(c) => b.push(
+                    StepKind::Compose {
+                        files: c.files.clone(),
+                    },
+                    Vec::new(),
+                    vec![me.clone()],
+                    None,
+                    false,
+                ),
+                _ => continue,
+            };
+            b.setup.insert(me, id);
+        }
+        // Checks, in file order; host commands start at their first use.
+        for c in &f.checks {
+            let me = sref(&c.subject);
+            let subject = f.subject(&c.subject).expect("checked subject");
+            if let (SubjectSpec::Host(h), false) = (&subject.spec, b.setup.contains_key(&me)) {
+                let mut deps = Vec::new();
+                for r in &h.refers_to {
+                    let rr = sref(r);
+                    deps.push(b.setup[&rr]);
+                    deps.extend(b.barrier_deps(&rr, false));
+                }
+                let id = b.push(
+                    StepKind::Host {
+                        command: h.command.to_string(),
+                    },
+                    deps,
+                    vec![me.clone()],
+                    None,
+                    false,
+                );
+                for r in &h.refers_to {
+                    b.touched(&sref(r), id, false);
+                }
+                b.setup.insert(me.clone(), id);
+            }
+            let mut deps = vec![b.setup[&me]];
+            let dynamic = matches!(c.subject_kind, SubjectKind::Container | SubjectKind::Stack);
+            let touches: Vec<SubjectRef> = if dynamic {
+                vec![me.clone()]
+            } else {
+                Vec::new()
+            };
+            for t in &touches {
+                deps.extend(b.barrier_deps(t, c.barrier));
+            }
+            if dynamic {
+                deps.extend(b.last_check.get(&me).copied());
+            }
+            let kind = if c.barrier || c.action_only {
+                StepKind::Action
+            } else {
+                StepKind::Observe
+            };
+            let id = b.push(
+                kind,
+                deps,
+                vec![me.clone()],
+                Some(CheckRef {
+                    file: fi,
+                    index: c.index,
+                }),
+                c.is_static(),
+            );
+            for t in &touches {
+                b.touched(t, id, c.barrier);
+            }
+            if dynamic {
+                b.last_check.insert(me, id);
+            }
+        }
+    }
+    if b.steps.iter().any(|s| {
+        matches!(
+            s.kind,
+            StepKind::Run { .. } | StepKind::Compose { .. } | StepKind::Build { .. }
+        )
+    }) {
+        let all: Vec<StepId> = (0..b.steps.len()).collect();
+        b.push(StepKind::Cleanup, all, Vec::new(), None, false);
+    }
+    Plan { steps: b.steps }
+}

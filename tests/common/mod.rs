@@ -1,0 +1,141 @@
+//! Shared helpers for dspec's integration tests: `mod common;` in a test file.
+//!
+//! - [`fixtures_dir`] runs `tests/fixtures/prepare.sh` once per test process, serialised across
+//!   concurrent test processes with `flock(1)` on a lock file in Cargo's target tmp dir.
+//! - [`require_docker`] makes an engine test fail (never skip) when the daemon does not answer.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The repository's `tests/fixtures` directory, prepared (fixture-svc compiled, busybox copied,
+/// `.pyc` files compiled, nested `.git` created). Panics with prepare.sh's output if it fails.
+pub fn fixtures_dir() -> PathBuf {
+    static PREPARED: OnceLock<PathBuf> = OnceLock::new();
+    PREPARED.get_or_init(prepare).clone()
+}
+
+fn prepare() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fixtures");
+    let script = dir.join("prepare.sh");
+    let lock = lock_file();
+    // flock -w: wait up to 10 minutes for another test process that is preparing right now.
+    let locked = Command::new("flock")
+        .arg("-w")
+        .arg("600")
+        .arg(&lock)
+        .arg("bash")
+        .arg(&script)
+        .stdin(Stdio::null())
+        .output();
+    let out = match locked {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("warning: `flock` not found (util-linux); running prepare.sh without a lock");
+            Command::new("bash")
+                .arg(&script)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run bash {}: {e}", script.display()))
+        }
+        Err(e) => panic!(
+            "cannot run flock {} bash {}: {e}",
+            lock.display(),
+            script.display()
+        ),
+    };
+    assert!(
+        out.status.success(),
+        "fixture preparation failed ({}): {}\n{}{}",
+        out.status,
+        script.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprint!("{}", String::from_utf8_lossy(&out.stdout));
+    dir
+}
+
+fn lock_file() -> PathBuf {
+    // CARGO_TARGET_TMPDIR is set by Cargo when it compiles integration tests.
+    let tmp = option_env!("CARGO_TARGET_TMPDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    std::fs::create_dir_all(&tmp)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", tmp.display()));
+    tmp.join("dspec-fixtures-prepare.lock")
+}
+
+/// Whether `docker info` answers (the daemon is reachable), checked once per test process.
+pub fn docker_available() -> bool {
+    docker_status().is_ok()
+}
+
+/// Panics unless the Docker daemon answers. Engine tests are never skipped: a missing daemon is
+/// a failure, in CI (`CI` set) and locally alike.
+pub fn require_docker() {
+    if let Err(why) = docker_status() {
+        let hint = if std::env::var_os("CI").is_some() {
+            "Docker is required in CI (CI is set). Start the Docker daemon before running the \
+             tests (see .ci/run)."
+        } else {
+            "Start the Docker daemon (e.g. `sudo service docker start`) and make sure this user \
+             can reach /var/run/docker.sock. These tests are never skipped."
+        };
+        panic!("dspec's engine tests need Docker, but `docker info` failed: {why}\n{hint}");
+    }
+}
+
+/// The cached result of [`probe_docker`]: Ok(server version) or Err(why).
+fn docker_status() -> &'static Result<String, String> {
+    static STATUS: OnceLock<Result<String, String>> = OnceLock::new();
+    STATUS.get_or_init(probe_docker)
+}
+
+/// Runs `docker info --format {{.ServerVersion}}` with a 30 s deadline; Ok(server version).
+fn probe_docker() -> Result<String, String> {
+    let child = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => return Err(format!("cannot run `docker`: {e}")),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err("`docker info` did not answer within 30 s".to_string());
+            }
+            Err(e) => return Err(format!("waiting for `docker info`: {e}")),
+        }
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child
+        .wait_with_output()
+        .map_err(|e| format!("reading `docker info` output: {e}"))?;
+    let version = String::from_utf8_lossy(&stdout).trim().to_string();
+    // Old clients exit 0 and print an empty version when the daemon is down.
+    if status.success() && !version.is_empty() {
+        Ok(version)
+    } else {
+        Err(format!(
+            "{status}: {}",
+            String::from_utf8_lossy(&stderr).trim()
+        ))
+    }
+}
