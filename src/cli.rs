@@ -34,6 +34,21 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the execution plan of specs.
     Plan(PlanArgs),
+    /// Run specs against the Docker engine.
+    Check(CheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Spec files or directories (searched for *.dspec).
+    #[arg(default_value = "specs")]
+    pub paths: Vec<PathBuf>,
+    /// Leave containers and networks in the engine and print their label.
+    #[arg(long)]
+    pub keep: bool,
+    /// Show the engine and tool versions.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 #[derive(Args, Debug)]
@@ -77,11 +92,20 @@ pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Validate(a) => validate(&a, &opts, &render),
         Command::Plan(a) => plan_cmd(&a, &opts, &render),
+        Command::Check(a) => crate::check::check(
+            &crate::check::CheckOptions {
+                paths: a.paths,
+                keep: a.keep,
+                verbose: a.verbose,
+            },
+            &opts,
+            &render,
+        ),
     }
 }
 
 /// Prints diagnostics and unreadable paths to stderr.
-fn report(loaded: &Loaded, render: &RenderOptions) {
+pub(crate) fn report(loaded: &Loaded, render: &RenderOptions) {
     let mut err = std::io::stderr().lock();
     for (p, why) in &loaded.unreadable {
         let _ = writeln!(
@@ -96,7 +120,7 @@ fn report(loaded: &Loaded, render: &RenderOptions) {
     let _ = write!(err, "{}", diag::render_all(&diags, &loaded.sources, render));
 }
 
-fn summary(loaded: &Loaded) -> String {
+pub(crate) fn summary(loaded: &Loaded) -> String {
     let errors =
         loaded.diagnostics.iter().filter(|d| d.is_error()).count() + loaded.unreadable.len();
     let warnings = loaded.diagnostics.len() + loaded.unreadable.len() - errors;

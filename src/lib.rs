@@ -9,11 +9,14 @@
 #![allow(clippy::result_large_err, clippy::large_enum_variant)]
 
 pub mod ast;
+pub mod check;
 pub mod cli;
 pub mod compile;
 pub mod diag;
+pub mod engine;
 pub mod exit_code;
 pub mod load;
 pub mod parse;
 pub mod plan;
+pub mod report;
 pub mod source;

@@ -4,6 +4,7 @@
 mod display;
 mod literal;
 
+pub use display::escape_str;
 pub use literal::{DurationLit, Literal, SizeLit, SizeUnit};
 
 use crate::source::{FileId, Span};

@@ -5,9 +5,9 @@ use super::model::*;
 use super::property::{self, ArgKind, Effect, Form};
 use super::types::{Owner, Ty};
 use super::value::Val;
-use super::{argv, FileCompiler};
+use super::{FileCompiler, argv};
 use crate::ast::{self, CmpOp, ModifierKind, PredicateOp, Segment, SubjectKind};
-use crate::diag::{suggest, Code, Diagnostic};
+use crate::diag::{Code, Diagnostic, suggest};
 use crate::source::Span;
 
 /// A walked path.
@@ -413,19 +413,19 @@ impl FileCompiler<'_> {
                 if kind == ArgKind::UrlPath && lit.as_deref().is_some_and(|l| !l.starts_with('/')) {
                     return bad(self, "a URL path starts with `/`".into());
                 }
-                if kind == ArgKind::Signal {
-                    if let Some(l) = &lit {
-                        let up = l.trim_start_matches("SIG");
-                        if !SIGNALS.contains(&up) && up.parse::<u8>().is_err() {
-                            return bad(self, format!("`{l}` is not a signal"));
-                        }
+                if kind == ArgKind::Signal
+                    && let Some(l) = &lit
+                {
+                    let up = l.trim_start_matches("SIG");
+                    if !SIGNALS.contains(&up) && up.parse::<u8>().is_err() {
+                        return bad(self, format!("`{l}` is not a signal"));
                     }
                 }
             }
             ArgKind::AbsPath => match &lit {
                 Some(l) if l.starts_with('/') => {}
                 Some(_) => {
-                    return bad(self, "image paths are absolute: they start with `/`".into())
+                    return bad(self, "image paths are absolute: they start with `/`".into());
                 }
                 None if matches!(v, Val::Text(_)) => {}
                 None => return bad(self, format!("found {}", v.describe())),

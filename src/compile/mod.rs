@@ -16,7 +16,7 @@ use std::collections::HashMap;
 pub use model::*;
 
 use crate::ast::{self, Item, SpecFile, SubjectKind};
-use crate::diag::{suggest, Code, Diagnostic};
+use crate::diag::{Code, Diagnostic, suggest};
 use crate::source::{SourceMap, Span};
 use value::Val;
 
@@ -162,12 +162,11 @@ impl<'a> FileCompiler<'a> {
         // Pass 2: subjects.
         let mut subjects = Vec::new();
         for item in &self.ast.items {
-            if let Item::Subject(s) = item {
-                if self.subjects.get(&s.name.name).map(|d| d.span) == Some(s.name.span) {
-                    if let Some(def) = self.subject(s) {
-                        subjects.push(def);
-                    }
-                }
+            if let Item::Subject(s) = item
+                && self.subjects.get(&s.name.name).map(|d| d.span) == Some(s.name.span)
+                && let Some(def) = self.subject(s)
+            {
+                subjects.push(def);
             }
         }
 
@@ -287,10 +286,9 @@ impl<'a> FileCompiler<'a> {
         while i < used.len() {
             if let Some(SubjectSpec::Run(r)) =
                 subjects.iter().find(|s| s.name == used[i]).map(|s| &s.spec)
+                && !used.contains(&r.image)
             {
-                if !used.contains(&r.image) {
-                    used.push(r.image.clone());
-                }
+                used.push(r.image.clone());
             }
             i += 1;
         }

@@ -1,10 +1,10 @@
 //! Values: `let`s, `${}` interpolation, `env()`, `secret()` and
 //! `SUBJECT.url(N)` references.
 
-use super::value::{Text, TextPart, Val};
 use super::FileCompiler;
+use super::value::{Text, TextPart, Val};
 use crate::ast::{self, Literal, Segment, StrPart, SubjectKind, ValueKind};
-use crate::diag::{suggest, Code, Diagnostic};
+use crate::diag::{Code, Diagnostic, suggest};
 
 impl FileCompiler<'_> {
     /// Evaluates a value; None after reporting an error.
@@ -74,34 +74,35 @@ impl FileCompiler<'_> {
 
     fn eval_path_value(&mut self, p: &ast::Path) -> Option<Val> {
         let name = p.head.name.as_str();
-        if let Some(args) = &p.head_args {
-            if (name == "env" || name == "secret") && p.segments.is_empty() {
-                return self.host_read(name, args, p.span);
-            }
+        if let Some(args) = &p.head_args
+            && (name == "env" || name == "secret")
+            && p.segments.is_empty()
+        {
+            return self.host_read(name, args, p.span);
         }
-        if p.head_args.is_none() && p.segments.is_empty() {
-            if let Some((v, _)) = self.lets.get(name) {
-                return v.clone();
-            }
+        if p.head_args.is_none()
+            && p.segments.is_empty()
+            && let Some((v, _)) = self.lets.get(name)
+        {
+            return v.clone();
         }
         if let Some(decl) = self.subjects.get(name).cloned() {
-            if let [Segment::Field {
-                name: f,
-                args: Some(args),
-            }] = p.segments.as_slice()
+            if let [
+                Segment::Field {
+                    name: f,
+                    args: Some(args),
+                },
+            ] = p.segments.as_slice()
+                && f.name == "url"
+                && decl.kind == SubjectKind::Container
+                && let [arg] = args.values.as_slice()
+                && let Some(Val::Int(port)) = self.eval(arg)
+                && (1..=65535).contains(&port)
             {
-                if f.name == "url" && decl.kind == SubjectKind::Container {
-                    if let [arg] = args.values.as_slice() {
-                        if let Some(Val::Int(port)) = self.eval(arg) {
-                            if (1..=65535).contains(&port) {
-                                return Some(Val::Url {
-                                    subject: name.to_string(),
-                                    port: port as u16,
-                                });
-                            }
-                        }
-                    }
-                }
+                return Some(Val::Url {
+                    subject: name.to_string(),
+                    port: port as u16,
+                });
             }
             self.error(
                 Diagnostic::error(Code::BadValue, p.span, format!("`{}` cannot be used as a value", self.text(p.span)))

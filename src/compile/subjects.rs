@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use super::model::*;
 use super::settings::{self, Kind, SettingDef, Shape};
 use super::value::{Text, Val};
-use super::{argv, FileCompiler};
+use super::{FileCompiler, argv};
 use crate::ast::{self, SettingArg, Source, SubjectKind};
-use crate::diag::{suggest, Code, Diagnostic};
+use crate::diag::{Code, Diagnostic, suggest};
 use crate::source::Span;
 
 /// A checked setting argument.
@@ -79,20 +79,20 @@ impl FileCompiler<'_> {
             );
             return None;
         };
-        if !def.repeat {
-            if let Some((_, _, first)) = seen.iter().find(|(d, _, _)| d.name == def.name) {
-                self.error(
-                    Diagnostic::error(
-                        Code::BadSetting,
-                        setting.span,
-                        format!("`{name}` is set twice"),
-                    )
-                    .label("second setting")
-                    .secondary(*first, "first set here")
-                    .help(format!("`{name}` takes one value; remove one of them")),
-                );
-                return None;
-            }
+        if !def.repeat
+            && let Some((_, _, first)) = seen.iter().find(|(d, _, _)| d.name == def.name)
+        {
+            self.error(
+                Diagnostic::error(
+                    Code::BadSetting,
+                    setting.span,
+                    format!("`{name}` is set twice"),
+                )
+                .label("second setting")
+                .secondary(*first, "first set here")
+                .help(format!("`{name}` takes one value; remove one of them")),
+            );
+            return None;
         }
         let shape_help = |def: &SettingDef| match def.shape {
             Shape::Flag => format!("`{}` is a flag: write it alone", def.name),
@@ -143,7 +143,7 @@ impl FileCompiler<'_> {
 
     fn setting_value(&mut self, def: &SettingDef, kind: Kind, v: &ast::Value) -> Option<Val> {
         let val = self.eval(v)?;
-        if val.is_secret() && kind != Kind::EnvValue {
+        if val.is_secret() && def.name != "env" {
             self.error(
                 Diagnostic::error(
                     Code::SecretPrinted,
@@ -182,22 +182,21 @@ impl FileCompiler<'_> {
         };
         if !fits {
             let mut help = format!("`{}` takes {}", def.name, kind.describe());
-            if kind == Kind::Size {
-                if let Val::Int(n) = val {
-                    help = format!("sizes carry a unit: `{n}MB` or `{n}MiB`");
-                }
+            if kind == Kind::Size
+                && let Val::Int(n) = val
+            {
+                help = format!("sizes carry a unit: `{n}MB` or `{n}MiB`");
             }
-            if kind == Kind::Duration {
-                if let Val::Int(n) = val {
-                    help = format!("durations carry a unit: `{n}s`");
-                }
+            if kind == Kind::Duration
+                && let Val::Int(n) = val
+            {
+                help = format!("durations carry a unit: `{n}s`");
             }
-            if kind == Kind::Argv {
-                if let Val::Text(t) = &val {
-                    if let Some(Err(e)) = t.as_lit().map(|t| argv::split(&t)) {
-                        help = format!("the command cannot be split: {e}");
-                    }
-                }
+            if kind == Kind::Argv
+                && let Val::Text(t) = &val
+                && let Some(Err(e)) = t.as_lit().map(|t| argv::split(&t))
+            {
+                help = format!("the command cannot be split: {e}");
             }
             self.error(
                 Diagnostic::error(
@@ -425,10 +424,10 @@ impl FileCompiler<'_> {
         for (def, arg, _) in args {
             match (def.name, arg) {
                 ("env", Arg::KeyValue(k, v)) => {
-                    if let Val::Url { subject, .. } = v {
-                        if !spec.refers_to.contains(subject) {
-                            spec.refers_to.push(subject.clone());
-                        }
+                    if let Val::Url { subject, .. } = v
+                        && !spec.refers_to.contains(subject)
+                    {
+                        spec.refers_to.push(subject.clone());
                     }
                     spec.env.push((k.clone(), v.clone()));
                 }

@@ -182,7 +182,11 @@ impl Val {
 impl fmt::Display for Val {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Val::Text(t) => write!(f, "\"{t}\""),
+            Val::Text(t) => {
+                f.write_str("\"")?;
+                crate::ast::escape_str(&t.to_string(), f)?;
+                f.write_str("\"")
+            }
             Val::Int(n) => write!(f, "{n}"),
             Val::Float(x) => write!(f, "{x}"),
             Val::Mode(m) => write!(f, "0o{m:o}"),

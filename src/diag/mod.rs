@@ -9,7 +9,7 @@ pub mod suggest;
 use std::fmt;
 
 pub use code::Code;
-pub use render::{render, render_all, ColorChoice, RenderOptions};
+pub use render::{ColorChoice, RenderOptions, render, render_all};
 
 use crate::source::Span;
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::ast::{DurationLit, Literal, SizeLit, SizeUnit};
-use crate::diag::{suggest, Code, Diagnostic};
+use crate::diag::{Code, Diagnostic, suggest};
 use crate::source::Span;
 
 const DURATION_UNITS: &[(&str, f64)] = &[("ms", 1e-3), ("s", 1.0), ("m", 60.0), ("h", 3600.0)];
@@ -63,7 +63,7 @@ pub fn quantity(text: &str, span: Span) -> Result<Literal, Diagnostic> {
             return bad(
                 format!("`{text}` is not a number"),
                 "write a number like `42` or `0.5`".into(),
-            )
+            );
         }
     };
     if unit.is_empty() {

@@ -47,10 +47,10 @@ fn syntax_error(file: &SourceFile, err: pest::error::Error<Rule>) -> Diagnostic 
     };
     let mut phrases: Vec<&'static str> = Vec::new();
     for r in &positives {
-        if let Some(p) = rule_name::phrase(*r) {
-            if !phrases.contains(&p) {
-                phrases.push(p);
-            }
+        if let Some(p) = rule_name::phrase(*r)
+            && !phrases.contains(&p)
+        {
+            phrases.push(p);
         }
     }
     let expected = match phrases.len() {
@@ -206,14 +206,13 @@ fn hint(file: &SourceFile, pos: usize, found: &str) -> Option<Diagnostic> {
     if line_before.trim().is_empty()
         && !found.is_empty()
         && found.chars().all(|c| c.is_alphanumeric() || c == '_')
+        && let Some(kw) = crate::diag::suggest::closest(found, STATEMENTS.iter().copied())
     {
-        if let Some(kw) = crate::diag::suggest::closest(found, STATEMENTS.iter().copied()) {
-            return Some(
-                Diagnostic::error(Code::Syntax, span, format!("unknown statement `{found}`"))
-                    .label("a statement starts here")
-                    .help(format!("did you mean `{kw}`?")),
-            );
-        }
+        return Some(
+            Diagnostic::error(Code::Syntax, span, format!("unknown statement `{found}`"))
+                .label("a statement starts here")
+                .help(format!("did you mean `{kw}`?")),
+        );
     }
     if found.starts_with('"') && !found.ends_with('"') || found == "\"" {
         return Some(

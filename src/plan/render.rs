@@ -200,9 +200,5 @@ pub fn render_human(plan: &Plan, program: &Program) -> String {
 }
 
 fn s(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
+    if n == 1 { "" } else { "s" }
 }

@@ -1,0 +1,123 @@
+//! `dspec check`: the front end, then the plan run against the engine, then
+//! the report. Ctrl-C and SIGTERM clean up and exit 130.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::compile::Options;
+use crate::diag::{Code, RenderOptions};
+use crate::engine::{self, Ctx, docker};
+use crate::exit_code;
+use crate::load;
+use crate::plan;
+use crate::report::{self, Event};
+
+pub struct CheckOptions {
+    pub paths: Vec<std::path::PathBuf>,
+    pub keep: bool,
+    pub verbose: bool,
+}
+
+/// Runs `dspec check`; returns the exit code.
+pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32 {
+    let loaded = load::load(&args.paths, opts);
+    if loaded.has_errors() {
+        crate::cli::report(&loaded, render);
+        eprintln!("invalid: {}", crate::cli::summary(&loaded));
+        return exit_code::INVALID;
+    }
+    crate::cli::report(&loaded, render);
+    let program = Arc::new(loaded.program);
+    let plan = Arc::new(plan::lower(&program));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit_code::INFRA;
+        }
+    };
+    runtime.block_on(async {
+        let engine = match docker::connect().await {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("error[{}]: cannot reach the Docker engine: {e}", Code::EngineUnreachable);
+                eprintln!("  help: start the daemon, or point DOCKER_HOST at it (unix:///path or tcp://host:port)");
+                return exit_code::INFRA;
+            }
+        };
+        if args.verbose {
+            let v = engine.versions();
+            eprintln!(
+                "engine: Docker {} (API {}) at {}",
+                v.server_version, v.api_version, v.host
+            );
+        }
+        let ctx = Arc::new(Ctx::new(Arc::new(engine)));
+        let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+        let progress = tokio::spawn(async move {
+            let tty = std::io::stderr().is_terminal();
+            while let Some(e) = rx.recv().await {
+                if let Event::Progress { subject, text } = e {
+                    if tty {
+                        eprint!("\r\x1b[2K{subject}: {text}");
+                    } else {
+                        eprintln!("{subject}: {text}");
+                    }
+                }
+            }
+            if tty {
+                eprint!("\r\x1b[2K");
+            }
+        });
+        let run = engine::run(program.clone(), plan.clone(), ctx.clone(), tx);
+        let (output, interrupted) = tokio::select! {
+            out = run => (out, false),
+            _ = interrupt() => (engine::RunOutput::default(), true),
+        };
+        let _ = progress.await;
+        ctx.remove_stage_images().await;
+        let cleanup = if args.keep {
+            Ok(Vec::new())
+        } else {
+            tokio::time::timeout(Duration::from_secs(60), ctx.cleanup())
+                .await
+                .unwrap_or_else(|_| Err("cleanup timed out".into()))
+        };
+        if interrupted {
+            eprintln!("interrupted: cleaned up the run's containers and networks");
+            return exit_code::INTERRUPTED;
+        }
+        let (text, summary) = report::human::render_report(&program, &loaded.sources, &output.results, &output.setup, render);
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        if args.keep {
+            let _ = writeln!(out, "kept: resources labelled {}", ctx.label_filter());
+        }
+        if let Err(e) = cleanup {
+            eprintln!("warning: cleanup failed: {e}; run `docker ps -a --filter label={}`", ctx.label_filter());
+        }
+        summary.exit_code()
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn interrupt() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}

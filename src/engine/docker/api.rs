@@ -1,0 +1,134 @@
+//! The engine trait: everything the scheduler and the probes need from Docker.
+//!
+//! The trait is object safe (`Arc<dyn DockerApi>` works), so a scheduler can be unit-tested
+//! with a fake. Methods return boxed `Send` futures; they can be spawned on a multi-thread
+//! runtime.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io::Read;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use super::error::EngineError;
+use super::types::{
+    BuildOptions, BuildOutput, BuildProgress, ContainerInfo, ContainerSpec, ExecOutput,
+    HealthOutcome, ImageInfo, LogLine, Resources, Stats, Versions,
+};
+
+/// The future every engine call returns.
+pub type EngineFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, EngineError>> + Send + 'a>>;
+
+/// A blocking reader over a streamed image tarball (see [`DockerApi::save_image`]).
+pub type ImageTarReader = Box<dyn Read + Send + 'static>;
+
+/// Access to a Docker engine. IDs may also be names wherever the daemon accepts them.
+pub trait DockerApi: Send + Sync {
+    /// Versions and address of the daemon, recorded at connection time.
+    fn versions(&self) -> &Versions;
+
+    /// Builds an image with the legacy builder from an in-memory context tar (already filtered
+    /// by `.dockerignore`; it must contain the Dockerfile). `on_progress` is called for every
+    /// `Step N/M` header and every other output line. A failing step gives
+    /// [`EngineError::BuildFailed`] with the step header and the step's last output lines.
+    fn build<'a>(
+        &'a self,
+        context_tar: Vec<u8>,
+        opts: BuildOptions,
+        on_progress: &'a mut (dyn FnMut(BuildProgress) + Send),
+    ) -> EngineFuture<'a, BuildOutput>;
+
+    /// Inspects a local image; `Ok(None)` when it does not exist.
+    fn inspect_image<'a>(&'a self, reference: &'a str) -> EngineFuture<'a, Option<ImageInfo>>;
+
+    /// Streams `docker save` of one image. The returned reader is blocking: read it from
+    /// `tokio::task::spawn_blocking` or a plain thread, never from async code. Memory stays
+    /// constant (a small bounded buffer); dropping the reader cancels the download.
+    /// A missing image gives [`EngineError::ImageNotFound`] before any byte is read.
+    fn save_image<'a>(&'a self, reference: &'a str) -> EngineFuture<'a, ImageTarReader>;
+
+    /// Removes an image (forced, so all its tags go). With `noprune` its untagged parents
+    /// (the layer cache of its build) are kept.
+    fn remove_image<'a>(&'a self, id: &'a str, noprune: bool) -> EngineFuture<'a, ()>;
+
+    /// Creates a container and returns its ID. A missing image gives
+    /// [`EngineError::ImageNotFound`] at once (never a pull).
+    fn create_container<'a>(&'a self, spec: &'a ContainerSpec) -> EngineFuture<'a, String>;
+
+    /// Starts a created container. Ephemeral host ports are assigned now.
+    fn start_container<'a>(&'a self, id: &'a str) -> EngineFuture<'a, ()>;
+
+    /// Current state of a container.
+    fn inspect_container<'a>(&'a self, id: &'a str) -> EngineFuture<'a, ContainerInfo>;
+
+    /// Runs `argv` in a running container (as `user` if given) and collects its output.
+    fn exec<'a>(
+        &'a self,
+        id: &'a str,
+        argv: &'a [String],
+        user: Option<&'a str>,
+    ) -> EngineFuture<'a, ExecOutput>;
+
+    /// stdout and stderr lines so far, sorted by timestamp; only the last `tail` if given.
+    fn logs<'a>(&'a self, id: &'a str, tail: Option<usize>) -> EngineFuture<'a, Vec<LogLine>>;
+
+    /// One resource sample. Without `with_cpu` this is a one-shot read (a few ms, or up to
+    /// ~1 s when the daemon's collector is busy) and `cpu_percent` is `None`; with `with_cpu`
+    /// the daemon takes two samples about a second apart (~2 s) to compute CPU use.
+    fn stats_once<'a>(&'a self, id: &'a str, with_cpu: bool) -> EngineFuture<'a, Stats>;
+
+    /// Sends the stop signal, waits up to `timeout`, then kills. Stopping a stopped container
+    /// is not an error.
+    fn stop<'a>(&'a self, id: &'a str, timeout: Duration) -> EngineFuture<'a, ()>;
+
+    /// Sends `signal` (e.g. `SIGKILL`, `SIGTERM`, `HUP`). Fails if the container is not running.
+    fn kill<'a>(&'a self, id: &'a str, signal: &'a str) -> EngineFuture<'a, ()>;
+
+    /// Stops (as [`DockerApi::stop`]) and starts again.
+    fn restart<'a>(&'a self, id: &'a str, timeout: Duration) -> EngineFuture<'a, ()>;
+
+    /// Waits until the container is not running and returns its exit code (at once if it has
+    /// already exited). Wrap it in a timeout: it waits as long as the container runs.
+    fn wait_exit<'a>(&'a self, id: &'a str) -> EngineFuture<'a, i64>;
+
+    /// Waits, through the daemon's event stream, until the container is healthy or unhealthy,
+    /// or stops running. Gives [`EngineError::Timeout`] at `deadline`. No event is missed
+    /// between the state check and the subscription.
+    fn wait_health_event<'a>(
+        &'a self,
+        id: &'a str,
+        deadline: Instant,
+    ) -> EngineFuture<'a, HealthOutcome>;
+
+    /// Removes a container, running or not, with its anonymous volumes.
+    fn remove_container<'a>(&'a self, id: &'a str) -> EngineFuture<'a, ()>;
+
+    /// Creates a bridge network and returns its ID.
+    fn create_network<'a>(
+        &'a self,
+        name: &'a str,
+        labels: &'a BTreeMap<String, String>,
+    ) -> EngineFuture<'a, String>;
+
+    /// Removes a network (by ID or name).
+    fn remove_network<'a>(&'a self, id: &'a str) -> EngineFuture<'a, ()>;
+
+    /// Removes a volume.
+    fn remove_volume<'a>(&'a self, name: &'a str) -> EngineFuture<'a, ()>;
+
+    /// Everything carrying `label`, given as `key=value` (one run) or `key` (every run).
+    fn list_by_label<'a>(&'a self, label: &'a str) -> EngineFuture<'a, Resources>;
+
+    /// Removes all of `resources`: containers first, then networks, volumes and images.
+    /// Objects already gone are skipped; every object is tried, and the first real error is
+    /// returned at the end. `prune_images` also removes the images' untagged parents (the
+    /// layer cache of their builds), as `docker rmi` does.
+    fn remove_all<'a>(
+        &'a self,
+        resources: &'a Resources,
+        prune_images: bool,
+    ) -> EngineFuture<'a, ()>;
+}
+
+// Compile-time check that the trait stays object safe (`Arc<dyn DockerApi>`).
+const _: Option<&dyn DockerApi> = None;

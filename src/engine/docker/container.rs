@@ -1,0 +1,125 @@
+//! Container lifecycle: start, inspect, stop, kill, restart, wait for exit, remove.
+
+use std::time::Duration;
+
+use bollard::errors::Error as BollardError;
+use bollard::query_parameters::{
+    KillContainerOptionsBuilder, RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+
+use super::bollard_impl::Engine;
+use super::connect::REQUEST_TIMEOUT;
+use super::container_info::container_info;
+use super::errmap::Subject;
+use super::error::EngineError;
+use super::types::ContainerInfo;
+
+/// Extra time given to the daemon beyond a stop timeout before the API call itself times out.
+const STOP_MARGIN: Duration = Duration::from_secs(30);
+
+pub(crate) async fn start_container(engine: &Engine, id: &str) -> Result<(), EngineError> {
+    engine
+        .docker
+        .start_container(id, None)
+        .await
+        .map_err(|e| engine.err(e, Subject::Container(id)))
+}
+
+pub(crate) async fn inspect_container(
+    engine: &Engine,
+    id: &str,
+) -> Result<ContainerInfo, EngineError> {
+    engine
+        .docker
+        .inspect_container(id, None)
+        .await
+        .map(container_info)
+        .map_err(|e| engine.err(e, Subject::Container(id)))
+}
+
+pub(crate) async fn stop(engine: &Engine, id: &str, timeout: Duration) -> Result<(), EngineError> {
+    let opts = StopContainerOptionsBuilder::default()
+        .t(whole_seconds(timeout))
+        .build();
+    engine
+        .docker
+        .clone()
+        .with_timeout(REQUEST_TIMEOUT.max(timeout + STOP_MARGIN))
+        .stop_container(id, Some(opts))
+        .await
+        .map_err(|e| engine.err(e, Subject::Container(id)))
+}
+
+pub(crate) async fn kill(engine: &Engine, id: &str, signal: &str) -> Result<(), EngineError> {
+    let opts = KillContainerOptionsBuilder::default()
+        .signal(signal)
+        .build();
+    engine
+        .docker
+        .kill_container(id, Some(opts))
+        .await
+        .map_err(|e| engine.err(e, Subject::Container(id)))
+}
+
+pub(crate) async fn restart(
+    engine: &Engine,
+    id: &str,
+    timeout: Duration,
+) -> Result<(), EngineError> {
+    let opts = RestartContainerOptionsBuilder::default()
+        .t(whole_seconds(timeout))
+        .build();
+    engine
+        .docker
+        .clone()
+        .with_timeout(REQUEST_TIMEOUT.max(timeout + STOP_MARGIN))
+        .restart_container(id, Some(opts))
+        .await
+        .map_err(|e| engine.err(e, Subject::Container(id)))
+}
+
+pub(crate) async fn wait_exit(engine: &Engine, id: &str) -> Result<i64, EngineError> {
+    let mut stream = engine.docker.wait_container(id, None);
+    match stream.next().await {
+        Some(Ok(answer)) => Ok(answer.status_code),
+        // bollard reports every non-zero exit code as an error.
+        Some(Err(BollardError::DockerContainerWaitError { code, .. })) => Ok(code),
+        Some(Err(e)) => Err(engine.err(e, Subject::Container(id))),
+        None => Err(EngineError::Api {
+            status: 0,
+            message: format!("the wait for container {id} ended without an exit code"),
+        }),
+    }
+}
+
+pub(crate) async fn remove_container(engine: &Engine, id: &str) -> Result<(), EngineError> {
+    let opts = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
+    engine
+        .docker
+        .remove_container(id, Some(opts))
+        .await
+        .map_err(|e| engine.err(e, Subject::Container(id)))
+}
+
+/// The daemon takes whole seconds; round up so that 500 ms does not become "kill at once".
+fn whole_seconds(d: Duration) -> i32 {
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    secs.min(i32::MAX as u64) as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounds_timeouts_up() {
+        assert_eq!(whole_seconds(Duration::ZERO), 0);
+        assert_eq!(whole_seconds(Duration::from_millis(500)), 1);
+        assert_eq!(whole_seconds(Duration::from_secs(10)), 10);
+    }
+}

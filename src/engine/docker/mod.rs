@@ -1,0 +1,39 @@
+//! Docker engine access for dspec (becomes `src/engine/docker/mod.rs`).
+//!
+//! - [`connect()`] reaches the daemon (`DOCKER_HOST` or the default socket) and checks its API.
+//! - [`DockerApi`] is the trait the scheduler uses; [`Engine`] implements it with bollard.
+//! - [`types`] holds the plain data types; no bollard type appears in the public API.
+//!
+//! Every module refers to its siblings through `super::`, so the folder can be moved under
+//! another module unchanged.
+
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod bollard_impl;
+pub mod connect;
+pub mod error;
+pub mod types;
+
+mod build;
+mod build_log;
+mod cleanup;
+mod container;
+mod container_create;
+mod container_info;
+mod errmap;
+mod exec;
+mod health_wait;
+mod image;
+mod logs;
+mod network;
+mod save_reader;
+mod stats;
+mod timestamp;
+
+pub use api::{DockerApi, EngineFuture, ImageTarReader};
+pub use bollard_impl::Engine;
+pub use connect::{connect, connect_to};
+pub use error::EngineError;
+pub use timestamp::parse_rfc3339;
+pub use types::*;

@@ -1,0 +1,1241 @@
+//! An image's exact filesystem, read from the `docker save` stream
+//! (`GET /images/{name}/get`) without creating or running a container.
+//!
+//! [`read_saved_image`] reads the save tar in one streaming pass. Each layer
+//! tar inside it is read as a nested tar: only per-entry metadata is kept
+//! (file data is skipped, never buffered), plus the content of the paths the
+//! caller asks for. When the stream ends, the layers are applied in the
+//! order `manifest.json` gives, with overlay/AUFS whiteouts:
+//!
+//! * `.wh.<name>` deletes `<name>` and everything below it from lower layers;
+//! * `.wh..wh..opq` hides every lower-layer entry under its directory (applied
+//!   before the layer's own entries);
+//! * a non-directory replacing a directory removes the lower subtree; a
+//!   directory over a directory takes the upper metadata and keeps children;
+//! * a hardlink keeps its own header metadata, and its size (and wanted
+//!   content) is that of its target at the time the layer is applied;
+//! * a parent directory missing from a layer keeps the lower layer's
+//!   directory, or is created as `0755 0:0` (like Docker's unpacker).
+//!
+//! Memory grows with the number of entries (and the wanted contents), not
+//! with the image's byte size. Only `std` and `tar` (plus `globset` for
+//! [`ImageFs::glob`]) are used.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io::{self, BufReader, Read};
+
+/// Kind of a filesystem entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    /// A hardlink entry in a layer tar; `link_target` is the absolute path
+    /// it links to.
+    Hardlink,
+    Char,
+    Block,
+    Fifo,
+}
+
+/// One path in the image, with lstat-like metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FsEntry {
+    /// Absolute, normalized path, e.g. `/app/main.pyc`; `/` for the root.
+    pub path: String,
+    pub kind: EntryKind,
+    /// Permission bits incl. setuid/setgid/sticky (`mode & 0o7777`).
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    /// Data size for files (and hardlinks: their target's size); 0 otherwise.
+    pub size: u64,
+    /// Symlink target verbatim (relative or absolute), or a hardlink's
+    /// absolute target path.
+    pub link_target: Option<String>,
+}
+
+/// The merged filesystem of an image.
+#[derive(Debug, Clone)]
+pub struct ImageFs {
+    entries: BTreeMap<String, FsEntry>,
+    contents: HashMap<String, Vec<u8>>,
+    layers: Vec<String>,
+}
+
+/// Maximum number of symlinks followed while resolving one path (Linux's
+/// `MAXSYMLINKS`).
+pub const MAX_SYMLINKS: usize = 40;
+
+impl ImageFs {
+    /// The entry at `abs_path` with lstat semantics: symlinks in the
+    /// directory part are followed, a symlink in the last component is
+    /// returned as the symlink. A trailing `/` follows the last component too.
+    pub fn get(&self, abs_path: &str) -> Option<&FsEntry> {
+        if let Some(key) = fast_key(abs_path)
+            && let Some(e) = self.entries.get(&key)
+        {
+            return Some(e);
+        }
+        let follow_last = abs_path.len() > 1 && abs_path.ends_with('/');
+        let key = self.walk(abs_path, follow_last)?;
+        self.entries.get(&key)
+    }
+
+    /// The entry at `abs_path` with stat semantics: every symlink (absolute
+    /// or relative target) is followed, at most [`MAX_SYMLINKS`] in total.
+    /// Returns None for a dangling link, a loop or a missing path.
+    pub fn resolve(&self, abs_path: &str) -> Option<&FsEntry> {
+        let key = self.walk(abs_path, true)?;
+        self.entries.get(&key)
+    }
+
+    /// Non-directory entries whose path matches `pattern` (absolute glob; a
+    /// relative one is taken as absolute; `*` and `?` do not cross `/`, `**`
+    /// matches any depth, `[...]`, `{a,b}`, `\` escapes), sorted by path.
+    /// Symlinks are not followed. An invalid pattern matches nothing.
+    pub fn glob(&self, pattern: &str) -> Vec<&FsEntry> {
+        let pat = if pattern.starts_with('/') {
+            pattern.to_string()
+        } else {
+            format!("/{pattern}")
+        };
+        let Ok(glob) = globset::GlobBuilder::new(&pat)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+        else {
+            return Vec::new();
+        };
+        let m = glob.compile_matcher();
+        // Scan only below the literal directory prefix of the pattern.
+        let meta = pat.find(['*', '?', '[', '{', '\\']).unwrap_or(pat.len());
+        let prefix = &pat[..=pat[..meta].rfind('/').unwrap_or(0)];
+        self.entries
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .filter(|(k, e)| e.kind != EntryKind::Dir && m.is_match(k.as_str()))
+            .map(|(_, e)| e)
+            .collect()
+    }
+
+    /// The content of the file at `abs_path` (symlinks followed), if the
+    /// caller's `want_content` asked for the path the data was stored under
+    /// and it was at most `max_content` bytes.
+    pub fn content(&self, abs_path: &str) -> Option<&[u8]> {
+        let key = self.walk(abs_path, true)?;
+        self.contents.get(&key).map(|v| v.as_slice())
+    }
+
+    /// Number of entries, including the root directory.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Always false: the root directory is always present.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// All entries in path order (byte order), the root first.
+    pub fn iter(&self) -> impl Iterator<Item = &FsEntry> {
+        self.entries.values()
+    }
+
+    /// The layer paths inside the save tar, in manifest (application) order.
+    pub fn layers(&self) -> &[String] {
+        &self.layers
+    }
+
+    /// Resolves `path` to an existing key. Follows symlinks in directory
+    /// components, and in the last one when `follow_last`.
+    fn walk(&self, path: &str, follow_last: bool) -> Option<String> {
+        let mut queue: VecDeque<String> = path
+            .split('/')
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect();
+        let mut cur = String::from("/");
+        let mut budget = MAX_SYMLINKS;
+        while let Some(comp) = queue.pop_front() {
+            match comp.as_str() {
+                "." => continue,
+                ".." => {
+                    cur = parent_of(&cur).to_string();
+                    continue;
+                }
+                _ => {}
+            }
+            let next = join(&cur, &comp);
+            let entry = self.entries.get(&next)?;
+            let last = queue.is_empty();
+            if entry.kind == EntryKind::Symlink && (!last || follow_last) {
+                if budget == 0 {
+                    return None;
+                }
+                budget -= 1;
+                let target = entry.link_target.as_deref().unwrap_or("");
+                if target.starts_with('/') {
+                    cur = String::from("/");
+                }
+                for c in target.split('/').filter(|c| !c.is_empty()).rev() {
+                    queue.push_front(c.to_string());
+                }
+                continue;
+            }
+            if !last && entry.kind != EntryKind::Dir {
+                return None;
+            }
+            cur = next;
+        }
+        Some(cur)
+    }
+}
+
+/// Lexically normalized key when the path has no `..` (then, since every
+/// stored entry's parents are directories, a direct hit is the answer).
+fn fast_key(path: &str) -> Option<String> {
+    if path.len() > 1 && path.ends_with('/') {
+        return None;
+    }
+    let mut out = String::with_capacity(path.len() + 1);
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => return None,
+            c => {
+                out.push('/');
+                out.push_str(c);
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    Some(out)
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir == "/" {
+        format!("/{name}")
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+fn parent_of(p: &str) -> &str {
+    match p.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &p[..i],
+    }
+}
+
+/// Normalizes a tar entry name to an absolute path (`./a/b/` → `/a/b`);
+/// `..` cannot climb above the root.
+fn normalize_abs(name: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in name.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    if parts.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/{}", parts.join("/"))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+enum RawKind {
+    Entry(EntryKind),
+    /// `.wh.<name>`: the path to delete.
+    Whiteout,
+    /// `.wh..wh..opq`: the directory whose lower contents are hidden.
+    Opaque,
+}
+
+#[derive(Debug, Clone)]
+struct RawEntry {
+    path: String,
+    kind: RawKind,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    size: u64,
+    link_target: Option<String>,
+    content: Option<Vec<u8>>,
+}
+
+enum Layer {
+    Entries(Vec<RawEntry>),
+    Compressed(&'static str),
+}
+
+const MAX_JSON: u64 = 64 << 20;
+
+/// Reads a `docker save` stream and returns the image's merged filesystem.
+///
+/// * `want_content(abs_path)` is asked for every regular file in every
+///   layer; the data of wanted files of at most `max_content` bytes is kept,
+///   and [`ImageFs::content`] returns the topmost layer's version. A wanted
+///   hardlink gets its target's content when the target was wanted too.
+/// * The stream is read once, front to back; layer data is skipped.
+/// * Supports the classic layout (`<id>/layer.tar`, symlinked duplicates,
+///   `manifest.json` at any position) and OCI layouts whose uncompressed
+///   layer blobs are listed in `manifest.json`. If `manifest.json` lists
+///   several images, the first is used.
+///
+/// Errors (`InvalidData`): no `manifest.json`, a listed layer missing from
+/// the stream, a compressed layer, a malformed tar.
+pub fn read_saved_image<R: Read>(
+    r: R,
+    want_content: &dyn Fn(&str) -> bool,
+    max_content: u64,
+) -> io::Result<ImageFs> {
+    let mut outer = tar::Archive::new(BufReader::with_capacity(256 << 10, r));
+    let mut layers: HashMap<String, Layer> = HashMap::new();
+    let mut links: HashMap<String, String> = HashMap::new();
+    let mut manifest: Option<Vec<u8>> = None;
+    for entry in outer.entries()? {
+        let mut entry = entry?;
+        let name = normalize_abs(&entry.path()?.to_string_lossy());
+        let et = entry.header().entry_type();
+        if et.is_symlink() || et.is_hard_link() {
+            if let Some(target) = entry.link_name()? {
+                let target = target.to_string_lossy();
+                let resolved = if et.is_symlink() && !target.starts_with('/') {
+                    normalize_abs(&format!("{}/{}", parent_of(&name), target))
+                } else {
+                    normalize_abs(&target)
+                };
+                links.insert(name, resolved);
+            }
+            continue;
+        }
+        if !(et.is_file() || et.is_contiguous()) {
+            continue;
+        }
+        if name == "/manifest.json" {
+            let mut buf = Vec::new();
+            (&mut entry).take(MAX_JSON).read_to_end(&mut buf)?;
+            manifest = Some(buf);
+            continue;
+        }
+        if name.ends_with(".json")
+            || name.ends_with("/VERSION")
+            || name == "/repositories"
+            || name == "/oci-layout"
+        {
+            continue;
+        }
+        // Candidate layer: peek at the first block.
+        let mut head = Vec::with_capacity(512);
+        (&mut entry).take(512).read_to_end(&mut head)?;
+        if head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+            layers.insert(name, Layer::Compressed("gzip"));
+            continue;
+        }
+        if head.len() >= 4 && head[..4] == [0x28, 0xb5, 0x2f, 0xfd] {
+            layers.insert(name, Layer::Compressed("zstd"));
+            continue;
+        }
+        if head.len() < 512 || !looks_like_tar_block(&head) {
+            continue;
+        }
+        let chained = io::Cursor::new(head).chain(&mut entry);
+        let raw = read_layer(chained, want_content, max_content)
+            .map_err(|e| io::Error::new(e.kind(), format!("layer {name}: {e}")))?;
+        layers.insert(name, Layer::Entries(raw));
+    }
+    let manifest = manifest.ok_or_else(|| invalid("no manifest.json in the docker save stream"))?;
+    let layer_names = parse_manifest(&manifest)?;
+
+    let mut fs = Merger::new();
+    let mut resolved_names = Vec::new();
+    for lname in &layer_names {
+        let mut key = normalize_abs(lname);
+        let mut hops = 0;
+        while let Some(t) = links.get(&key) {
+            key = t.clone();
+            hops += 1;
+            if hops > MAX_SYMLINKS {
+                return Err(invalid(&format!("symlink loop for layer {lname}")));
+            }
+        }
+        match layers.get(&key) {
+            Some(Layer::Entries(raw)) => fs.apply_layer(raw),
+            Some(Layer::Compressed(kind)) => {
+                return Err(invalid(&format!(
+                    "layer {lname} is {kind}-compressed; not supported"
+                )));
+            }
+            None => {
+                return Err(invalid(&format!(
+                    "layer {lname} listed in manifest.json is not in the stream"
+                )));
+            }
+        }
+        resolved_names.push(lname.clone());
+    }
+    Ok(ImageFs {
+        entries: fs.entries,
+        contents: fs.contents,
+        layers: resolved_names,
+    })
+}
+
+fn invalid(msg: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg.to_string())
+}
+
+/// An all-zero block (empty archive) or a header with a valid checksum.
+fn looks_like_tar_block(b: &[u8]) -> bool {
+    if b.iter().all(|&x| x == 0) {
+        return true;
+    }
+    let field = &b[148..156];
+    let s: String = field
+        .iter()
+        .map(|&c| c as char)
+        .filter(|c| c.is_digit(8))
+        .collect();
+    let Ok(want) = u32::from_str_radix(&s, 8) else {
+        return false;
+    };
+    let sum: u32 = b
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                c as u32
+            }
+        })
+        .sum();
+    sum == want
+}
+
+/// Reads one layer tar's metadata (and wanted contents).
+fn read_layer<R: Read>(
+    r: R,
+    want: &dyn Fn(&str) -> bool,
+    max_content: u64,
+) -> io::Result<Vec<RawEntry>> {
+    let mut ar = tar::Archive::new(r);
+    let mut out = Vec::new();
+    for e in ar.entries()? {
+        let mut e = e?;
+        let hdr = e.header();
+        let et = hdr.entry_type();
+        let kind = if et.is_file() || et.is_contiguous() || et.is_gnu_sparse() {
+            EntryKind::File
+        } else if et.is_dir() {
+            EntryKind::Dir
+        } else if et.is_symlink() {
+            EntryKind::Symlink
+        } else if et.is_hard_link() {
+            EntryKind::Hardlink
+        } else if et.is_character_special() {
+            EntryKind::Char
+        } else if et.is_block_special() {
+            EntryKind::Block
+        } else if et.is_fifo() {
+            EntryKind::Fifo
+        } else {
+            continue; // global pax headers and unknown types
+        };
+        let path = normalize_abs(&e.path()?.to_string_lossy());
+        let mode = hdr.mode()? & 0o7777;
+        let uid = hdr.uid()?;
+        let gid = hdr.gid()?;
+        let base = path.rsplit('/').next().unwrap_or("");
+        if let Some(rest) = base.strip_prefix(".wh.") {
+            let dir = parent_of(&path).to_string();
+            let (kind, p) = if rest == ".wh..opq" {
+                (RawKind::Opaque, dir)
+            } else if rest.starts_with(".wh.") {
+                continue; // other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs)
+            } else {
+                (RawKind::Whiteout, join(&dir, rest))
+            };
+            out.push(RawEntry {
+                path: p,
+                kind,
+                mode,
+                uid,
+                gid,
+                size: 0,
+                link_target: None,
+                content: None,
+            });
+            continue;
+        }
+        let link_target = match kind {
+            EntryKind::Symlink => e.link_name()?.map(|l| l.to_string_lossy().into_owned()),
+            EntryKind::Hardlink => e.link_name()?.map(|l| normalize_abs(&l.to_string_lossy())),
+            _ => None,
+        };
+        let size = if kind == EntryKind::File { e.size() } else { 0 };
+        let content = if kind == EntryKind::File && size <= max_content && want(&path) {
+            let mut buf = Vec::with_capacity(size as usize);
+            e.read_to_end(&mut buf)?;
+            Some(buf)
+        } else {
+            None
+        };
+        out.push(RawEntry {
+            path,
+            kind: RawKind::Entry(kind),
+            mode,
+            uid,
+            gid,
+            size,
+            link_target,
+            content,
+        });
+    }
+    Ok(out)
+}
+
+struct Merger {
+    entries: BTreeMap<String, FsEntry>,
+    contents: HashMap<String, Vec<u8>>,
+}
+
+impl Merger {
+    fn new() -> Self {
+        let mut entries = BTreeMap::new();
+        entries.insert("/".to_string(), dir_entry("/"));
+        Merger {
+            entries,
+            contents: HashMap::new(),
+        }
+    }
+
+    /// Removes everything strictly below `dir`.
+    fn remove_below(&mut self, dir: &str) {
+        let prefix = if dir == "/" {
+            "/".to_string()
+        } else {
+            format!("{dir}/")
+        };
+        let keys: Vec<String> = self
+            .entries
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .filter(|(k, _)| k.as_str() != "/")
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in keys {
+            self.entries.remove(&k);
+            self.contents.remove(&k);
+        }
+    }
+
+    fn remove_tree(&mut self, path: &str) {
+        if path == "/" {
+            self.remove_below("/");
+            return;
+        }
+        self.remove_below(path);
+        self.entries.remove(path);
+        self.contents.remove(path);
+    }
+
+    fn apply_layer(&mut self, raw: &[RawEntry]) {
+        for e in raw {
+            if let RawKind::Opaque = e.kind {
+                self.remove_below(&e.path);
+            }
+        }
+        for e in raw {
+            if let RawKind::Whiteout = e.kind {
+                self.remove_tree(&e.path);
+            }
+        }
+        for e in raw {
+            if let RawKind::Entry(kind) = e.kind {
+                self.apply_entry(e, kind);
+            }
+        }
+    }
+
+    fn ensure_parents(&mut self, path: &str) {
+        let mut end = 0;
+        while let Some(i) = path[end + 1..].find('/') {
+            let dir = &path[..end + 1 + i];
+            end += 1 + i;
+            match self.entries.get(dir) {
+                Some(d) if d.kind == EntryKind::Dir => {}
+                Some(_) => {
+                    self.entries.remove(dir);
+                    self.contents.remove(dir);
+                    self.entries.insert(dir.to_string(), dir_entry(dir));
+                }
+                None => {
+                    self.entries.insert(dir.to_string(), dir_entry(dir));
+                }
+            }
+        }
+    }
+
+    fn apply_entry(&mut self, e: &RawEntry, kind: EntryKind) {
+        let path = e.path.as_str();
+        if path != "/" {
+            self.ensure_parents(path);
+        } else if kind != EntryKind::Dir {
+            return; // the root cannot become a non-directory
+        }
+        if kind != EntryKind::Dir {
+            self.remove_below(path);
+        }
+        let mut size = e.size;
+        let mut content = e.content.clone();
+        if kind == EntryKind::Hardlink
+            && let Some(t) = e.link_target.as_deref()
+        {
+            if let Some(target) = self.entries.get(t) {
+                size = target.size;
+            }
+            content = self.contents.get(t).cloned();
+        }
+        self.entries.insert(
+            path.to_string(),
+            FsEntry {
+                path: path.to_string(),
+                kind,
+                mode: e.mode,
+                uid: e.uid,
+                gid: e.gid,
+                size,
+                link_target: e.link_target.clone(),
+            },
+        );
+        match content {
+            Some(c) => {
+                self.contents.insert(path.to_string(), c);
+            }
+            None => {
+                self.contents.remove(path);
+            }
+        }
+    }
+}
+
+fn dir_entry(path: &str) -> FsEntry {
+    FsEntry {
+        path: path.to_string(),
+        kind: EntryKind::Dir,
+        mode: 0o755,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        link_target: None,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Minimal JSON (manifest.json only)
+// ---------------------------------------------------------------------------
+
+#[derive(Debug)]
+enum Json {
+    Null,
+    Bool,
+    Num,
+    Str(String),
+    Arr(Vec<Json>),
+    Obj(Vec<(String, Json)>),
+}
+
+/// `manifest.json` → the first image's `Layers`.
+fn parse_manifest(bytes: &[u8]) -> io::Result<Vec<String>> {
+    let text = std::str::from_utf8(bytes).map_err(|_| invalid("manifest.json is not UTF-8"))?;
+    let mut p = JsonParser {
+        s: text.as_bytes(),
+        i: 0,
+    };
+    let v = p
+        .value()
+        .map_err(|e| invalid(&format!("manifest.json: {e}")))?;
+    let Json::Arr(images) = v else {
+        return Err(invalid("manifest.json: expected an array"));
+    };
+    let Some(Json::Obj(first)) = images.into_iter().next() else {
+        return Err(invalid("manifest.json: no image"));
+    };
+    for (k, v) in first {
+        if k == "Layers" {
+            let Json::Arr(items) = v else {
+                return Err(invalid("manifest.json: Layers is not an array"));
+            };
+            return items
+                .into_iter()
+                .map(|x| match x {
+                    Json::Str(s) => Ok(s),
+                    _ => Err(invalid("manifest.json: layer is not a string")),
+                })
+                .collect();
+        }
+    }
+    Err(invalid("manifest.json: no Layers"))
+}
+
+struct JsonParser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl JsonParser<'_> {
+    fn ws(&mut self) {
+        while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+            self.i += 1;
+        }
+    }
+
+    fn value(&mut self) -> Result<Json, String> {
+        self.ws();
+        let Some(&c) = self.s.get(self.i) else {
+            return Err("unexpected end".into());
+        };
+        match c {
+            b'{' => {
+                self.i += 1;
+                let mut items = Vec::new();
+                self.ws();
+                if self.s.get(self.i) == Some(&b'}') {
+                    self.i += 1;
+                    return Ok(Json::Obj(items));
+                }
+                loop {
+                    self.ws();
+                    let Json::Str(k) = self.value()? else {
+                        return Err("object key is not a string".into());
+                    };
+                    self.ws();
+                    if self.s.get(self.i) != Some(&b':') {
+                        return Err("expected ':'".into());
+                    }
+                    self.i += 1;
+                    let v = self.value()?;
+                    items.push((k, v));
+                    self.ws();
+                    match self.s.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(b'}') => {
+                            self.i += 1;
+                            return Ok(Json::Obj(items));
+                        }
+                        _ => return Err("expected ',' or '}'".into()),
+                    }
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                let mut items = Vec::new();
+                self.ws();
+                if self.s.get(self.i) == Some(&b']') {
+                    self.i += 1;
+                    return Ok(Json::Arr(items));
+                }
+                loop {
+                    items.push(self.value()?);
+                    self.ws();
+                    match self.s.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(b']') => {
+                            self.i += 1;
+                            return Ok(Json::Arr(items));
+                        }
+                        _ => return Err("expected ',' or ']'".into()),
+                    }
+                }
+            }
+            b'"' => {
+                self.i += 1;
+                let mut out: Vec<u8> = Vec::new();
+                loop {
+                    let Some(&c) = self.s.get(self.i) else {
+                        return Err("unterminated string".into());
+                    };
+                    self.i += 1;
+                    match c {
+                        b'"' => break,
+                        b'\\' => {
+                            let Some(&e) = self.s.get(self.i) else {
+                                return Err("bad escape".into());
+                            };
+                            self.i += 1;
+                            match e {
+                                b'"' | b'\\' | b'/' => out.push(e),
+                                b'b' => out.push(8),
+                                b'f' => out.push(12),
+                                b'n' => out.push(b'\n'),
+                                b'r' => out.push(b'\r'),
+                                b't' => out.push(b'\t'),
+                                b'u' => {
+                                    let mut cp = self.hex4()?;
+                                    if (0xd800..0xdc00).contains(&cp)
+                                        && self.s.get(self.i..self.i + 2) == Some(b"\\u")
+                                    {
+                                        self.i += 2;
+                                        let lo = self.hex4()?;
+                                        cp = 0x10000
+                                            + ((cp - 0xd800) << 10)
+                                            + (lo.wrapping_sub(0xdc00) & 0x3ff);
+                                    }
+                                    let ch = char::from_u32(cp).unwrap_or('\u{fffd}');
+                                    let mut b = [0u8; 4];
+                                    out.extend_from_slice(ch.encode_utf8(&mut b).as_bytes());
+                                }
+                                _ => return Err("bad escape".into()),
+                            }
+                        }
+                        c => out.push(c),
+                    }
+                }
+                String::from_utf8(out)
+                    .map(Json::Str)
+                    .map_err(|_| "bad UTF-8".into())
+            }
+            b't' | b'f' | b'n' => {
+                for (word, v) in [
+                    ("true", Json::Bool),
+                    ("false", Json::Bool),
+                    ("null", Json::Null),
+                ] {
+                    if self.s[self.i..].starts_with(word.as_bytes()) {
+                        self.i += word.len();
+                        return Ok(v);
+                    }
+                }
+                Err("bad literal".into())
+            }
+            b'-' | b'0'..=b'9' => {
+                while self.i < self.s.len()
+                    && matches!(
+                        self.s[self.i],
+                        b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
+                    )
+                {
+                    self.i += 1;
+                }
+                Ok(Json::Num)
+            }
+            _ => Err(format!("unexpected byte {c:#x}")),
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, String> {
+        let h = self.s.get(self.i..self.i + 4).ok_or("bad \\u escape")?;
+        let h = std::str::from_utf8(h).map_err(|_| "bad \\u escape")?;
+        self.i += 4;
+        u32::from_str_radix(h, 16).map_err(|_| "bad \\u escape".into())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A layer-tar builder for tests.
+    struct L(tar::Builder<Vec<u8>>);
+
+    impl L {
+        fn new() -> Self {
+            L(tar::Builder::new(Vec::new()))
+        }
+        fn hdr(kind: tar::EntryType, mode: u32, uid: u64, gid: u64, size: u64) -> tar::Header {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(kind);
+            h.set_mode(mode);
+            h.set_uid(uid);
+            h.set_gid(gid);
+            h.set_size(size);
+            h.set_mtime(1);
+            h
+        }
+        fn dir(mut self, p: &str, mode: u32, uid: u64, gid: u64) -> Self {
+            let mut h = Self::hdr(tar::EntryType::Directory, mode, uid, gid, 0);
+            self.0
+                .append_data(&mut h, format!("{p}/"), io::empty())
+                .unwrap();
+            self
+        }
+        fn file(mut self, p: &str, mode: u32, uid: u64, gid: u64, data: &[u8]) -> Self {
+            let mut h = Self::hdr(tar::EntryType::Regular, mode, uid, gid, data.len() as u64);
+            self.0.append_data(&mut h, p, data).unwrap();
+            self
+        }
+        /// A file whose raw header name is `name` verbatim (e.g. absolute).
+        fn raw_file(mut self, name: &str, data: &[u8]) -> Self {
+            let mut h = Self::hdr(tar::EntryType::Regular, 0o644, 0, 0, data.len() as u64);
+            h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+            h.set_cksum();
+            self.0.append(&h, data).unwrap();
+            self
+        }
+        fn symlink(mut self, p: &str, target: &str) -> Self {
+            let mut h = Self::hdr(tar::EntryType::Symlink, 0o777, 0, 0, 0);
+            self.0.append_link(&mut h, p, target).unwrap();
+            self
+        }
+        fn hardlink(mut self, p: &str, target: &str, mode: u32) -> Self {
+            let mut h = Self::hdr(tar::EntryType::Link, mode, 0, 0, 0);
+            self.0.append_link(&mut h, p, target).unwrap();
+            self
+        }
+        fn special(mut self, p: &str, kind: tar::EntryType) -> Self {
+            let mut h = Self::hdr(kind, 0o620, 0, 5, 0);
+            self.0.append_data(&mut h, p, io::empty()).unwrap();
+            self
+        }
+        fn whiteout(self, p: &str) -> Self {
+            match p.rsplit_once('/') {
+                Some((d, n)) => self.file(&format!("{d}/.wh.{n}"), 0o644, 0, 0, b""),
+                None => self.file(&format!(".wh.{p}"), 0o644, 0, 0, b""),
+            }
+        }
+        fn opaque(self, d: &str) -> Self {
+            self.file(&format!("{d}/.wh..wh..opq"), 0o644, 0, 0, b"")
+        }
+        fn bytes(self) -> Vec<u8> {
+            self.0.into_inner().unwrap()
+        }
+    }
+
+    /// A docker-save-like stream: layers first (hex names), manifest last.
+    fn save(layers: Vec<Vec<u8>>) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut names = Vec::new();
+        // Store in reverse order to prove manifest order is what counts.
+        for (i, l) in layers.iter().enumerate().rev() {
+            let name = format!("{:064x}/layer.tar", 0xabc0 + i);
+            let mut h = L::hdr(tar::EntryType::Regular, 0o644, 0, 0, l.len() as u64);
+            b.append_data(&mut h, &name, &l[..]).unwrap();
+            let mut h = L::hdr(tar::EntryType::Regular, 0o644, 0, 0, 3);
+            b.append_data(&mut h, format!("{:064x}/VERSION", 0xabc0 + i), &b"1.0"[..])
+                .unwrap();
+            names.push(name);
+        }
+        names.reverse();
+        let cfg = b"{\"architecture\":\"amd64\"}";
+        let mut h = L::hdr(tar::EntryType::Regular, 0o644, 0, 0, cfg.len() as u64);
+        b.append_data(&mut h, "cafe.json", &cfg[..]).unwrap();
+        let manifest = format!(
+            "[{{\"Config\":\"cafe.json\",\"RepoTags\":[\"x:1\"],\"Layers\":[{}]}}]",
+            names
+                .iter()
+                .map(|n| format!("\"{n}\""))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let mut h = L::hdr(tar::EntryType::Regular, 0o644, 0, 0, manifest.len() as u64);
+        b.append_data(&mut h, "manifest.json", manifest.as_bytes())
+            .unwrap();
+        b.into_inner().unwrap()
+    }
+
+    fn read(layers: Vec<Vec<u8>>) -> ImageFs {
+        read_saved_image(&save(layers)[..], &|p| p.starts_with("/etc/"), 1 << 20).unwrap()
+    }
+
+    fn paths(fs: &ImageFs) -> Vec<&str> {
+        fs.iter().map(|e| e.path.as_str()).collect()
+    }
+
+    #[test]
+    fn basic_metadata_and_root() {
+        let fs = read(vec![
+            L::new()
+                .dir("bin", 0o755, 0, 0)
+                .file("bin/busybox", 0o755, 0, 0, b"ELF....")
+                .symlink("bin/sh", "busybox")
+                .file("small.txt", 0o4755, 0, 0, b"hi")
+                .dir("secret", 0o700, 1234, 5678)
+                .file("secret/s", 0o600, 1234, 5678, b"s")
+                .special("dev-null", tar::EntryType::Char)
+                .special("blk", tar::EntryType::Block)
+                .special("fifo", tar::EntryType::Fifo)
+                .bytes(),
+        ]);
+        assert_eq!(fs.get("/").unwrap().kind, EntryKind::Dir);
+        let s = fs.get("/small.txt").unwrap();
+        assert_eq!((s.mode, s.size, s.kind), (0o4755, 2, EntryKind::File));
+        let d = fs.get("/secret").unwrap();
+        assert_eq!((d.mode, d.uid, d.gid), (0o700, 1234, 5678));
+        assert_eq!(fs.get("/secret/s").unwrap().mode, 0o600);
+        assert_eq!(fs.get("/dev-null").unwrap().kind, EntryKind::Char);
+        assert_eq!(fs.get("/blk").unwrap().kind, EntryKind::Block);
+        assert_eq!(fs.get("/fifo").unwrap().kind, EntryKind::Fifo);
+        let sh = fs.get("/bin/sh").unwrap();
+        assert_eq!(sh.kind, EntryKind::Symlink);
+        assert_eq!(sh.link_target.as_deref(), Some("busybox"));
+        assert_eq!(fs.resolve("/bin/sh").unwrap().path, "/bin/busybox");
+        assert_eq!(fs.len(), 10);
+        assert_eq!(fs.layers().len(), 1);
+    }
+
+    #[test]
+    fn whiteouts_and_replacements() {
+        let l1 = L::new()
+            .dir("a", 0o755, 0, 0)
+            .dir("a/b", 0o755, 0, 0)
+            .file("a/b/c", 0o644, 0, 0, b"c")
+            .file("a/keep", 0o644, 0, 0, b"k")
+            .file("big1.bin", 0o644, 0, 0, &[0u8; 4096])
+            .dir("d", 0o755, 0, 0)
+            .file("d/x", 0o644, 0, 0, b"x")
+            .file("f", 0o644, 0, 0, b"f")
+            .bytes();
+        let l2 = L::new()
+            .dir("a", 0o755, 0, 0)
+            .whiteout("a/b")
+            .whiteout("big1.bin")
+            // dir -> file replacement (no whiteout needed for the dir)
+            .file("d", 0o600, 7, 7, b"now a file")
+            // file -> dir replacement
+            .dir("f", 0o750, 0, 0)
+            .file("f/inner", 0o644, 0, 0, b"i")
+            .bytes();
+        let fs = read(vec![l1, l2]);
+        assert_eq!(
+            paths(&fs),
+            vec!["/", "/a", "/a/keep", "/d", "/f", "/f/inner"]
+        );
+        let d = fs.get("/d").unwrap();
+        assert_eq!(
+            (d.kind, d.mode, d.uid, d.size),
+            (EntryKind::File, 0o600, 7, 10)
+        );
+        assert_eq!(fs.get("/f").unwrap().kind, EntryKind::Dir);
+    }
+
+    #[test]
+    fn opaque_dir_hides_lower_but_keeps_own_entries() {
+        let l1 = L::new()
+            .dir("opq", 0o755, 0, 0)
+            .file("opq/old1", 0o644, 0, 0, b"1")
+            .dir("opq/sub", 0o755, 0, 0)
+            .file("opq/sub/old2", 0o644, 0, 0, b"2")
+            .file("other", 0o644, 0, 0, b"o")
+            .bytes();
+        // The opaque marker comes AFTER the layer's own entry in the tar: it
+        // must still only hide lower-layer entries.
+        let l2 = L::new()
+            .dir("opq", 0o711, 3, 3)
+            .file("opq/new", 0o644, 0, 0, b"n")
+            .opaque("opq")
+            .bytes();
+        let fs = read(vec![l1, l2]);
+        assert_eq!(paths(&fs), vec!["/", "/opq", "/opq/new", "/other"]);
+        let o = fs.get("/opq").unwrap();
+        assert_eq!((o.mode, o.uid), (0o711, 3));
+        // A whiteout of a path the same layer re-creates (e.g. a dir that
+        // became a symlink) keeps the layer's own entry.
+        let l3 = L::new().whiteout("opq").symlink("opq", "/other").bytes();
+        let l1b = L::new()
+            .dir("opq", 0o755, 0, 0)
+            .file("opq/z", 0o644, 0, 0, b"")
+            .file("other", 0o644, 0, 0, b"")
+            .bytes();
+        let fs = read(vec![l1b, l3]);
+        assert_eq!(paths(&fs), vec!["/", "/opq", "/other"]);
+        assert_eq!(fs.get("/opq").unwrap().kind, EntryKind::Symlink);
+    }
+
+    #[test]
+    fn hardlinks_keep_own_metadata_and_share_size_and_content() {
+        let l1 = L::new()
+            .dir("etc", 0o755, 0, 0)
+            .file("etc/passwd", 0o644, 0, 0, b"root:x:0:0::/root:/bin/sh\n")
+            .hardlink("etc/passwd-", "etc/passwd", 0o600)
+            .bytes();
+        let l2 = L::new()
+            .dir("etc", 0o755, 0, 0)
+            .file("etc/passwd", 0o644, 0, 0, b"changed\n")
+            .bytes();
+        let fs = read(vec![l1, l2]);
+        let h = fs.get("/etc/passwd-").unwrap();
+        assert_eq!(h.kind, EntryKind::Hardlink);
+        assert_eq!(h.link_target.as_deref(), Some("/etc/passwd"));
+        assert_eq!((h.mode, h.size), (0o600, 26));
+        assert_eq!(
+            fs.content("/etc/passwd-"),
+            Some(&b"root:x:0:0::/root:/bin/sh\n"[..])
+        );
+        assert_eq!(fs.content("/etc/passwd"), Some(&b"changed\n"[..]));
+    }
+
+    #[test]
+    fn content_topmost_and_limits() {
+        let l1 = L::new()
+            .dir("etc", 0o755, 0, 0)
+            .file("etc/group", 0o644, 0, 0, b"root:x:0:\n")
+            .file("etc/big", 0o644, 0, 0, &[b'x'; 2048])
+            .file("etc/gone", 0o644, 0, 0, b"gone")
+            .file("notwanted", 0o644, 0, 0, b"nope")
+            .bytes();
+        let l2 = L::new()
+            .dir("etc", 0o755, 0, 0)
+            .file("etc/group", 0o644, 0, 0, b"root:x:0:\napp:x:1000:\n")
+            .whiteout("etc/gone")
+            .symlink("grp", "etc/group")
+            .bytes();
+        let fs =
+            read_saved_image(&save(vec![l1, l2])[..], &|p| p.starts_with("/etc/"), 1024).unwrap();
+        assert_eq!(
+            fs.content("/etc/group"),
+            Some(&b"root:x:0:\napp:x:1000:\n"[..])
+        );
+        assert_eq!(fs.content("/grp"), Some(&b"root:x:0:\napp:x:1000:\n"[..]));
+        assert_eq!(fs.content("/etc/big"), None); // over max_content
+        assert_eq!(fs.get("/etc/big").unwrap().size, 2048);
+        assert_eq!(fs.content("/etc/gone"), None);
+        assert_eq!(fs.content("/notwanted"), None);
+    }
+
+    #[test]
+    fn symlink_resolution() {
+        let fs = read(vec![
+            L::new()
+                .dir("usr", 0o755, 0, 0)
+                .dir("usr/lib", 0o755, 0, 0)
+                .file("usr/lib/libc.so", 0o755, 0, 0, b"so")
+                .symlink("lib", "usr/lib")
+                .symlink("lib64", "/lib")
+                .dir("etc", 0o755, 0, 0)
+                .symlink("etc/rel", "../usr/./lib/libc.so")
+                .symlink("loop1", "loop2")
+                .symlink("loop2", "/loop1")
+                .symlink("dangling", "/nope")
+                .bytes(),
+        ]);
+        assert_eq!(fs.get("/lib").unwrap().kind, EntryKind::Symlink);
+        assert_eq!(fs.resolve("/lib").unwrap().path, "/usr/lib");
+        assert_eq!(fs.get("/lib64/libc.so").unwrap().path, "/usr/lib/libc.so");
+        assert_eq!(fs.get("/lib/").unwrap().path, "/usr/lib");
+        assert_eq!(fs.resolve("/etc/rel").unwrap().path, "/usr/lib/libc.so");
+        assert_eq!(fs.get("/etc/rel").unwrap().kind, EntryKind::Symlink);
+        assert_eq!(fs.get("/usr/../lib64").unwrap().kind, EntryKind::Symlink);
+        assert!(fs.resolve("/loop1").is_none());
+        assert_eq!(fs.get("/loop1").unwrap().kind, EntryKind::Symlink);
+        assert!(fs.resolve("/dangling").is_none());
+        assert!(fs.get("/usr/lib/libc.so/x").is_none());
+        assert!(fs.get("/nothing").is_none());
+        assert_eq!(fs.get("//usr///lib/").unwrap().path, "/usr/lib");
+    }
+
+    #[test]
+    fn glob_semantics() {
+        let fs = read(vec![
+            L::new()
+                .dir("app", 0o755, 0, 0)
+                .file("app/main.pyc", 0o644, 0, 0, b"")
+                .dir("app/pkg", 0o755, 0, 0)
+                .file("app/pkg/a.pyc", 0o644, 0, 0, b"")
+                .file("app/pkg/a.py", 0o644, 0, 0, b"")
+                .symlink("app/link.pyc", "main.pyc")
+                .file("apple", 0o644, 0, 0, b"")
+                .bytes(),
+        ]);
+        let g = |p: &str| {
+            fs.glob(p)
+                .iter()
+                .map(|e| e.path.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(g("/app/*.pyc"), vec!["/app/link.pyc", "/app/main.pyc"]);
+        assert_eq!(
+            g("/app/**/*.pyc"),
+            vec!["/app/link.pyc", "/app/main.pyc", "/app/pkg/a.pyc"]
+        );
+        assert_eq!(g("/app/**/*.py"), vec!["/app/pkg/a.py"]);
+        assert_eq!(
+            g("/app/**"),
+            vec![
+                "/app/link.pyc",
+                "/app/main.pyc",
+                "/app/pkg/a.py",
+                "/app/pkg/a.pyc"
+            ]
+        );
+        assert_eq!(g("app*"), vec!["/apple"]);
+        assert_eq!(g("/**/a.py"), vec!["/app/pkg/a.py"]);
+        assert!(g("/app/[").is_empty());
+    }
+
+    #[test]
+    fn missing_parents_and_dot_slash_names() {
+        let l1 = L::new().dir("./var", 0o700, 1, 1).bytes();
+        let l2 = L::new()
+            .file("./var/lib/x", 0o644, 0, 0, b"x")
+            .raw_file("/opt/y", b"y")
+            .bytes();
+        let fs = read(vec![l1, l2]);
+        assert_eq!(
+            paths(&fs),
+            vec!["/", "/opt", "/opt/y", "/var", "/var/lib", "/var/lib/x"]
+        );
+        assert_eq!(fs.get("/var").unwrap().mode, 0o700); // lower dir kept
+        assert_eq!(fs.get("/var/lib").unwrap().mode, 0o755);
+    }
+
+    #[test]
+    fn symlinked_duplicate_layer_and_errors() {
+        // docker save writes a repeated layer as a symlink to the first copy
+        let layer = L::new().file("x", 0o644, 0, 0, b"x").bytes();
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = L::hdr(tar::EntryType::Regular, 0o644, 0, 0, layer.len() as u64);
+        b.append_data(&mut h, "aa/layer.tar", &layer[..]).unwrap();
+        let mut h = L::hdr(tar::EntryType::Symlink, 0o777, 0, 0, 0);
+        b.append_link(&mut h, "bb/layer.tar", "../aa/layer.tar")
+            .unwrap();
+        let m = br#"[{"Config":"c.json","Layers":["aa/layer.tar","bb/layer.tar"]}]"#;
+        let mut h = L::hdr(tar::EntryType::Regular, 0o644, 0, 0, m.len() as u64);
+        b.append_data(&mut h, "manifest.json", &m[..]).unwrap();
+        let bytes = b.into_inner().unwrap();
+        let fs = read_saved_image(&bytes[..], &|_| false, 0).unwrap();
+        assert_eq!(paths(&fs), vec!["/", "/x"]);
+        assert_eq!(fs.layers(), ["aa/layer.tar", "bb/layer.tar"]);
+
+        // no manifest
+        let err = read_saved_image(&layer[..], &|_| false, 0).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        // empty layer (1024 zero bytes) is fine
+        let fs = read(vec![vec![0u8; 1024]]);
+        assert_eq!(paths(&fs), vec!["/"]);
+    }
+
+    #[test]
+    fn json_parser() {
+        let m = br#" [ {"Config" : "a\u00e9\"b.json", "RepoTags": null, "n": -1.5e3, "t": true,
+            "Layers": ["x\/layer.tar", "y/layer.tar"] } , {} ] "#;
+        assert_eq!(
+            parse_manifest(m).unwrap(),
+            vec!["x/layer.tar", "y/layer.tar"]
+        );
+        assert!(parse_manifest(b"[{\"Layers\": [1]}]").is_err());
+        assert!(parse_manifest(b"{").is_err());
+    }
+}

@@ -1,0 +1,102 @@
+//! Runs a plan against the Docker engine. The only module that touches
+//! tokio and bollard; it reports through [`Event`]s and never prints.
+
+pub mod actual;
+pub mod docker;
+mod image;
+pub mod imagefs;
+mod observe;
+mod oneoff;
+mod run;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use run::{RunOutput, run};
+
+use docker::DockerApi;
+
+/// What every step of one run shares.
+pub struct Ctx {
+    pub engine: Arc<dyn DockerApi>,
+    /// `dspec.run` label value of this run.
+    pub run_id: String,
+    /// Labels put on everything the run creates.
+    pub labels: BTreeMap<String, String>,
+    /// Intermediate stage images of this run's multi-stage builds.
+    pub stage_images: std::sync::Mutex<Vec<String>>,
+}
+
+impl Ctx {
+    pub fn new(engine: Arc<dyn DockerApi>) -> Ctx {
+        let run_id = new_run_id();
+        let mut labels = BTreeMap::new();
+        labels.insert("dspec.run".to_string(), run_id.clone());
+        labels.insert("dspec.pid".to_string(), std::process::id().to_string());
+        Ctx {
+            engine,
+            run_id,
+            labels,
+            stage_images: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// `dspec.run=<id>`: the filter that finds this run's resources.
+    pub fn label_filter(&self) -> String {
+        format!("dspec.run={}", self.run_id)
+    }
+
+    /// Removes the stage images of this run's builds that nothing tags.
+    /// Images with children (stages other stages build on) are kept by the
+    /// engine, so they are never dangling.
+    pub async fn remove_stage_images(&self) {
+        let ids: Vec<String> =
+            std::mem::take(&mut *self.stage_images.lock().expect("stage images lock"));
+        for id in ids {
+            if let Ok(Some(info)) = self.engine.inspect_image(&id).await
+                && info.tags.is_empty()
+            {
+                let _ = self.engine.remove_image(&id, true).await;
+            }
+        }
+    }
+
+    /// Removes every container, network and volume of this run.
+    pub async fn cleanup(&self) -> Result<Vec<String>, String> {
+        let res = self
+            .engine
+            .list_by_label(&self.label_filter())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut names = res.containers.clone();
+        names.extend(res.networks.iter().cloned());
+        names.extend(res.volumes.iter().cloned());
+        self.engine
+            .remove_all(&res, false)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(names)
+    }
+}
+
+fn new_run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "{:x}-{:x}",
+        std::process::id(),
+        (nanos as u64) & 0xffff_ffff_ffff
+    )
+}
+
+/// FNV-1a: a small stable hash for deterministic image tags.
+pub fn stable_hash(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}

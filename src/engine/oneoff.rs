@@ -1,0 +1,95 @@
+//! `IMAGE.run(CMD)`: a one-off container of the image.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::Ctx;
+use super::actual::Actual;
+use super::docker::{ContainerSpec, DockerApi, LogStream};
+use super::image::ImageFacts;
+use super::observe::{ObsError, Observed, process_text, tail};
+use crate::compile::PathStep;
+use crate::compile::argv;
+use crate::compile::value::Val;
+
+/// How long a one-off run may take.
+const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The argv of a `run(...)` argument: a string split like a shell, or a list.
+pub fn argv_of(v: Option<&Val>) -> Option<Vec<String>> {
+    match v {
+        Some(Val::Text(t)) => argv::split(&t.to_string()).ok(),
+        Some(Val::List(items)) => Some(
+            items
+                .iter()
+                .map(|i| match i {
+                    Val::Text(t) => t.to_string(),
+                    other => other.to_string(),
+                })
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+pub async fn observe(ctx: &Ctx, facts: &ImageFacts, args: &[Val], rest: &[PathStep]) -> Observed {
+    let cmd = argv_of(args.first());
+    let engine: &Arc<dyn DockerApi> = &ctx.engine;
+    let spec = ContainerSpec {
+        image: facts.info.id.clone(),
+        cmd,
+        labels: ctx.labels.clone(),
+        ..ContainerSpec::default()
+    };
+    let started = Instant::now();
+    let id = engine
+        .create_container(&spec)
+        .await
+        .map_err(|e| ObsError::Engine(e.to_string()))?;
+    let result = async {
+        engine
+            .start_container(&id)
+            .await
+            .map_err(|e| ObsError::Missing(format!("the container did not start: {e}")))?;
+        let code = match tokio::time::timeout(RUN_TIMEOUT, engine.wait_exit(&id)).await {
+            Ok(r) => r.map_err(|e| ObsError::Engine(e.to_string()))?,
+            Err(_) => {
+                return Err(ObsError::Missing(format!(
+                    "it did not exit within {}s",
+                    RUN_TIMEOUT.as_secs()
+                )));
+            }
+        };
+        let duration = started.elapsed();
+        let logs = engine
+            .logs(&id, None)
+            .await
+            .map_err(|e| ObsError::Engine(e.to_string()))?;
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        for l in logs {
+            let target = if l.stream == LogStream::Stderr {
+                &mut stderr
+            } else {
+                &mut stdout
+            };
+            target.push_str(&l.text);
+            target.push('\n');
+        }
+        Ok((code, duration, stdout, stderr))
+    }
+    .await;
+    let _ = engine.remove_container(&id).await;
+    let (code, duration, stdout, stderr) = result?;
+    let (value, used) = match rest.first() {
+        Some(PathStep::Field { name, .. }) => match name.as_str() {
+            "exit_code" => (Actual::Int(code), 1),
+            "stdout" => (Actual::Text(process_text(&stdout)), 1),
+            "stderr" => (Actual::Text(process_text(&stderr)), 1),
+            "duration" => (Actual::Duration(duration), 1),
+            other => return Err(ObsError::Missing(format!("a run has no `{other}`"))),
+        },
+        _ => return Err(ObsError::Missing("a run result needs a property".into())),
+    };
+    tail(value, &rest[used..])
+}

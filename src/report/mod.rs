@@ -1,0 +1,46 @@
+//! Reporters: consumers of the engine's events.
+
+pub mod event;
+pub mod human;
+
+pub use event::{CheckResult, Event, Outcome, SetupFailure};
+
+/// Counts over a finished run.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub errored: usize,
+    pub skipped: usize,
+    pub infrastructure_failed: bool,
+    pub interrupted: bool,
+}
+
+impl Summary {
+    pub fn from_results(results: &[CheckResult], setup: &[SetupFailure]) -> Summary {
+        let mut s = Summary::default();
+        for r in results {
+            match r.outcome {
+                Outcome::Passed { .. } => s.passed += 1,
+                Outcome::Failed { .. } => s.failed += 1,
+                Outcome::Errored { .. } => s.errored += 1,
+                Outcome::Skipped { .. } => s.skipped += 1,
+            }
+        }
+        s.infrastructure_failed = setup.iter().any(|f| f.infrastructure) || s.errored > 0;
+        s
+    }
+
+    /// The process exit code for this run.
+    pub fn exit_code(&self) -> i32 {
+        if self.interrupted {
+            crate::exit_code::INTERRUPTED
+        } else if self.infrastructure_failed {
+            crate::exit_code::INFRA
+        } else if self.failed + self.skipped > 0 {
+            crate::exit_code::FAILED
+        } else {
+            crate::exit_code::OK
+        }
+    }
+}

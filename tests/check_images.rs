@@ -1,0 +1,131 @@
+//! `dspec check` on images against the real engine: fixtures built FROM
+//! scratch, every image property passing and failing.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn check(args: &[&str]) -> (Output, String, String) {
+    common::require_docker();
+    common::fixtures_dir();
+    let out = Command::new(env!("CARGO_BIN_EXE_dspec"))
+        .arg("check")
+        .arg("--color")
+        .arg("never")
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("runs dspec");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    (out, stdout, stderr)
+}
+
+fn leftover_containers() -> usize {
+    let out = Command::new("docker")
+        .args(["ps", "-aq", "--filter", "label=dspec.run"])
+        .output()
+        .expect("docker ps");
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+#[test]
+fn every_image_property_passes_on_the_prod_stage() {
+    let (out, stdout, stderr) = check(&["tests/specs/image_pass.dspec"]);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("50 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("story FX-1"), "{stdout}");
+    assert!(
+        stdout.contains("✓ expect bare.file(\"/bin/sh\").exists == false"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_dev_stage_fails_at_the_right_lines() {
+    let (out, stdout, stderr) = check(&["tests/specs/image_fail.dspec"]);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("2 passed, 5 failed"), "{stdout}");
+    for (line, actual) in [
+        ("7:10", "actual: \"\""),
+        ("8:10", "actual: [\"/app/main.py\", \"/app/util.py\"]"),
+        ("9:10", "actual: 3.44MB (3"),
+        ("10:10", "the image does not set `APP_ENV`"),
+        ("11:10", "diff (- expected, + actual)"),
+    ] {
+        let at = stdout
+            .find(&format!("tests/specs/image_fail.dspec:{line}"))
+            .unwrap_or_else(|| panic!("no failure at {line}:\n{stdout}"));
+        let block = &stdout[at..];
+        let end = block.find("DS0401").unwrap_or(block.len());
+        assert!(
+            block[..end].contains(actual),
+            "{line}: `{actual}` missing in\n{}",
+            &block[..end]
+        );
+    }
+    assert!(stdout.contains("expected: < 1MB (1000000 B)"), "{stdout}");
+    assert_eq!(leftover_containers(), 0);
+}
+
+#[test]
+fn a_failed_build_is_shown_once_and_dependents_point_at_it() {
+    let (out, stdout, stderr) = check(&["tests/specs/build_fail.dspec"]);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert_eq!(
+        stdout.matches("× build of `broken` failed").count(),
+        1,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("missing.txt"),
+        "the failing step's message: {stdout}"
+    );
+    assert!(stdout.contains("DS0402"), "{stdout}");
+    assert_eq!(
+        stdout
+            .matches("not run: build of `broken` failed (tests/specs/build_fail.dspec:3:7)")
+            .count(),
+        2,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("✓ expect prod.user == \"appuser\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 passed, 2 failed"), "{stdout}");
+}
+
+#[test]
+fn an_absent_image_is_an_infrastructure_error_never_a_pull() {
+    let (out, stdout, stderr) = check(&["tests/specs/absent_image.dspec"]);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("DS0404") && stdout.contains("never pulls"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_unreachable_daemon_exits_3() {
+    common::fixtures_dir();
+    for host in ["unix:///nonexistent/docker.sock", "tcp://127.0.0.1:1"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_dspec"))
+            .args(["check", "tests/specs/image_pass.dspec"])
+            .env("DOCKER_HOST", host)
+            .current_dir(root())
+            .output()
+            .expect("runs dspec");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{host}: {stderr}");
+        assert!(
+            stderr.contains("DS0403") && stderr.contains("cannot reach the Docker engine"),
+            "{stderr}"
+        );
+    }
+}
