@@ -83,24 +83,38 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
         let _ = progress.await;
         ctx.remove_stage_images().await;
         let cleanup = if args.keep {
-            Ok(Vec::new())
+            ctx.engine
+                .list_by_label(&ctx.label_filter())
+                .await
+                .map(|r| {
+                    let mut names = r.containers;
+                    names.extend(r.networks);
+                    names.extend(r.volumes);
+                    names
+                })
+                .map_err(|e| e.to_string())
         } else {
             tokio::time::timeout(Duration::from_secs(60), ctx.cleanup())
                 .await
                 .unwrap_or_else(|_| Err("cleanup timed out".into()))
         };
         if interrupted {
-            eprintln!("interrupted: cleaned up the run's containers and networks");
+            if args.keep {
+                eprintln!("interrupted: kept the run's resources (label {})", ctx.label_filter());
+            } else {
+                eprintln!("interrupted: removed the run's containers and networks");
+            }
             return exit_code::INTERRUPTED;
         }
         let (text, summary) = report::human::render_report(&program, &loaded.sources, &output.results, &output.setup, render);
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
-        if args.keep {
-            let _ = writeln!(out, "kept: resources labelled {}", ctx.label_filter());
-        }
-        if let Err(e) = cleanup {
-            eprintln!("warning: cleanup failed: {e}; run `docker ps -a --filter label={}`", ctx.label_filter());
+        match cleanup {
+            Ok(kept) if args.keep => {
+                let _ = writeln!(out, "kept (label {}): {}", ctx.label_filter(), kept.join(", "));
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("warning: cleanup failed: {e}; see `docker ps -a --filter label={}`", ctx.label_filter()),
         }
         summary.exit_code()
     })

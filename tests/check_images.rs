@@ -4,34 +4,36 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Runs `dspec check`; also asserts that the run left no container behind.
 fn check(args: &[&str]) -> (Output, String, String) {
     common::require_docker();
     common::fixtures_dir();
-    let out = Command::new(env!("CARGO_BIN_EXE_dspec"))
+    let child = Command::new(env!("CARGO_BIN_EXE_dspec"))
         .arg("check")
         .arg("--color")
         .arg("never")
         .args(args)
         .current_dir(root())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("runs dspec");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("waits for dspec");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    (out, stdout, stderr)
-}
-
-fn leftover_containers() -> usize {
-    let out = Command::new("docker")
-        .args(["ps", "-aq", "--filter", "label=dspec.run"])
+    let left = Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("label=dspec.pid={pid}")])
         .output()
         .expect("docker ps");
-    String::from_utf8_lossy(&out.stdout).lines().count()
+    assert!(left.stdout.is_empty(), "containers left behind: {}", String::from_utf8_lossy(&left.stdout));
+    (out, stdout, stderr)
 }
 
 #[test]
@@ -70,7 +72,6 @@ fn the_dev_stage_fails_at_the_right_lines() {
         );
     }
     assert!(stdout.contains("expected: < 1MB (1000000 B)"), "{stdout}");
-    assert_eq!(leftover_containers(), 0);
 }
 
 #[test]

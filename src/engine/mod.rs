@@ -2,11 +2,15 @@
 //! tokio and bollard; it reports through [`Event`]s and never prints.
 
 pub mod actual;
+mod container;
 pub mod docker;
+mod host;
+mod http;
 mod image;
 pub mod imagefs;
 mod observe;
 mod oneoff;
+mod poll;
 mod run;
 
 use std::collections::BTreeMap;
@@ -25,6 +29,12 @@ pub struct Ctx {
     pub labels: BTreeMap<String, String>,
     /// Intermediate stage images of this run's multi-stage builds.
     pub stage_images: std::sync::Mutex<Vec<String>>,
+    /// Secret values read this run: masked in everything shown.
+    secrets: std::sync::Mutex<Vec<String>>,
+    /// Named volumes created for containers (unlabelled by the engine).
+    volumes: std::sync::Mutex<Vec<String>>,
+    /// The run's network, created on first use.
+    network: tokio::sync::OnceCell<Result<String, String>>,
 }
 
 impl Ctx {
@@ -38,12 +48,57 @@ impl Ctx {
             run_id,
             labels,
             stage_images: std::sync::Mutex::new(Vec::new()),
+            secrets: std::sync::Mutex::new(Vec::new()),
+            volumes: std::sync::Mutex::new(Vec::new()),
+            network: tokio::sync::OnceCell::new(),
         }
     }
 
     /// `dspec.run=<id>`: the filter that finds this run's resources.
     pub fn label_filter(&self) -> String {
         format!("dspec.run={}", self.run_id)
+    }
+
+    /// Remembers a secret value so that [`Ctx::redact`] masks it.
+    pub fn add_secret(&self, value: &str) {
+        if !value.is_empty() {
+            self.secrets
+                .lock()
+                .expect("secrets lock")
+                .push(value.to_string());
+        }
+    }
+
+    /// `text` with every secret value replaced by `***`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in self.secrets.lock().expect("secrets lock").iter() {
+            out = out.replace(s.as_str(), "***");
+        }
+        out
+    }
+
+    pub fn add_volume(&self, name: &str) {
+        self.volumes
+            .lock()
+            .expect("volumes lock")
+            .push(name.to_string());
+    }
+
+    /// The run's network (`dspec-<run id>`), on which containers reach each
+    /// other by subject name.
+    pub async fn network(&self) -> Result<String, String> {
+        self.network
+            .get_or_init(|| async {
+                let name = format!("dspec-{}", self.run_id);
+                self.engine
+                    .create_network(&name, &self.labels)
+                    .await
+                    .map(|_| name)
+                    .map_err(|e| format!("cannot create the run's network: {e}"))
+            })
+            .await
+            .clone()
     }
 
     /// Removes the stage images of this run's builds that nothing tags.

@@ -8,10 +8,13 @@ use std::time::Instant;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use super::actual::holds;
-use super::docker::BuildProgress;
+use super::actual::{Actual, holds};
+use super::container::{self, Running};
+use super::docker::{BuildProgress, HealthOutcome, HealthStatus};
+use super::host::{self, HostResult};
 use super::image::{self, ImageFacts};
-use super::observe::ObsError;
+use super::observe::{ObsError, Observed, process_text, tail};
+use super::poll::{self, Sample};
 use super::{Ctx, stable_hash};
 use crate::compile::{Check, PathStep, Program, SubjectSpec};
 use crate::plan::{Plan, StepId, StepKind, SubjectRef};
@@ -43,11 +46,21 @@ struct Shared {
     ctx: Arc<Ctx>,
     events: mpsc::UnboundedSender<Event>,
     images: Mutex<HashMap<StepId, Arc<ImageFacts>>>,
+    containers: Mutex<HashMap<StepId, Arc<Running>>>,
+    hosts: Mutex<HashMap<StepId, Arc<HostResult>>>,
     out: Mutex<RunOutput>,
 }
 
 impl Shared {
     fn emit(&self, e: Event) {
+        let e = match e {
+            Event::SetupFailed(mut f) => {
+                f.message = self.ctx.redact(&f.message);
+                f.output = f.output.iter().map(|l| self.ctx.redact(l)).collect();
+                Event::SetupFailed(f)
+            }
+            other => other,
+        };
         let _ = self.events.send(e.clone());
         let mut out = self.out.lock().expect("run output lock");
         match e {
@@ -72,6 +85,8 @@ pub async fn run(
         ctx,
         events,
         images: Mutex::new(HashMap::new()),
+        containers: Mutex::new(HashMap::new()),
+        hosts: Mutex::new(HashMap::new()),
         out: Mutex::new(RunOutput::default()),
     });
     let (senders, receivers): (Vec<_>, Vec<StateRx>) =
@@ -138,21 +153,149 @@ async fn run_step(shared: &Arc<Shared>, id: StepId, failed: Option<(SubjectRef, 
     }
     match &step.kind {
         StepKind::Build { .. } | StepKind::Inspect { .. } => setup_image(shared, id).await,
-        StepKind::Run { .. } | StepKind::Compose { .. } | StepKind::Host { .. } => {
+        StepKind::Run { image_step } => setup_container(shared, id, *image_step).await,
+        StepKind::Host { .. } => setup_host(shared, id).await,
+        StepKind::Compose { .. } => {
             let subject = step.subjects[0].clone();
-            let reason =
-                "running containers, stacks and host commands is not available in this version"
-                    .to_string();
-            shared.emit(Event::SetupFailed(SetupFailure {
-                file: subject.file,
-                subject: subject.name.clone(),
-                message: reason.clone(),
-                output: Vec::new(),
-                infrastructure: true,
-            }));
-            State::Failed { subject, reason }
+            setup_failed(
+                shared,
+                &subject,
+                "compose stacks are not available in this version".into(),
+                Vec::new(),
+                true,
+            )
         }
         StepKind::Observe | StepKind::Action | StepKind::Cleanup => State::Done,
+    }
+}
+
+fn setup_failed(
+    shared: &Shared,
+    subject: &SubjectRef,
+    message: String,
+    output: Vec<String>,
+    infrastructure: bool,
+) -> State {
+    shared.emit(Event::SetupFailed(SetupFailure {
+        file: subject.file,
+        subject: subject.name.clone(),
+        message: message.clone(),
+        output,
+        infrastructure,
+    }));
+    let what = match shared.program.files[subject.file]
+        .subject(&subject.name)
+        .map(|s| &s.spec)
+    {
+        Some(SubjectSpec::Run(_)) => "container",
+        Some(SubjectSpec::Host(_)) => "host command",
+        Some(SubjectSpec::Compose(_)) => "stack",
+        _ => "subject",
+    };
+    State::Failed {
+        subject: subject.clone(),
+        reason: format!("{what} `{}` could not be set up", subject.name),
+    }
+}
+
+async fn setup_container(shared: &Arc<Shared>, id: StepId, image_step: StepId) -> State {
+    let subject = shared.plan.steps[id].subjects[0].clone();
+    let def = shared.program.files[subject.file]
+        .subject(&subject.name)
+        .expect("container subject");
+    let SubjectSpec::Run(spec) = &def.spec else {
+        return State::Done;
+    };
+    let Some(facts) = shared
+        .images
+        .lock()
+        .expect("images lock")
+        .get(&image_step)
+        .cloned()
+    else {
+        return setup_failed(
+            shared,
+            &subject,
+            "its image is not available".into(),
+            Vec::new(),
+            true,
+        );
+    };
+    let network = match shared.ctx.network().await {
+        Ok(n) => n,
+        Err(e) => return setup_failed(shared, &subject, e, Vec::new(), true),
+    };
+    let _ = shared.events.send(Event::Progress {
+        subject: subject.name.clone(),
+        text: "starting".into(),
+    });
+    match container::start(&shared.ctx, &subject.name, spec, &facts, &network).await {
+        Ok(running) => {
+            shared
+                .containers
+                .lock()
+                .expect("containers lock")
+                .insert(id, Arc::new(running));
+            State::Done
+        }
+        Err(e) => setup_failed(shared, &subject, e.message, e.output, e.infrastructure),
+    }
+}
+
+/// The running container a subject of a file names, if it runs.
+fn running(shared: &Shared, file: usize, name: &str) -> Option<Arc<Running>> {
+    let step = shared.plan.setup_step(&SubjectRef {
+        file,
+        name: name.to_string(),
+    })?;
+    shared
+        .containers
+        .lock()
+        .expect("containers lock")
+        .get(&step)
+        .cloned()
+}
+
+async fn setup_host(shared: &Arc<Shared>, id: StepId) -> State {
+    let subject = shared.plan.steps[id].subjects[0].clone();
+    let file = &shared.program.files[subject.file];
+    let Some(SubjectSpec::Host(spec)) = file.subject(&subject.name).map(|s| &s.spec) else {
+        return State::Done;
+    };
+    let lookup = |name: &str| running(shared, subject.file, name);
+    let mut env = Vec::new();
+    for (k, v) in &spec.env {
+        match container::host_env_value(&shared.ctx, v, &lookup).await {
+            Ok(val) => env.push((k.clone(), val)),
+            Err(e) => return setup_failed(shared, &subject, e, Vec::new(), false),
+        }
+    }
+    let workdir = spec.workdir.clone().unwrap_or_else(|| file.dir.clone());
+    let command = match super::actual::resolve_text(&spec.command) {
+        Ok(c) => c,
+        Err(e) => return setup_failed(shared, &subject, e, Vec::new(), false),
+    };
+    let _ = shared.events.send(Event::Progress {
+        subject: subject.name.clone(),
+        text: format!("running `{}`", shared.ctx.redact(&command)),
+    });
+    match host::run(
+        &command,
+        &env,
+        &workdir,
+        spec.timeout.unwrap_or(host::DEFAULT_TIMEOUT),
+    )
+    .await
+    {
+        Ok(r) => {
+            shared
+                .hosts
+                .lock()
+                .expect("hosts lock")
+                .insert(id, Arc::new(r));
+            State::Done
+        }
+        Err(e) => setup_failed(shared, &subject, e, Vec::new(), false),
     }
 }
 
@@ -311,7 +454,8 @@ async fn observe_check(shared: &Arc<Shared>, subject: SubjectRef, check: &Check)
             message: "no setup step".into(),
         };
     };
-    let observed = match &shared.plan.steps[setup].kind {
+    let ctx = &shared.ctx;
+    match &shared.plan.steps[setup].kind {
         StepKind::Build { .. } | StepKind::Inspect { .. } => {
             let facts = shared
                 .images
@@ -319,62 +463,190 @@ async fn observe_check(shared: &Arc<Shared>, subject: SubjectRef, check: &Check)
                 .expect("images lock")
                 .get(&setup)
                 .cloned();
-            match facts {
-                Some(f) => image::observe(&shared.ctx, &f, &check.path).await,
+            let observed = match facts {
+                Some(f) => image::observe(ctx, &f, &check.path).await,
                 None => Err(ObsError::Engine("the image is not available".into())),
-            }
+            };
+            evaluate(shared, check, observed, 1, None).1
         }
-        _ => Err(ObsError::Engine("not available in this version".into())),
-    };
-    judge(check, observed, 1, None)
+        StepKind::Host { .. } => {
+            let result = shared
+                .hosts
+                .lock()
+                .expect("hosts lock")
+                .get(&setup)
+                .cloned();
+            let observed = match result {
+                Some(r) => host_property(shared, &r, &check.path),
+                None => Err(ObsError::Engine("the command did not run".into())),
+            };
+            evaluate(shared, check, observed, 1, None).1
+        }
+        StepKind::Run { .. } => {
+            let Some(c) = shared
+                .containers
+                .lock()
+                .expect("containers lock")
+                .get(&setup)
+                .cloned()
+            else {
+                return Outcome::Errored {
+                    message: "the container is not running".into(),
+                };
+            };
+            let modifier = check
+                .modifier
+                .as_ref()
+                .map(|m| (m.kind, std::time::Duration::from_millis(m.duration_ms)));
+            let health_wait = matches!(check.path.first(), Some(PathStep::Field { name, .. }) if name == "health");
+            let sampled = poll::sample(
+                modifier,
+                || async {
+                    let observed = container::observe(ctx, &c, &check.path).await;
+                    let (held, outcome) = evaluate(shared, check, observed, 1, None);
+                    Sample {
+                        held,
+                        value: outcome,
+                    }
+                },
+                |until| {
+                    let c = c.clone();
+                    async move {
+                        if health_wait {
+                            // Event-driven: wakes when the health status changes
+                            // (the wait returns at once while it stays as it is).
+                            let before = ctx
+                                .engine
+                                .inspect_container(&c.id)
+                                .await
+                                .ok()
+                                .and_then(|i| i.health)
+                                .map(|h| h.status);
+                            let after = ctx.engine.wait_health_event(&c.id, until).await;
+                            let changed = !matches!(
+                                (before, after),
+                                (Some(HealthStatus::Healthy), Ok(HealthOutcome::Healthy))
+                                    | (Some(HealthStatus::Unhealthy), Ok(HealthOutcome::Unhealthy))
+                                    | (_, Err(_))
+                            );
+                            if !changed {
+                                tokio::time::sleep_until(until.into()).await;
+                            }
+                        } else {
+                            tokio::time::sleep_until(until.into()).await;
+                        }
+                    }
+                },
+            )
+            .await;
+            let mut outcome = sampled.value;
+            match &mut outcome {
+                Outcome::Passed { samples, .. } => *samples = sampled.samples,
+                Outcome::Failed {
+                    samples,
+                    at_ms,
+                    evidence,
+                    ..
+                } => {
+                    *samples = sampled.samples;
+                    *at_ms = Some(sampled.at.as_millis() as u64);
+                    *evidence = container::evidence(&ctx.engine, &c.id)
+                        .await
+                        .iter()
+                        .map(|e| ctx.redact(e))
+                        .collect();
+                }
+                _ => {}
+            }
+            outcome
+        }
+        _ => Outcome::Errored {
+            message: "stacks are not available in this version".into(),
+        },
+    }
 }
 
-/// Turns an observation into an outcome.
-fn judge(
+fn host_property(shared: &Shared, r: &HostResult, steps: &[PathStep]) -> Observed {
+    let Some(PathStep::Field { name, .. }) = steps.first() else {
+        return Err(ObsError::Missing("empty path".into()));
+    };
+    let ctx = &shared.ctx;
+    let v = match name.as_str() {
+        "exit_code" => Actual::Int(r.exit_code),
+        "stdout" => Actual::Text(ctx.redact(&process_text(&r.stdout))),
+        "stderr" => Actual::Text(ctx.redact(&process_text(&r.stderr))),
+        "duration" => Actual::Duration(r.duration),
+        other => return Err(ObsError::Missing(format!("a command has no `{other}`"))),
+    };
+    tail(v, &steps[1..])
+}
+
+/// Turns an observation into whether it held and its outcome.
+fn evaluate(
+    shared: &Shared,
     check: &Check,
-    observed: super::observe::Observed,
+    observed: Observed,
     samples: u32,
     at_ms: Option<u64>,
-) -> Outcome {
+) -> (bool, Outcome) {
+    let observed = observed.map(|a| match a {
+        Actual::Text(t) => Actual::Text(shared.ctx.redact(&t)),
+        other => other,
+    });
     match observed {
-        Err(ObsError::Engine(message)) => Outcome::Errored { message },
-        Err(ObsError::Missing(message)) => Outcome::Failed {
-            actual: None,
-            message,
-            samples,
-            at_ms,
-            evidence: Vec::new(),
-        },
+        Err(ObsError::Engine(message)) => (false, Outcome::Errored { message }),
+        Err(ObsError::Missing(message)) => (
+            false,
+            Outcome::Failed {
+                actual: None,
+                message,
+                samples,
+                at_ms,
+                evidence: Vec::new(),
+            },
+        ),
         Ok(actual) => {
             if check.action_only {
-                return Outcome::Passed {
-                    actual: Some(actual),
-                    samples,
-                };
+                return (
+                    true,
+                    Outcome::Passed {
+                        actual: Some(actual),
+                        samples,
+                    },
+                );
             }
             let verdict = match &check.predicate {
-                None => Ok(actual == super::actual::Actual::Bool(true)),
+                None => Ok(actual == Actual::Bool(true)),
                 Some(p) => holds(&actual, p.op, p.value.as_ref()),
             };
             match verdict {
-                Ok(true) => Outcome::Passed {
-                    actual: Some(actual),
-                    samples,
-                },
-                Ok(false) => Outcome::Failed {
-                    actual: Some(actual),
-                    message: String::new(),
-                    samples,
-                    at_ms,
-                    evidence: Vec::new(),
-                },
-                Err(message) => Outcome::Failed {
-                    actual: Some(actual),
-                    message,
-                    samples,
-                    at_ms,
-                    evidence: Vec::new(),
-                },
+                Ok(true) => (
+                    true,
+                    Outcome::Passed {
+                        actual: Some(actual),
+                        samples,
+                    },
+                ),
+                Ok(false) => (
+                    false,
+                    Outcome::Failed {
+                        actual: Some(actual),
+                        message: String::new(),
+                        samples,
+                        at_ms,
+                        evidence: Vec::new(),
+                    },
+                ),
+                Err(message) => (
+                    false,
+                    Outcome::Failed {
+                        actual: Some(actual),
+                        message,
+                        samples,
+                        at_ms,
+                        evidence: Vec::new(),
+                    },
+                ),
             }
         }
     }

@@ -47,6 +47,7 @@ pub(crate) fn container_info(c: ContainerInspectResponse) -> ContainerInfo {
         finished_at: state.finished_at.as_deref().and_then(parse_rfc3339),
         host_ports,
         ip_addresses,
+        pid: state.pid.unwrap_or(0),
     }
 }
 

@@ -306,6 +306,8 @@ pub struct ContainerInfo {
     pub host_ports: BTreeMap<String, u16>,
     /// Network name → the container's IP address on it.
     pub ip_addresses: BTreeMap<String, String>,
+    /// Host PID of the main process (0 when not running).
+    pub pid: i64,
 }
 
 /// How a wait for health ended (a timeout is an error instead).

@@ -1,0 +1,534 @@
+//! Containers: start one from a `run` subject, observe it, act on it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Mutex;
+
+use super::Ctx;
+use super::actual::{Actual, resolve_text};
+use super::docker::{ContainerSpec, DockerApi, HealthOutcome, HealthStatus, PortSpec, Proto};
+use super::http;
+use super::image::ImageFacts;
+use super::observe::{ObsError, Observed, process_text, tail};
+use super::oneoff::argv_of;
+use crate::compile::value::Val;
+use crate::compile::{PathStep, RunSpec};
+
+/// How long setup waits for a container to be ready, unless `timeout` says.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Timeout of one HTTP probe.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A started container of the run.
+pub struct Running {
+    pub id: String,
+    /// Start to healthy (or to running without a health check).
+    pub startup: Option<Duration>,
+    /// Exit code and duration of a `stop`.
+    pub stopped: Mutex<Option<(i64, Duration)>>,
+}
+
+/// A setup failure: message, evidence, and whether the engine is to blame.
+pub struct SetupError {
+    pub message: String,
+    pub output: Vec<String>,
+    pub infrastructure: bool,
+}
+
+fn env_value(ctx: &Ctx, v: &Val) -> Result<String, String> {
+    let text = match v {
+        Val::Text(t) => {
+            let s = resolve_text(t)?;
+            if t.is_secret() {
+                ctx.add_secret(&s);
+            }
+            return Ok(s);
+        }
+        // Inside the run network a container reaches another by its name.
+        Val::Url { subject, port } => format!("http://{subject}:{port}"),
+        other => other.to_string(),
+    };
+    Ok(text)
+}
+
+/// `KEY=VALUE` lines of an env file (`#` comments, blank lines ignored).
+fn read_env_file(path: &std::path::Path) -> Result<Vec<(String, String)>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read env file `{}`: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.split_once('=') {
+            Some((k, v)) => out.push((k.trim().to_string(), v.to_string())),
+            None => out.push((line.to_string(), std::env::var(line).unwrap_or_default())),
+        }
+    }
+    Ok(out)
+}
+
+/// Creates and starts a container, then waits until it is ready: healthy
+/// when the image has a health check (or unhealthy: expectations report
+/// that), else running. Exiting before that is a setup failure.
+pub async fn start(
+    ctx: &Ctx,
+    name: &str,
+    spec: &RunSpec,
+    image: &ImageFacts,
+    network: &str,
+) -> Result<Running, SetupError> {
+    let spec_err = |message: String| SetupError {
+        message,
+        output: Vec::new(),
+        infrastructure: false,
+    };
+    let mut env = Vec::new();
+    for f in &spec.env_files {
+        env.extend(read_env_file(f).map_err(spec_err)?);
+    }
+    for (k, v) in &spec.env {
+        env.push((k.clone(), env_value(ctx, v).map_err(spec_err)?));
+    }
+    for m in &spec.mounts {
+        if !m.host.exists() {
+            return Err(spec_err(format!(
+                "the mount source `{}` does not exist",
+                m.host.display()
+            )));
+        }
+    }
+    let user = spec.user.clone().unwrap_or_else(|| image.info.user.clone());
+    let owner = owner_of(&user);
+    let tmpfs = spec
+        .tmpfs
+        .iter()
+        .map(|p| {
+            let mut opts = "rw,nosuid,nodev,mode=1777".to_string();
+            if let Some((uid, gid)) = owner {
+                opts.push_str(&format!(",uid={uid},gid={gid}"));
+            }
+            (p.clone(), opts)
+        })
+        .collect();
+    let mut labels = ctx.labels.clone();
+    for (k, v) in &spec.labels {
+        labels.insert(k.clone(), v.to_string());
+    }
+    let cname = format!("dspec-{}-{name}", ctx.run_id);
+    let volumes: Vec<(String, String)> = spec
+        .volumes
+        .iter()
+        .map(|(v, p)| (format!("dspec-{}-{v}", ctx.run_id), p.clone()))
+        .collect();
+    for (v, _) in &volumes {
+        ctx.add_volume(v);
+    }
+    let cspec = ContainerSpec {
+        name: Some(cname.clone()),
+        image: image.info.id.clone(),
+        cmd: spec.command.clone(),
+        entrypoint: spec.entrypoint.clone(),
+        env,
+        user: spec.user.clone(),
+        workdir: spec.workdir.clone(),
+        labels,
+        publish: spec
+            .publish
+            .iter()
+            .map(|p| PortSpec {
+                container_port: p.container,
+                proto: match p.proto.as_str() {
+                    "udp" => Proto::Udp,
+                    _ => Proto::Tcp,
+                },
+                host_port: p.host,
+            })
+            .collect(),
+        memory: spec.memory,
+        nano_cpus: spec.cpus.map(|c| (c * 1e9) as u64),
+        pids_limit: spec.pids.map(|p| p as i64),
+        read_only: spec.read_only,
+        tmpfs,
+        binds: spec
+            .mounts
+            .iter()
+            .map(|m| (m.host.display().to_string(), m.path.clone(), m.read_only))
+            .collect(),
+        volumes,
+        network: Some(network.to_string()),
+        network_aliases: vec![name.to_string()],
+        cap_add: spec.cap_add.clone(),
+        cap_drop: spec.cap_drop.clone(),
+        no_new_privileges: spec.no_new_privileges,
+        init: spec.init,
+        ..ContainerSpec::default()
+    };
+    let engine = &ctx.engine;
+    let infra = |e: super::docker::EngineError| SetupError {
+        message: e.to_string(),
+        output: Vec::new(),
+        infrastructure: true,
+    };
+    let id = engine.create_container(&cspec).await.map_err(infra)?;
+    let started = Instant::now();
+    if let Err(e) = engine.start_container(&id).await {
+        return Err(SetupError {
+            message: format!("the container did not start: {e}"),
+            output: log_tail(engine, &id, 20).await,
+            infrastructure: false,
+        });
+    }
+    let deadline = started + spec.timeout.unwrap_or(DEFAULT_READY_TIMEOUT);
+    let has_health = image.info.healthcheck.is_some();
+    let mut startup = None;
+    if has_health {
+        match engine.wait_health_event(&id, deadline).await {
+            Ok(HealthOutcome::Healthy) => startup = Some(started.elapsed()),
+            Ok(HealthOutcome::NotRunning { exit_code }) => {
+                return Err(exited_early(engine, &id, exit_code).await);
+            }
+            Ok(_) => {}
+            Err(super::docker::EngineError::Timeout { .. }) => {
+                return Err(SetupError {
+                    message: format!(
+                        "not healthy after {:.0}s (its `timeout`)",
+                        spec.timeout.unwrap_or(DEFAULT_READY_TIMEOUT).as_secs_f64()
+                    ),
+                    output: evidence(engine, &id).await,
+                    infrastructure: false,
+                });
+            }
+            Err(e) => return Err(infra(e)),
+        }
+    } else {
+        let info = engine.inspect_container(&id).await.map_err(infra)?;
+        if !info.running {
+            return Err(exited_early(engine, &id, info.exit_code).await);
+        }
+        startup = Some(started.elapsed());
+    }
+    Ok(Running {
+        id,
+        startup,
+        stopped: Mutex::new(None),
+    })
+}
+
+/// `uid`/`gid` of a numeric user spec, for tmpfs ownership.
+fn owner_of(user: &str) -> Option<(u32, u32)> {
+    let (u, g) = user.split_once(':').unwrap_or((user, user));
+    Some((u.parse().ok()?, g.parse().ok()?))
+}
+
+async fn exited_early(engine: &Arc<dyn DockerApi>, id: &str, code: i64) -> SetupError {
+    SetupError {
+        message: format!("the container exited with code {code} before it was ready"),
+        output: log_tail(engine, id, 20).await,
+        infrastructure: false,
+    }
+}
+
+/// The last `n` log lines, for evidence.
+pub async fn log_tail(engine: &Arc<dyn DockerApi>, id: &str, n: usize) -> Vec<String> {
+    match engine.logs(id, Some(n)).await {
+        Ok(lines) => lines.into_iter().map(|l| l.text).collect(),
+        Err(e) => vec![format!("(logs unavailable: {e})")],
+    }
+}
+
+/// Log tail and health log of a container: attached to runtime failures.
+pub async fn evidence(engine: &Arc<dyn DockerApi>, id: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let logs = log_tail(engine, id, 10).await;
+    if !logs.is_empty() {
+        out.push(format!("last log lines:\n{}", logs.join("\n")));
+    }
+    if let Ok(info) = engine.inspect_container(id).await {
+        if let Some(h) = info.health {
+            let probes: Vec<String> = h
+                .log
+                .iter()
+                .rev()
+                .take(3)
+                .map(|p| format!("exit {}: {}", p.exit_code, p.output.trim()))
+                .collect();
+            if !probes.is_empty() {
+                out.push(format!(
+                    "health log (last probes, newest first):\n{}",
+                    probes.join("\n")
+                ));
+            }
+        }
+        if !info.running {
+            out.push(format!(
+                "the container is {} (exit code {})",
+                info.status, info.exit_code
+            ));
+        }
+    }
+    out
+}
+
+fn health_word(s: Option<HealthStatus>) -> &'static str {
+    match s {
+        None => "none",
+        Some(HealthStatus::Starting) => "starting",
+        Some(HealthStatus::Healthy) => "healthy",
+        Some(HealthStatus::Unhealthy) => "unhealthy",
+        Some(HealthStatus::Other) => "unknown",
+    }
+}
+
+fn arg_text(args: &[Val], i: usize) -> String {
+    match args.get(i) {
+        Some(Val::Text(t)) => resolve_text(t).unwrap_or_else(|_| t.to_string()),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
+fn port_arg(args: &[Val]) -> u16 {
+    match args.first() {
+        Some(Val::Int(n)) => *n as u16,
+        _ => 0,
+    }
+}
+
+/// The host port published for a container port, or the first published.
+async fn host_port(ctx: &Ctx, c: &Running, port: Option<u16>) -> Result<u16, ObsError> {
+    let info = ctx
+        .engine
+        .inspect_container(&c.id)
+        .await
+        .map_err(|e| ObsError::Engine(e.to_string()))?;
+    match port {
+        Some(p) => info
+            .host_ports
+            .get(&format!("{p}/tcp"))
+            .copied()
+            .ok_or_else(|| {
+                ObsError::Missing(format!("port {p} is not published: add `publish {p}`"))
+            }),
+        None => info
+            .host_ports
+            .values()
+            .next()
+            .copied()
+            .ok_or_else(|| ObsError::Missing("no port is published: add `publish PORT`".into())),
+    }
+}
+
+async fn http_observe(
+    ctx: &Ctx,
+    c: &Running,
+    port: Option<u16>,
+    method: &str,
+    args: &[Val],
+    rest: &[PathStep],
+) -> Observed {
+    let hp = host_port(ctx, c, port).await?;
+    let path = arg_text(args, 0);
+    let body = args.get(1).map(|_| arg_text(args, 1));
+    let r = http::request(
+        "127.0.0.1",
+        hp,
+        method,
+        &path,
+        body.as_deref(),
+        HTTP_TIMEOUT,
+    )
+    .await
+    .map_err(ObsError::Missing)?;
+    let (value, used) = match rest.first() {
+        Some(PathStep::Field { name, args }) => match name.as_str() {
+            "status" => (Actual::Int(i64::from(r.status)), 1),
+            "body" => (Actual::Text(r.body.clone()), 1),
+            "duration" => (Actual::Duration(r.duration), 1),
+            "header" => {
+                let h = arg_text(args, 0);
+                match r.header(&h) {
+                    Some(v) => (Actual::Text(v.to_string()), 1),
+                    None => {
+                        return Err(ObsError::Missing(format!(
+                            "the response has no `{h}` header (status {})",
+                            r.status
+                        )));
+                    }
+                }
+            }
+            "json" => match serde_json::from_str::<serde_json::Value>(&r.body) {
+                Ok(j) => (Actual::Json(j), 1),
+                Err(e) => {
+                    return Err(ObsError::Missing(format!(
+                        "the body is not JSON ({e}); status {}",
+                        r.status
+                    )));
+                }
+            },
+            other => return Err(ObsError::Missing(format!("a response has no `{other}`"))),
+        },
+        _ => return Err(ObsError::Missing("a response needs a property".into())),
+    };
+    tail(value, &rest[used..])
+}
+
+/// Answers a container property or performs an action.
+pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
+    let engine = &ctx.engine;
+    let eng = |e: super::docker::EngineError| ObsError::Engine(e.to_string());
+    let Some(PathStep::Field { name, args }) = steps.first() else {
+        return Err(ObsError::Missing("empty path".into()));
+    };
+    let rest = &steps[1..];
+    let value = match name.as_str() {
+        "status" => Actual::Text(engine.inspect_container(&c.id).await.map_err(eng)?.status),
+        "health" => Actual::Text(health_word(engine.inspect_container(&c.id).await.map_err(eng)?.health.map(|h| h.status)).to_string()),
+        "exit_code" => {
+            let info = engine.inspect_container(&c.id).await.map_err(eng)?;
+            if info.running {
+                return Err(ObsError::Missing("the container is still running".into()));
+            }
+            Actual::Int(info.exit_code)
+        }
+        "restarts" => Actual::Int(engine.inspect_container(&c.id).await.map_err(eng)?.restart_count),
+        "oom_killed" => Actual::Bool(engine.inspect_container(&c.id).await.map_err(eng)?.oom_killed),
+        "startup" => match c.startup {
+            Some(d) => Actual::Duration(d),
+            None => return Err(ObsError::Missing("the container never became healthy".into())),
+        },
+        "memory" => {
+            let s = engine.stats_once(&c.id, false).await.map_err(eng)?;
+            match rest.first() {
+                Some(PathStep::Field { name, .. }) if name == "peak" => {
+                    return match s.memory_max_usage {
+                        Some(p) => tail(Actual::Size(p), &rest[1..]),
+                        None => Err(ObsError::Missing("the engine reports no peak memory (cgroup v2)".into())),
+                    };
+                }
+                _ => Actual::Size(s.memory_usage),
+            }
+        }
+        "cpu" => match engine.stats_once(&c.id, true).await.map_err(eng)?.cpu_percent {
+            Some(p) => Actual::Percent(p),
+            None => return Err(ObsError::Missing("the engine gave no CPU sample".into())),
+        },
+        "pids" => match engine.stats_once(&c.id, false).await.map_err(eng)?.pids {
+            Some(p) => Actual::Int(p as i64),
+            None => return Err(ObsError::Missing("the engine gave no process count".into())),
+        },
+        "logs" => {
+            let lines = engine.logs(&c.id, None).await.map_err(eng)?;
+            let mut text = String::new();
+            for l in lines {
+                text.push_str(&l.text);
+                text.push('\n');
+            }
+            Actual::Text(ctx.redact(&text))
+        }
+        "exec" => {
+            let argv = argv_of(args.first()).unwrap_or_default();
+            let started = Instant::now();
+            let out = engine.exec(&c.id, &argv, None).await.map_err(|e| ObsError::Missing(format!("exec failed: {e}")))?;
+            let duration = started.elapsed();
+            return match rest.first() {
+                Some(PathStep::Field { name, .. }) => {
+                    let v = match name.as_str() {
+                        "exit_code" => Actual::Int(out.exit_code),
+                        "stdout" => Actual::Text(ctx.redact(&process_text(&out.stdout))),
+                        "stderr" => Actual::Text(ctx.redact(&process_text(&out.stderr))),
+                        "duration" => Actual::Duration(duration),
+                        other => return Err(ObsError::Missing(format!("an exec has no `{other}`"))),
+                    };
+                    tail(v, &rest[1..])
+                }
+                // `do api.exec(...)`: it ran; a non-zero exit is reported.
+                _ => Ok(Actual::Int(out.exit_code)),
+            };
+        }
+        "get" => return http_observe(ctx, c, None, "GET", args, rest).await,
+        "post" => return http_observe(ctx, c, None, "POST", args, rest).await,
+        "port" => {
+            let port = port_arg(args);
+            return match rest.first() {
+                Some(PathStep::Field { name, args }) if name == "open" => {
+                    let info = engine.inspect_container(&c.id).await.map_err(eng)?;
+                    match http::listening_in_namespace(info.pid, port) {
+                        Some(open) => tail(Actual::Bool(open), &rest[1..]),
+                        None => {
+                            let _ = args;
+                            // Remote engine: no /proc; the published port is the best evidence.
+                            let hp = host_port(ctx, c, Some(port)).await?;
+                            let open = http::request("127.0.0.1", hp, "GET", "/", None, Duration::from_secs(2)).await.is_ok();
+                            tail(Actual::Bool(open), &rest[1..])
+                        }
+                    }
+                }
+                Some(PathStep::Field { name, args }) if name == "get" || name == "post" => {
+                    let method = if name == "get" { "GET" } else { "POST" };
+                    http_observe(ctx, c, Some(port), method, args, &rest[1..]).await
+                }
+                _ => Err(ObsError::Missing("a port needs `.open`, `.get(PATH)` or `.post(PATH)`".into())),
+            };
+        }
+        "url" => Actual::Text(format!("http://127.0.0.1:{}", host_port(ctx, c, Some(port_arg(args))).await?)),
+        "stop" => {
+            let timeout = match args.first() {
+                Some(Val::Duration { ms, .. }) => Duration::from_millis(*ms),
+                _ => Duration::from_secs(10),
+            };
+            let started = Instant::now();
+            engine.stop(&c.id, timeout).await.map_err(eng)?;
+            let duration = started.elapsed();
+            let code = engine.inspect_container(&c.id).await.map_err(eng)?.exit_code;
+            *c.stopped.lock().await = Some((code, duration));
+            return match rest.first() {
+                Some(PathStep::Field { name, .. }) if name == "exit_code" => tail(Actual::Int(code), &rest[1..]),
+                Some(PathStep::Field { name, .. }) if name == "duration" => tail(Actual::Duration(duration), &rest[1..]),
+                _ => Ok(Actual::Int(code)),
+            };
+        }
+        "kill" => {
+            let signal = match args.first() {
+                Some(v) => arg_text(std::slice::from_ref(v), 0),
+                None => "SIGKILL".to_string(),
+            };
+            engine.kill(&c.id, &signal).await.map_err(|e| ObsError::Missing(format!("kill failed: {e}")))?;
+            return Ok(Actual::Bool(true));
+        }
+        "restart" => {
+            engine.restart(&c.id, Duration::from_secs(10)).await.map_err(eng)?;
+            return Ok(Actual::Bool(true));
+        }
+        "file" | "files" => return Err(ObsError::Missing("live-filesystem properties are not available yet; use the image's `file(...)` or `exec`".into())),
+        other => return Err(ObsError::Missing(format!("unknown container property `{other}`"))),
+    };
+    tail(value, rest)
+}
+
+/// Text of a value for the host side (`api.url(8000)` → the published URL).
+pub async fn host_env_value(
+    ctx: &Ctx,
+    v: &Val,
+    lookup: &(dyn Fn(&str) -> Option<Arc<Running>> + Sync),
+) -> Result<String, String> {
+    match v {
+        Val::Text(t) => {
+            let s = resolve_text(t)?;
+            if t.is_secret() {
+                ctx.add_secret(&s);
+            }
+            Ok(s)
+        }
+        Val::Url { subject, port } => {
+            let c = lookup(subject).ok_or_else(|| format!("`{subject}` is not running"))?;
+            match host_port(ctx, &c, Some(*port)).await {
+                Ok(p) => Ok(format!("http://127.0.0.1:{p}")),
+                Err(ObsError::Missing(m) | ObsError::Engine(m)) => Err(m),
+            }
+        }
+        other => Ok(other.to_string()),
+    }
+}
