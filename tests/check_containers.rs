@@ -65,7 +65,7 @@ fn block<'a>(all: &'a str, at: &str) -> &'a str {
 fn a_healthy_container_passes_every_property() {
     let (out, all) = check("tests/specs/container_pass.dspec");
     assert_eq!(out.status.code(), Some(0), "{all}");
-    assert!(all.contains("32 passed, 0 failed"), "{all}");
+    assert!(all.contains("41 passed, 0 failed"), "{all}");
 }
 
 #[test]

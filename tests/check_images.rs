@@ -32,7 +32,11 @@ fn check(args: &[&str]) -> (Output, String, String) {
         .args(["ps", "-aq", "--filter", &format!("label=dspec.pid={pid}")])
         .output()
         .expect("docker ps");
-    assert!(left.stdout.is_empty(), "containers left behind: {}", String::from_utf8_lossy(&left.stdout));
+    assert!(
+        left.stdout.is_empty(),
+        "containers left behind: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
     (out, stdout, stderr)
 }
 
@@ -129,4 +133,14 @@ fn an_unreachable_daemon_exits_3() {
             "{stderr}"
         );
     }
+}
+
+#[test]
+fn a_missing_base_image_fails_fast_without_a_pull() {
+    let (out, stdout, stderr) = check(&["tests/specs/needs_pull.dspec"]);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("the base image `dspec-test/never-pulled:1` (FROM, line 1) is not in the engine; dspec never pulls"),
+        "{stdout}"
+    );
 }

@@ -173,6 +173,17 @@ pub async fn start(
         infrastructure: true,
     };
     let id = engine.create_container(&cspec).await.map_err(infra)?;
+    for n in &spec.networks {
+        let net = ctx.named_network(n).await.map_err(|message| SetupError {
+            message,
+            output: Vec::new(),
+            infrastructure: true,
+        })?;
+        engine
+            .connect_network(&net, &id, &[name.to_string()])
+            .await
+            .map_err(infra)?;
+    }
     let started = Instant::now();
     if let Err(e) = engine.start_container(&id).await {
         return Err(SetupError {
@@ -385,7 +396,17 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
     let rest = &steps[1..];
     let value = match name.as_str() {
         "status" => Actual::Text(engine.inspect_container(&c.id).await.map_err(eng)?.status),
-        "health" => Actual::Text(health_word(engine.inspect_container(&c.id).await.map_err(eng)?.health.map(|h| h.status)).to_string()),
+        "health" => Actual::Text(
+            health_word(
+                engine
+                    .inspect_container(&c.id)
+                    .await
+                    .map_err(eng)?
+                    .health
+                    .map(|h| h.status),
+            )
+            .to_string(),
+        ),
         "exit_code" => {
             let info = engine.inspect_container(&c.id).await.map_err(eng)?;
             if info.running {
@@ -393,11 +414,27 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
             }
             Actual::Int(info.exit_code)
         }
-        "restarts" => Actual::Int(engine.inspect_container(&c.id).await.map_err(eng)?.restart_count),
-        "oom_killed" => Actual::Bool(engine.inspect_container(&c.id).await.map_err(eng)?.oom_killed),
+        "restarts" => Actual::Int(
+            engine
+                .inspect_container(&c.id)
+                .await
+                .map_err(eng)?
+                .restart_count,
+        ),
+        "oom_killed" => Actual::Bool(
+            engine
+                .inspect_container(&c.id)
+                .await
+                .map_err(eng)?
+                .oom_killed,
+        ),
         "startup" => match c.startup {
             Some(d) => Actual::Duration(d),
-            None => return Err(ObsError::Missing("the container never became healthy".into())),
+            None => {
+                return Err(ObsError::Missing(
+                    "the container never became healthy".into(),
+                ));
+            }
         },
         "memory" => {
             let s = engine.stats_once(&c.id, false).await.map_err(eng)?;
@@ -405,13 +442,20 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
                 Some(PathStep::Field { name, .. }) if name == "peak" => {
                     return match s.memory_max_usage {
                         Some(p) => tail(Actual::Size(p), &rest[1..]),
-                        None => Err(ObsError::Missing("the engine reports no peak memory (cgroup v2)".into())),
+                        None => Err(ObsError::Missing(
+                            "the engine reports no peak memory (cgroup v2)".into(),
+                        )),
                     };
                 }
                 _ => Actual::Size(s.memory_usage),
             }
         }
-        "cpu" => match engine.stats_once(&c.id, true).await.map_err(eng)?.cpu_percent {
+        "cpu" => match engine
+            .stats_once(&c.id, true)
+            .await
+            .map_err(eng)?
+            .cpu_percent
+        {
             Some(p) => Actual::Percent(p),
             None => return Err(ObsError::Missing("the engine gave no CPU sample".into())),
         },
@@ -431,7 +475,10 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
         "exec" => {
             let argv = argv_of(args.first()).unwrap_or_default();
             let started = Instant::now();
-            let out = engine.exec(&c.id, &argv, None).await.map_err(|e| ObsError::Missing(format!("exec failed: {e}")))?;
+            let out = engine
+                .exec(&c.id, &argv, None)
+                .await
+                .map_err(|e| ObsError::Missing(format!("exec failed: {e}")))?;
             let duration = started.elapsed();
             return match rest.first() {
                 Some(PathStep::Field { name, .. }) => {
@@ -440,7 +487,9 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
                         "stdout" => Actual::Text(ctx.redact(&process_text(&out.stdout))),
                         "stderr" => Actual::Text(ctx.redact(&process_text(&out.stderr))),
                         "duration" => Actual::Duration(duration),
-                        other => return Err(ObsError::Missing(format!("an exec has no `{other}`"))),
+                        other => {
+                            return Err(ObsError::Missing(format!("an exec has no `{other}`")));
+                        }
                     };
                     tail(v, &rest[1..])
                 }
@@ -461,7 +510,16 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
                             let _ = args;
                             // Remote engine: no /proc; the published port is the best evidence.
                             let hp = host_port(ctx, c, Some(port)).await?;
-                            let open = http::request("127.0.0.1", hp, "GET", "/", None, Duration::from_secs(2)).await.is_ok();
+                            let open = http::request(
+                                "127.0.0.1",
+                                hp,
+                                "GET",
+                                "/",
+                                None,
+                                Duration::from_secs(2),
+                            )
+                            .await
+                            .is_ok();
                             tail(Actual::Bool(open), &rest[1..])
                         }
                     }
@@ -470,10 +528,15 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
                     let method = if name == "get" { "GET" } else { "POST" };
                     http_observe(ctx, c, Some(port), method, args, &rest[1..]).await
                 }
-                _ => Err(ObsError::Missing("a port needs `.open`, `.get(PATH)` or `.post(PATH)`".into())),
+                _ => Err(ObsError::Missing(
+                    "a port needs `.open`, `.get(PATH)` or `.post(PATH)`".into(),
+                )),
             };
         }
-        "url" => Actual::Text(format!("http://127.0.0.1:{}", host_port(ctx, c, Some(port_arg(args))).await?)),
+        "url" => Actual::Text(format!(
+            "http://127.0.0.1:{}",
+            host_port(ctx, c, Some(port_arg(args))).await?
+        )),
         "stop" => {
             let timeout = match args.first() {
                 Some(Val::Duration { ms, .. }) => Duration::from_millis(*ms),
@@ -482,11 +545,19 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
             let started = Instant::now();
             engine.stop(&c.id, timeout).await.map_err(eng)?;
             let duration = started.elapsed();
-            let code = engine.inspect_container(&c.id).await.map_err(eng)?.exit_code;
+            let code = engine
+                .inspect_container(&c.id)
+                .await
+                .map_err(eng)?
+                .exit_code;
             *c.stopped.lock().await = Some((code, duration));
             return match rest.first() {
-                Some(PathStep::Field { name, .. }) if name == "exit_code" => tail(Actual::Int(code), &rest[1..]),
-                Some(PathStep::Field { name, .. }) if name == "duration" => tail(Actual::Duration(duration), &rest[1..]),
+                Some(PathStep::Field { name, .. }) if name == "exit_code" => {
+                    tail(Actual::Int(code), &rest[1..])
+                }
+                Some(PathStep::Field { name, .. }) if name == "duration" => {
+                    tail(Actual::Duration(duration), &rest[1..])
+                }
                 _ => Ok(Actual::Int(code)),
             };
         }
@@ -495,15 +566,35 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
                 Some(v) => arg_text(std::slice::from_ref(v), 0),
                 None => "SIGKILL".to_string(),
             };
-            engine.kill(&c.id, &signal).await.map_err(|e| ObsError::Missing(format!("kill failed: {e}")))?;
+            engine
+                .kill(&c.id, &signal)
+                .await
+                .map_err(|e| ObsError::Missing(format!("kill failed: {e}")))?;
             return Ok(Actual::Bool(true));
         }
         "restart" => {
-            engine.restart(&c.id, Duration::from_secs(10)).await.map_err(eng)?;
+            engine
+                .restart(&c.id, Duration::from_secs(10))
+                .await
+                .map_err(eng)?;
             return Ok(Actual::Bool(true));
         }
-        "file" | "files" => return Err(ObsError::Missing("live-filesystem properties are not available yet; use the image's `file(...)` or `exec`".into())),
-        other => return Err(ObsError::Missing(format!("unknown container property `{other}`"))),
+        "file" => {
+            let field = match rest.first() {
+                Some(PathStep::Field { name, .. }) => name.as_str(),
+                _ => return Err(ObsError::Missing("a file needs a property".into())),
+            };
+            return tail(
+                super::livefs::file(ctx, &c.id, &arg_text(args, 0), field).await?,
+                &rest[1..],
+            );
+        }
+        "files" => super::livefs::files(ctx, &c.id, &arg_text(args, 0)).await?,
+        other => {
+            return Err(ObsError::Missing(format!(
+                "unknown container property `{other}`"
+            )));
+        }
     };
     tail(value, rest)
 }

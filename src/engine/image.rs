@@ -122,6 +122,35 @@ pub async fn build(
         labels.insert(k.clone(), resolve_text(v).map_err(BuildFailure::spec)?);
     }
     labels.insert("dspec.run".to_string(), run_label.to_string());
+    // The legacy builder pulls a missing base image: check them first so a
+    // spec fails fast instead of waiting on a registry.
+    if let Ok(text) = std::fs::read_to_string(
+        spec.dockerfile
+            .clone()
+            .unwrap_or_else(|| spec.context.join("Dockerfile")),
+    ) {
+        for (base, line) in super::dockerfile::base_images(&text, &args) {
+            match run.engine.inspect_image(&base).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    return Err(BuildFailure {
+                        message: format!(
+                            "the base image `{base}` (FROM, line {line}) is not in the engine; dspec never pulls: build or `docker load` it first"
+                        ),
+                        output: Vec::new(),
+                        infrastructure: true,
+                    });
+                }
+                Err(e) => {
+                    return Err(BuildFailure {
+                        message: e.to_string(),
+                        output: Vec::new(),
+                        infrastructure: true,
+                    });
+                }
+            }
+        }
+    }
     let opts = BuildOptions {
         dockerfile: df_name,
         target: spec.target.clone(),

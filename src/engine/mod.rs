@@ -4,10 +4,12 @@
 pub mod actual;
 mod container;
 pub mod docker;
+mod dockerfile;
 mod host;
 mod http;
 mod image;
 pub mod imagefs;
+mod livefs;
 mod observe;
 mod oneoff;
 mod poll;
@@ -35,6 +37,8 @@ pub struct Ctx {
     volumes: std::sync::Mutex<Vec<String>>,
     /// The run's network, created on first use.
     network: tokio::sync::OnceCell<Result<String, String>>,
+    /// Networks named by `network "NAME"` settings, created on first use.
+    named_networks: tokio::sync::Mutex<BTreeMap<String, String>>,
 }
 
 impl Ctx {
@@ -51,6 +55,7 @@ impl Ctx {
             secrets: std::sync::Mutex::new(Vec::new()),
             volumes: std::sync::Mutex::new(Vec::new()),
             network: tokio::sync::OnceCell::new(),
+            named_networks: tokio::sync::Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -99,6 +104,22 @@ impl Ctx {
             })
             .await
             .clone()
+    }
+
+    /// The network a `network "NAME"` setting names, for this run:
+    /// `dspec-<run id>-NAME`, created on first use.
+    pub async fn named_network(&self, name: &str) -> Result<String, String> {
+        let mut nets = self.named_networks.lock().await;
+        if let Some(n) = nets.get(name) {
+            return Ok(n.clone());
+        }
+        let full = format!("dspec-{}-{name}", self.run_id);
+        self.engine
+            .create_network(&full, &self.labels)
+            .await
+            .map_err(|e| format!("cannot create network `{name}`: {e}"))?;
+        nets.insert(name.to_string(), full.clone());
+        Ok(full)
     }
 
     /// Removes the stage images of this run's builds that nothing tags.

@@ -116,6 +116,19 @@ pub trait DockerApi: Send + Sync {
     /// Removes a volume.
     fn remove_volume<'a>(&'a self, name: &'a str) -> EngineFuture<'a, ()>;
 
+    /// Connects a container to another network, reachable there by `aliases`.
+    fn connect_network<'a>(
+        &'a self,
+        network: &'a str,
+        container: &'a str,
+        aliases: &'a [String],
+    ) -> EngineFuture<'a, ()>;
+
+    /// A tar of `path` in a container's live filesystem (`docker cp` out),
+    /// as a blocking reader like [`DockerApi::save_image`].
+    fn archive<'a>(&'a self, container: &'a str, path: &'a str)
+    -> EngineFuture<'a, ImageTarReader>;
+
     /// Everything carrying `label`, given as `key=value` (one run) or `key` (every run).
     fn list_by_label<'a>(&'a self, label: &'a str) -> EngineFuture<'a, Resources>;
 

@@ -148,6 +148,23 @@ impl DockerApi for Engine {
         Box::pin(network::remove_volume(self, name))
     }
 
+    fn connect_network<'a>(
+        &'a self,
+        network: &'a str,
+        container: &'a str,
+        aliases: &'a [String],
+    ) -> EngineFuture<'a, ()> {
+        Box::pin(network::connect_network(self, network, container, aliases))
+    }
+
+    fn archive<'a>(
+        &'a self,
+        container: &'a str,
+        path: &'a str,
+    ) -> EngineFuture<'a, ImageTarReader> {
+        Box::pin(image::archive(self, container, path))
+    }
+
     fn list_by_label<'a>(&'a self, label: &'a str) -> EngineFuture<'a, Resources> {
         Box::pin(cleanup::list_by_label(self, label))
     }

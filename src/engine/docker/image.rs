@@ -37,6 +37,20 @@ pub(crate) async fn save_image(
     Ok(Box::new(reader))
 }
 
+/// A tar of `path` in a container (`GET /containers/{id}/archive`).
+pub(crate) async fn archive(
+    engine: &Engine,
+    container: &str,
+    path: &str,
+) -> Result<ImageTarReader, EngineError> {
+    let opts = bollard::query_parameters::DownloadFromContainerOptionsBuilder::default()
+        .path(path)
+        .build();
+    let stream = engine.docker.download_from_container(container, Some(opts));
+    let reader = spawn_reader(stream, |e| engine.err(e, Subject::Container(container))).await?;
+    Ok(Box::new(reader))
+}
+
 /// `docker rmi --force [--no-prune]`.
 pub(crate) async fn remove_image(
     engine: &Engine,

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use bollard::models::NetworkCreateRequest;
+use bollard::models::{EndpointSettings, NetworkConnectRequest, NetworkCreateRequest};
 use bollard::query_parameters::RemoveVolumeOptionsBuilder;
 
 use super::bollard_impl::Engine;
@@ -42,6 +42,26 @@ pub(crate) async fn remove_volume(engine: &Engine, name: &str) -> Result<(), Eng
     engine
         .docker
         .remove_volume(name, Some(opts))
+        .await
+        .map_err(|e| engine.err(e, Subject::Other))
+}
+
+pub(crate) async fn connect_network(
+    engine: &Engine,
+    network: &str,
+    container: &str,
+    aliases: &[String],
+) -> Result<(), EngineError> {
+    let request = NetworkConnectRequest {
+        container: container.to_string(),
+        endpoint_config: Some(EndpointSettings {
+            aliases: Some(aliases.to_vec()),
+            ..Default::default()
+        }),
+    };
+    engine
+        .docker
+        .connect_network(network, request)
         .await
         .map_err(|e| engine.err(e, Subject::Other))
 }

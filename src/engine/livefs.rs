@@ -1,0 +1,193 @@
+//! `file(PATH)` and `files(GLOB)` on a running container: read through the
+//! engine's archive endpoint (`docker cp`), never a shell in the container.
+
+use std::io::Read;
+
+use super::Ctx;
+use super::actual::Actual;
+use super::docker::EngineError;
+use super::imagefs::users::Users;
+use super::observe::{ObsError, Observed};
+
+/// Largest file content read for `.content`.
+const MAX_CONTENT: u64 = 16 << 20;
+
+struct Entry {
+    /// Absolute path in the container.
+    path: String,
+    kind: &'static str,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    size: u64,
+    target: Option<String>,
+    content: Option<Vec<u8>>,
+}
+
+/// Reads the archive of `path`: its entries with absolute paths.
+async fn read(
+    ctx: &Ctx,
+    id: &str,
+    path: &str,
+    with_content: bool,
+) -> Result<Option<Vec<Entry>>, ObsError> {
+    let reader = match ctx.engine.archive(id, path).await {
+        Ok(r) => r,
+        Err(EngineError::ContainerNotFound { .. }) => {
+            return Err(ObsError::Missing("the container is gone".into()));
+        }
+        Err(EngineError::Api { status: 404, .. }) => return Ok(None),
+        Err(e) => return Err(ObsError::Engine(e.to_string())),
+    };
+    // The archive names entries from the last path component: `/app/x` → `x/...`.
+    let parent = match path.trim_end_matches('/').rsplit_once('/') {
+        Some((p, _)) => p.to_string(),
+        None => String::new(),
+    };
+    tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        let mut archive = tar::Archive::new(reader);
+        let entries = archive
+            .entries()
+            .map_err(|e| ObsError::Engine(e.to_string()))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| ObsError::Engine(e.to_string()))?;
+            let h = entry.header();
+            let name = entry
+                .path()
+                .map_err(|e| ObsError::Engine(e.to_string()))?
+                .to_string_lossy()
+                .trim_end_matches('/')
+                .to_string();
+            let kind = match h.entry_type() {
+                tar::EntryType::Directory => "dir",
+                tar::EntryType::Symlink => "symlink",
+                tar::EntryType::Link => "hardlink",
+                tar::EntryType::Char => "char",
+                tar::EntryType::Block => "block",
+                tar::EntryType::Fifo => "fifo",
+                _ => "file",
+            };
+            let mut e = Entry {
+                path: format!("{parent}/{name}"),
+                kind,
+                mode: h.mode().unwrap_or(0) & 0o7777,
+                uid: h.uid().unwrap_or(0),
+                gid: h.gid().unwrap_or(0),
+                size: h.size().unwrap_or(0),
+                target: entry
+                    .link_name()
+                    .ok()
+                    .flatten()
+                    .map(|l| l.to_string_lossy().to_string()),
+                content: None,
+            };
+            if with_content && kind == "file" && e.size <= MAX_CONTENT {
+                let mut buf = Vec::new();
+                entry
+                    .read_to_end(&mut buf)
+                    .map_err(|err| ObsError::Engine(err.to_string()))?;
+                e.content = Some(buf);
+            }
+            out.push(e);
+        }
+        Ok(Some(out))
+    })
+    .await
+    .map_err(|e| ObsError::Engine(e.to_string()))?
+}
+
+async fn users(ctx: &Ctx, id: &str) -> Users {
+    let text = |entries: Option<Vec<Entry>>| {
+        entries
+            .and_then(|mut v| v.pop())
+            .and_then(|e| e.content)
+            .unwrap_or_default()
+    };
+    let passwd = text(read(ctx, id, "/etc/passwd", true).await.ok().flatten());
+    let group = text(read(ctx, id, "/etc/group", true).await.ok().flatten());
+    Users::parse_bytes(&passwd, &group)
+}
+
+/// `file(PATH).FIELD` on the live filesystem.
+pub async fn file(ctx: &Ctx, id: &str, path: &str, field: &str) -> Observed {
+    let entries = read(ctx, id, path, field == "content").await?;
+    let Some(e) = entries.and_then(|v| v.into_iter().next()) else {
+        return if field == "exists" {
+            Ok(Actual::Bool(false))
+        } else {
+            Err(ObsError::Missing(format!(
+                "`{path}` does not exist in the container"
+            )))
+        };
+    };
+    Ok(match field {
+        "exists" => Actual::Bool(true),
+        "type" => Actual::Text(e.kind.to_string()),
+        "mode" => Actual::Mode(e.mode),
+        "uid" => Actual::Int(e.uid as i64),
+        "gid" => Actual::Int(e.gid as i64),
+        "size" => Actual::Size(e.size),
+        "owner" => {
+            let u = users(ctx, id).await;
+            Actual::Text(
+                u.user_name(e.uid as u32)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| e.uid.to_string()),
+            )
+        }
+        "group" => {
+            let u = users(ctx, id).await;
+            Actual::Text(
+                u.group_name(e.gid as u32)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| e.gid.to_string()),
+            )
+        }
+        "target" => match e.target {
+            Some(t) => Actual::Text(t),
+            None => return Err(ObsError::Missing(format!("`{path}` is not a link"))),
+        },
+        "content" => match e.content {
+            Some(c) => Actual::Text(ctx.redact(&String::from_utf8_lossy(&c))),
+            None => {
+                return Err(ObsError::Missing(format!(
+                    "`{path}` is a {}, not a regular file under 16MiB",
+                    e.kind
+                )));
+            }
+        },
+        other => {
+            return Err(ObsError::Missing(format!(
+                "unknown file property `{other}`"
+            )));
+        }
+    })
+}
+
+/// `files(GLOB)` on the live filesystem: non-directories matching.
+pub async fn files(ctx: &Ctx, id: &str, pattern: &str) -> Observed {
+    let glob = globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| ObsError::Missing(e.to_string()))?
+        .compile_matcher();
+    // Read from the deepest directory without wildcards.
+    let literal: Vec<&str> = pattern
+        .split('/')
+        .take_while(|c| !c.contains(['*', '?', '[', '{']))
+        .collect();
+    let base = match literal.join("/") {
+        b if b.is_empty() => "/".to_string(),
+        b => b,
+    };
+    let entries = read(ctx, id, &base, false).await?.unwrap_or_default();
+    let mut paths: Vec<String> = entries
+        .into_iter()
+        .filter(|e| e.kind != "dir")
+        .map(|e| e.path.replace("//", "/"))
+        .filter(|p| glob.is_match(p))
+        .collect();
+    paths.sort();
+    Ok(Actual::List(paths))
+}
