@@ -50,6 +50,11 @@ fn every_image_property_passes_on_the_prod_stage() {
         stdout.contains("✓ expect bare.file(\"/bin/sh\").exists == false"),
         "{stdout}"
     );
+    let tagged = Command::new("docker")
+        .args(["image", "inspect", "dspec-test/prod:tagged"])
+        .output()
+        .expect("docker");
+    assert!(tagged.status.success(), "the `tag` setting was not applied");
 }
 
 #[test]

@@ -161,6 +161,16 @@ pub async fn build(
         no_cache: spec.no_cache,
     };
     let engine = &run.engine;
+    // The image this tag named before: replaced by the build, it would be
+    // left dangling.
+    // Only when no other name points at it.
+    let previous = engine
+        .inspect_image(tag)
+        .await
+        .ok()
+        .flatten()
+        .filter(|i| i.tags.iter().all(|t| t == tag || spec.tags.contains(t)))
+        .map(|i| i.id);
     let fut = engine.build(tar, opts, on_progress);
     let out = match spec.timeout {
         Some(t) => match tokio::time::timeout(t, fut).await {
@@ -201,6 +211,19 @@ pub async fn build(
         }
     };
     let duration = started.elapsed();
+    if let Some(old) = previous.filter(|old| *old != out.image_id) {
+        let _ = engine.remove_image(&old, true).await;
+    }
+    for extra in &spec.tags {
+        engine
+            .tag_image(&out.image_id, extra)
+            .await
+            .map_err(|e| BuildFailure {
+                message: format!("cannot tag the image `{extra}`: {e}"),
+                output: Vec::new(),
+                infrastructure: true,
+            })?;
+    }
     // Stage images of a multi-stage build are left untagged by the legacy
     // builder; the run removes the unused ones when it ends (not now: a
     // concurrent build of another target may be about to tag one).

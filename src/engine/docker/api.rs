@@ -47,6 +47,9 @@ pub trait DockerApi: Send + Sync {
     /// A missing image gives [`EngineError::ImageNotFound`] before any byte is read.
     fn save_image<'a>(&'a self, reference: &'a str) -> EngineFuture<'a, ImageTarReader>;
 
+    /// Adds a tag (`repo:tag`, `:latest` when none) to an image.
+    fn tag_image<'a>(&'a self, id: &'a str, reference: &'a str) -> EngineFuture<'a, ()>;
+
     /// Removes an image (forced, so all its tags go). With `noprune` its untagged parents
     /// (the layer cache of its build) are kept.
     fn remove_image<'a>(&'a self, id: &'a str, noprune: bool) -> EngineFuture<'a, ()>;

@@ -148,6 +148,10 @@ impl DockerApi for Engine {
         Box::pin(network::remove_volume(self, name))
     }
 
+    fn tag_image<'a>(&'a self, id: &'a str, reference: &'a str) -> EngineFuture<'a, ()> {
+        Box::pin(image::tag_image(self, id, reference))
+    }
+
     fn connect_network<'a>(
         &'a self,
         network: &'a str,

@@ -51,6 +51,30 @@ pub(crate) async fn archive(
     Ok(Box::new(reader))
 }
 
+/// `docker tag ID REPO[:TAG]`.
+pub(crate) async fn tag_image(
+    engine: &Engine,
+    id: &str,
+    reference: &str,
+) -> Result<(), EngineError> {
+    // The tag is after the last `:` that follows the last `/` (a registry
+    // port is not a tag).
+    let slash = reference.rfind('/').map(|i| i + 1).unwrap_or(0);
+    let (repo, tag) = match reference[slash..].rfind(':') {
+        Some(i) => (&reference[..slash + i], &reference[slash + i + 1..]),
+        None => (reference, "latest"),
+    };
+    let opts = bollard::query_parameters::TagImageOptionsBuilder::default()
+        .repo(repo)
+        .tag(tag)
+        .build();
+    engine
+        .docker
+        .tag_image(id, Some(opts))
+        .await
+        .map_err(|e| engine.err(e, Subject::Image(id)))
+}
+
 /// `docker rmi --force [--no-prune]`.
 pub(crate) async fn remove_image(
     engine: &Engine,
