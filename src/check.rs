@@ -59,6 +59,9 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
             );
         }
         let ctx = Arc::new(Ctx::new(Arc::new(engine)));
+        if args.verbose {
+            eprintln!("compose: {}", ctx.compose_version().await);
+        }
         let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
         let progress = tokio::spawn(async move {
             let tty = std::io::stderr().is_terminal();

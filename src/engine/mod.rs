@@ -2,6 +2,7 @@
 //! tokio and bollard; it reports through [`Event`]s and never prints.
 
 pub mod actual;
+mod compose;
 mod container;
 pub mod docker;
 mod dockerfile;
@@ -39,6 +40,10 @@ pub struct Ctx {
     network: tokio::sync::OnceCell<Result<String, String>>,
     /// Networks named by `network "NAME"` settings, created on first use.
     named_networks: tokio::sync::Mutex<BTreeMap<String, String>>,
+    /// The Compose tool, found on first use.
+    compose: tokio::sync::OnceCell<Result<compose::Tool, String>>,
+    /// Stacks to take down at the end.
+    teardowns: std::sync::Mutex<Vec<compose::Teardown>>,
 }
 
 impl Ctx {
@@ -56,6 +61,8 @@ impl Ctx {
             volumes: std::sync::Mutex::new(Vec::new()),
             network: tokio::sync::OnceCell::new(),
             named_networks: tokio::sync::Mutex::new(BTreeMap::new()),
+            compose: tokio::sync::OnceCell::new(),
+            teardowns: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -122,6 +129,23 @@ impl Ctx {
         Ok(full)
     }
 
+    /// The Compose tool (`docker compose` v2, else `docker-compose` v1).
+    pub async fn compose_tool(&self) -> Result<compose::Tool, String> {
+        self.compose.get_or_init(compose::detect).await.clone()
+    }
+
+    /// The Compose tool's name and version, for `-v`.
+    pub async fn compose_version(&self) -> String {
+        match self.compose_tool().await {
+            Ok(t) => t.describe(),
+            Err(e) => e,
+        }
+    }
+
+    fn add_teardown(&self, t: compose::Teardown) {
+        self.teardowns.lock().expect("teardowns lock").push(t);
+    }
+
     /// Removes the stage images of this run's builds that nothing tags.
     /// Images with children (stages other stages build on) are kept by the
     /// engine, so they are never dangling.
@@ -137,8 +161,17 @@ impl Ctx {
         }
     }
 
-    /// Removes every container, network and volume of this run.
+    /// Removes every container, network and volume of this run; stacks go
+    /// down through their Compose tool first.
     pub async fn cleanup(&self) -> Result<Vec<String>, String> {
+        let stacks: Vec<compose::Teardown> =
+            std::mem::take(&mut *self.teardowns.lock().expect("teardowns lock"));
+        let mut first_error = None;
+        for t in stacks {
+            if let Err(e) = t.down().await {
+                first_error.get_or_insert(e);
+            }
+        }
         let res = self
             .engine
             .list_by_label(&self.label_filter())

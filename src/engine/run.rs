@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::actual::{Actual, holds};
+use super::compose::{self, Stack};
 use super::container::{self, Running};
 use super::docker::{BuildProgress, HealthOutcome, HealthStatus};
 use super::host::{self, HostResult};
@@ -48,6 +49,7 @@ struct Shared {
     images: Mutex<HashMap<StepId, Arc<ImageFacts>>>,
     containers: Mutex<HashMap<StepId, Arc<Running>>>,
     hosts: Mutex<HashMap<StepId, Arc<HostResult>>>,
+    stacks: Mutex<HashMap<StepId, Arc<Stack>>>,
     out: Mutex<RunOutput>,
 }
 
@@ -87,6 +89,7 @@ pub async fn run(
         images: Mutex::new(HashMap::new()),
         containers: Mutex::new(HashMap::new()),
         hosts: Mutex::new(HashMap::new()),
+        stacks: Mutex::new(HashMap::new()),
         out: Mutex::new(RunOutput::default()),
     });
     let (senders, receivers): (Vec<_>, Vec<StateRx>) =
@@ -155,16 +158,7 @@ async fn run_step(shared: &Arc<Shared>, id: StepId, failed: Option<(SubjectRef, 
         StepKind::Build { .. } | StepKind::Inspect { .. } => setup_image(shared, id).await,
         StepKind::Run { image_step } => setup_container(shared, id, *image_step).await,
         StepKind::Host { .. } => setup_host(shared, id).await,
-        StepKind::Compose { .. } => {
-            let subject = step.subjects[0].clone();
-            setup_failed(
-                shared,
-                &subject,
-                "compose stacks are not available in this version".into(),
-                Vec::new(),
-                true,
-            )
-        }
+        StepKind::Compose { .. } => setup_stack(shared, id).await,
         StepKind::Observe | StepKind::Action | StepKind::Cleanup => State::Done,
     }
 }
@@ -239,6 +233,60 @@ async fn setup_container(shared: &Arc<Shared>, id: StepId, image_step: StepId) -
             State::Done
         }
         Err(e) => setup_failed(shared, &subject, e.message, e.output, e.infrastructure),
+    }
+}
+
+async fn setup_stack(shared: &Arc<Shared>, id: StepId) -> State {
+    let subject = shared.plan.steps[id].subjects[0].clone();
+    let file = &shared.program.files[subject.file];
+    let Some(SubjectSpec::Compose(spec)) = file.subject(&subject.name).map(|s| &s.spec) else {
+        return State::Done;
+    };
+    // `up` only when an expectation looks at running services.
+    let up = shared
+        .plan
+        .steps
+        .iter()
+        .filter(|s| s.subjects.first() == Some(&subject))
+        .any(|s| {
+            s.check.is_some_and(|c| {
+                matches!(shared.program.files[c.file].checks[c.index].path.first(),
+                Some(PathStep::Field { name, .. }) if name == "service")
+            })
+        });
+    let _ = shared.events.send(Event::Progress {
+        subject: subject.name.clone(),
+        text: if up {
+            "compose up".into()
+        } else {
+            "compose config".into()
+        },
+    });
+    match compose::setup(&shared.ctx, &subject.name, spec, &file.dir, up).await {
+        Ok(stack) => {
+            if let Some(Err(e)) = &stack.up {
+                // Shown once; service expectations point at it.
+                let lines: Vec<String> = e.message.lines().map(str::to_string).collect();
+                let (message, output) = match lines.split_first() {
+                    Some((m, rest)) => (m.clone(), rest.to_vec()),
+                    None => (e.message.clone(), Vec::new()),
+                };
+                shared.emit(Event::SetupFailed(SetupFailure {
+                    file: subject.file,
+                    subject: subject.name.clone(),
+                    message,
+                    output,
+                    infrastructure: e.infrastructure,
+                }));
+            }
+            shared
+                .stacks
+                .lock()
+                .expect("stacks lock")
+                .insert(id, Arc::new(stack));
+            State::Done
+        }
+        Err(e) => setup_failed(shared, &subject, e, Vec::new(), true),
     }
 }
 
@@ -560,8 +608,65 @@ async fn observe_check(shared: &Arc<Shared>, subject: SubjectRef, check: &Check)
             }
             outcome
         }
+        StepKind::Compose { .. } => {
+            let Some(stack) = shared
+                .stacks
+                .lock()
+                .expect("stacks lock")
+                .get(&setup)
+                .cloned()
+            else {
+                return Outcome::Errored {
+                    message: "the stack is not available".into(),
+                };
+            };
+            let runtime = matches!(check.path.first(), Some(PathStep::Field { name, .. }) if name == "service");
+            if runtime && let Some(Err(_)) = &stack.up {
+                return Outcome::Skipped {
+                    subject: subject.name.clone(),
+                    reason: format!("stack `{}` did not come up", subject.name),
+                };
+            }
+            let modifier = check
+                .modifier
+                .as_ref()
+                .map(|m| (m.kind, std::time::Duration::from_millis(m.duration_ms)));
+            let sampled = poll::sample(
+                modifier,
+                || async {
+                    let observed = compose::observe(ctx, &stack, &check.path).await;
+                    let (held, outcome) = evaluate(shared, check, observed, 1, None);
+                    Sample {
+                        held,
+                        value: outcome,
+                    }
+                },
+                |until| async move { tokio::time::sleep_until(until.into()).await },
+            )
+            .await;
+            let mut outcome = sampled.value;
+            match &mut outcome {
+                Outcome::Passed { samples, .. } => *samples = sampled.samples,
+                Outcome::Failed {
+                    samples,
+                    at_ms,
+                    evidence,
+                    ..
+                } => {
+                    *samples = sampled.samples;
+                    *at_ms = Some(sampled.at.as_millis() as u64);
+                    *evidence = compose::evidence(ctx, &stack, &check.path)
+                        .await
+                        .iter()
+                        .map(|e| ctx.redact(e))
+                        .collect();
+                }
+                _ => {}
+            }
+            outcome
+        }
         _ => Outcome::Errored {
-            message: "stacks are not available in this version".into(),
+            message: "not an observable subject".into(),
         },
     }
 }

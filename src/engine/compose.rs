@@ -1,0 +1,577 @@
+//! Compose stacks through the real Compose tool: `docker compose` (v2)
+//! when present, else `docker-compose` (v1). dspec waits for services
+//! itself through the engine, so both versions behave the same.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value as Json;
+use tokio::process::Command;
+
+use super::Ctx;
+use super::actual::{Actual, resolve_text};
+use super::container::{self, Running};
+use super::observe::{ObsError, Observed, tail};
+use crate::compile::value::Val;
+use crate::compile::{ComposeSpec, PathStep};
+
+/// How long `up` may take unless the stack's `timeout` says.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The Compose program found on this machine.
+#[derive(Clone, Debug)]
+pub struct Tool {
+    pub argv: Vec<String>,
+    pub version: String,
+}
+
+impl Tool {
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.argv.join(" "), self.version)
+    }
+}
+
+async fn output(
+    argv: &[String],
+    args: &[String],
+    cwd: &Path,
+    timeout: Duration,
+) -> Result<(i32, String, String), String> {
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run `{}`: {e}", argv.join(" ")))?;
+    match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(Ok(o)) => Ok((
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).to_string(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!(
+            "`{} {}` did not finish within {}s",
+            argv.join(" "),
+            args.join(" "),
+            timeout.as_secs()
+        )),
+    }
+}
+
+/// Finds the Compose tool: v2 first, then v1.
+pub async fn detect() -> Result<Tool, String> {
+    let here = std::env::temp_dir();
+    let t = Duration::from_secs(20);
+    for argv in [vec!["docker", "compose"], vec!["docker-compose"]] {
+        let argv: Vec<String> = argv.into_iter().map(String::from).collect();
+        if let Ok((0, out, _)) =
+            output(&argv, &["version".into(), "--short".into()], &here, t).await
+        {
+            let version = out.trim().to_string();
+            if !version.is_empty() {
+                return Ok(Tool { argv, version });
+            }
+        }
+    }
+    Err("no Compose tool found: install `docker compose` (v2) or `docker-compose` (v1)".into())
+}
+
+/// A stack of this run.
+pub struct Stack {
+    pub project: String,
+    pub tool: Tool,
+    /// `-p P -f F...` and the other global options.
+    pub args: Vec<String>,
+    pub dir: PathBuf,
+    /// The resolved config (`compose config`), or the tool's message.
+    pub config: Result<Json, String>,
+    /// How `up` went, when it ran.
+    pub up: Option<Result<(), UpError>>,
+}
+
+/// Why a stack did not come up.
+#[derive(Clone, Debug)]
+pub struct UpError {
+    pub message: String,
+    /// An image the engine lacks (never pulled), rather than the stack's fault.
+    pub infrastructure: bool,
+}
+
+impl UpError {
+    fn spec(message: String) -> UpError {
+        UpError {
+            message,
+            infrastructure: false,
+        }
+    }
+
+    fn missing_image(message: String) -> UpError {
+        UpError {
+            message,
+            infrastructure: true,
+        }
+    }
+}
+
+/// A stack to take down at the end of the run.
+#[derive(Clone, Debug)]
+pub struct Teardown {
+    pub tool: Tool,
+    pub args: Vec<String>,
+    pub dir: PathBuf,
+    /// dspec's own override file, removed after `down`.
+    pub override_file: PathBuf,
+}
+
+impl Teardown {
+    pub async fn down(&self) -> Result<(), String> {
+        let mut args = self.args.clone();
+        args.extend(
+            [
+                "down",
+                "-v",
+                "--remove-orphans",
+                "--rmi",
+                "local",
+                "-t",
+                "10",
+            ]
+            .map(String::from),
+        );
+        let result =
+            match output(&self.tool.argv, &args, &self.dir, Duration::from_secs(120)).await? {
+                (0, _, _) => Ok(()),
+                (_, _, err) => Err(err),
+            };
+        let _ = std::fs::remove_file(&self.override_file);
+        result
+    }
+}
+
+/// Resolves the config and, when `up` is asked for, brings the stack up.
+pub async fn setup(
+    ctx: &Ctx,
+    name: &str,
+    spec: &ComposeSpec,
+    dir: &Path,
+    up: bool,
+) -> Result<Stack, String> {
+    let tool = ctx.compose_tool().await?;
+    let project: String = format!("dspec-{}-{name}", ctx.run_id)
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut args = vec!["-p".to_string(), project.clone()];
+    for f in &spec.files {
+        args.push("-f".into());
+        args.push(f.display().to_string());
+    }
+    if let Some(e) = spec.env_files.last() {
+        args.push("--env-file".into());
+        args.push(e.display().to_string());
+    }
+    for p in &spec.profiles {
+        args.push("--profile".into());
+        args.push(p.clone());
+    }
+    let timeout = spec.timeout.unwrap_or(DEFAULT_TIMEOUT);
+    let mut config_args = args.clone();
+    config_args.push("config".into());
+    let config = match output(&tool.argv, &config_args, dir, timeout).await? {
+        (0, out, _) => serde_yaml::from_str::<Json>(&out)
+            .map_err(|e| format!("cannot read `config` output: {e}")),
+        (_, _, err) => Err(err.trim().to_string()),
+    };
+    let mut stack = Stack {
+        project,
+        tool,
+        args,
+        dir: dir.to_path_buf(),
+        config,
+        up: None,
+    };
+    if up {
+        stack.up = Some(bring_up(ctx, &mut stack, spec, timeout).await);
+    }
+    Ok(stack)
+}
+
+async fn bring_up(
+    ctx: &Ctx,
+    stack: &mut Stack,
+    spec: &ComposeSpec,
+    timeout: Duration,
+) -> Result<(), UpError> {
+    let config = stack
+        .config
+        .clone()
+        .map_err(|e| UpError::spec(format!("the compose files are invalid:\n{e}")))?;
+    let services = config
+        .get("services")
+        .and_then(Json::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let never = spec.pull.as_deref() == Some("never");
+    for (name, svc) in &services {
+        let image = svc.get("image").and_then(Json::as_str);
+        let build = svc.get("build");
+        if let Some(b) = build {
+            // The builder would pull a missing base image: check first.
+            let context = PathBuf::from(b.get("context").and_then(Json::as_str).unwrap_or("."));
+            let dockerfile = context.join(
+                b.get("dockerfile")
+                    .and_then(Json::as_str)
+                    .unwrap_or("Dockerfile"),
+            );
+            if let Ok(text) = std::fs::read_to_string(&dockerfile) {
+                for (base, line) in super::dockerfile::base_images(&text, &[]) {
+                    if ctx
+                        .engine
+                        .inspect_image(&base)
+                        .await
+                        .ok()
+                        .flatten()
+                        .is_none()
+                    {
+                        return Err(UpError::missing_image(format!(
+                            "service `{name}`: the base image `{base}` ({}:{line}) is not in the engine; dspec never pulls",
+                            dockerfile.display()
+                        )));
+                    }
+                }
+            }
+        } else if let Some(image) = image
+            && never
+            && ctx
+                .engine
+                .inspect_image(image)
+                .await
+                .ok()
+                .flatten()
+                .is_none()
+        {
+            return Err(UpError::missing_image(format!(
+                "service `{name}`: the image `{image}` is not in the engine and `pull \"never\"` forbids pulling it"
+            )));
+        }
+    }
+    // Labels dspec's cleanup can find, in an override file of its own.
+    let mut labels = String::from("services:\n");
+    for name in services.keys() {
+        labels.push_str(&format!("  {name:?}:\n    labels:\n"));
+        for (k, v) in &ctx.labels {
+            labels.push_str(&format!("      {k:?}: {v:?}\n"));
+        }
+    }
+    let override_file = std::env::temp_dir().join(format!("{}-labels.yml", stack.project));
+    std::fs::write(&override_file, labels)
+        .map_err(|e| UpError::spec(format!("cannot write {}: {e}", override_file.display())))?;
+    stack.args.push("-f".into());
+    stack.args.push(override_file.display().to_string());
+    ctx.add_teardown(Teardown {
+        tool: stack.tool.clone(),
+        args: stack.args.clone(),
+        dir: stack.dir.clone(),
+        override_file: override_file.clone(),
+    });
+    let mut args = stack.args.clone();
+    args.extend(["up", "-d", "--build"].map(String::from));
+    for (svc, n) in &spec.scale {
+        args.push("--scale".into());
+        args.push(format!("{svc}={n}"));
+    }
+    match output(&stack.tool.argv, &args, &stack.dir, timeout)
+        .await
+        .map_err(UpError::spec)?
+    {
+        (0, _, _) => Ok(()),
+        (code, _, err) => Err(UpError::spec(format!(
+            "`up` failed (exit {code}):\n{}",
+            err.trim()
+        ))),
+    }
+}
+
+/// The containers of a service, in replica order.
+pub async fn service_containers(
+    ctx: &Ctx,
+    stack: &Stack,
+    service: &str,
+) -> Result<Vec<super::docker::ContainerInfo>, ObsError> {
+    let res = ctx
+        .engine
+        .list_by_label(&format!("com.docker.compose.project={}", stack.project))
+        .await
+        .map_err(|e| ObsError::Engine(e.to_string()))?;
+    let mut found = Vec::new();
+    for id in res.containers {
+        let Ok(info) = ctx.engine.inspect_container(&id).await else {
+            continue;
+        };
+        // v1 names `P_svc_N`, v2 `P-svc-N`.
+        let rest = info
+            .name
+            .strip_prefix(&stack.project)
+            .unwrap_or("")
+            .trim_start_matches(['_', '-']);
+        let Some((svc, n)) = rest.rsplit_once(['_', '-']) else {
+            continue;
+        };
+        if svc == service {
+            found.push((n.parse::<u32>().unwrap_or(0), info));
+        }
+    }
+    found.sort_by_key(|(n, _)| *n);
+    Ok(found.into_iter().map(|(_, i)| i).collect())
+}
+
+fn list_of(v: Option<&Json>) -> Vec<String> {
+    match v {
+        Some(Json::Array(items)) => items
+            .iter()
+            .map(|i| match i {
+                Json::String(s) => s.clone(),
+                Json::Object(o) => {
+                    // Long port and volume syntax.
+                    if let Some(t) = o.get("target") {
+                        let published = o
+                            .get("published")
+                            .map(|p| p.to_string().trim_matches('"').to_string())
+                            .unwrap_or_default();
+                        let ip = o
+                            .get("host_ip")
+                            .and_then(Json::as_str)
+                            .map(|s| format!("{s}:"))
+                            .unwrap_or_default();
+                        let source = o.get("source").and_then(Json::as_str);
+                        match source {
+                            Some(s) => format!("{s}:{}", t.as_str().unwrap_or("")),
+                            None => format!("{ip}{published}:{t}"),
+                        }
+                    } else {
+                        i.to_string()
+                    }
+                }
+                other => other.to_string(),
+            })
+            .collect(),
+        Some(Json::Object(o)) => o.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn duration_of(v: Option<&Json>) -> Option<Duration> {
+    let s = v?.as_str()?;
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic())?);
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        "us" => n / 1e6,
+        _ => return None,
+    };
+    Some(Duration::from_secs_f64(secs))
+}
+
+fn service_config<'a>(config: &'a Json, name: &str) -> Result<&'a Json, ObsError> {
+    config
+        .get("services")
+        .and_then(|s| s.get(name))
+        .ok_or_else(|| ObsError::Missing(format!("the stack has no service `{name}`")))
+}
+
+fn arg(args: &[Val]) -> String {
+    match args.first() {
+        Some(Val::Text(t)) => resolve_text(t).unwrap_or_else(|_| t.to_string()),
+        Some(v) => v.to_string(),
+        None => String::new(),
+    }
+}
+
+/// Answers a stack property.
+pub async fn observe(ctx: &Ctx, stack: &Stack, steps: &[PathStep]) -> Observed {
+    let Some(PathStep::Field { name, args }) = steps.first() else {
+        return Err(ObsError::Missing("empty path".into()));
+    };
+    let rest = &steps[1..];
+    match name.as_str() {
+        "valid" => tail(Actual::Bool(stack.config.is_ok()), rest),
+        "services" => {
+            let config = stack
+                .config
+                .as_ref()
+                .map_err(|e| ObsError::Missing(format!("the compose files are invalid: {e}")))?;
+            let mut names: Vec<String> = config
+                .get("services")
+                .and_then(Json::as_object)
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
+            names.sort();
+            tail(Actual::List(names), rest)
+        }
+        "config" => {
+            let config = stack
+                .config
+                .as_ref()
+                .map_err(|e| ObsError::Missing(format!("the compose files are invalid: {e}")))?;
+            let Some(PathStep::Field { name, args }) = rest.first() else {
+                return Err(ObsError::Missing("`config` needs `.service(NAME)`".into()));
+            };
+            if name != "service" {
+                return Err(ObsError::Missing(format!(
+                    "unknown config property `{name}`"
+                )));
+            }
+            let svc = service_config(config, &arg(args))?;
+            let Some(PathStep::Field { name: field, .. }) = rest.get(1) else {
+                return Err(ObsError::Missing(
+                    "a service config needs a property".into(),
+                ));
+            };
+            let after = &rest[2..];
+            let value = match field.as_str() {
+                "env" => {
+                    let Some(PathStep::Field { name: var, .. }) = after.first() else {
+                        return Err(ObsError::Missing("no variable named".into()));
+                    };
+                    let env = svc.get("environment");
+                    let v = match env {
+                        Some(Json::Object(o)) => o.get(var).map(|v| match v {
+                            Json::String(s) => s.clone(),
+                            Json::Null => String::new(),
+                            other => other.to_string(),
+                        }),
+                        Some(Json::Array(a)) => a.iter().filter_map(Json::as_str).find_map(|kv| {
+                            kv.split_once('=')
+                                .filter(|(k, _)| k == var)
+                                .map(|(_, v)| v.to_string())
+                        }),
+                        _ => None,
+                    };
+                    return match v {
+                        Some(v) => tail(Actual::Text(ctx.redact(&v)), &after[1..]),
+                        None => Err(ObsError::Missing(format!(
+                            "the service does not set `{var}`"
+                        ))),
+                    };
+                }
+                "ports" => Actual::List(list_of(svc.get("ports"))),
+                "image" => Actual::Text(
+                    svc.get("image")
+                        .and_then(Json::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                ),
+                "depends_on" => Actual::List(list_of(svc.get("depends_on"))),
+                "networks" => Actual::List(list_of(svc.get("networks"))),
+                "volumes" => Actual::List(list_of(svc.get("volumes"))),
+                "healthcheck" => {
+                    let h = svc.get("healthcheck").ok_or_else(|| {
+                        ObsError::Missing("the service has no healthcheck".into())
+                    })?;
+                    let Some(PathStep::Field { name: f, .. }) = after.first() else {
+                        return Err(ObsError::Missing("no healthcheck field".into()));
+                    };
+                    let v = match f.as_str() {
+                        "test" => Actual::List(list_of(h.get("test"))),
+                        "retries" => {
+                            Actual::Int(h.get("retries").and_then(Json::as_i64).unwrap_or(3))
+                        }
+                        "interval" | "timeout" | "start_period" => {
+                            let default = if f == "start_period" { 0 } else { 30 };
+                            Actual::Duration(
+                                duration_of(h.get(f.as_str()))
+                                    .unwrap_or(Duration::from_secs(default)),
+                            )
+                        }
+                        other => {
+                            return Err(ObsError::Missing(format!(
+                                "no healthcheck field `{other}`"
+                            )));
+                        }
+                    };
+                    return tail(v, &after[1..]);
+                }
+                other => {
+                    return Err(ObsError::Missing(format!(
+                        "a service config has no `{other}`"
+                    )));
+                }
+            };
+            tail(value, after)
+        }
+        "service" => {
+            match &stack.up {
+                Some(Ok(())) => {}
+                Some(Err(e)) => {
+                    return Err(ObsError::Missing(format!(
+                        "the stack did not come up: {}",
+                        e.message
+                    )));
+                }
+                None => return Err(ObsError::Engine("the stack was not brought up".into())),
+            }
+            let service = arg(args);
+            let containers = service_containers(ctx, stack, &service).await?;
+            if let Some(PathStep::Field { name, .. }) = rest.first()
+                && name == "replicas"
+            {
+                let running = containers.iter().filter(|c| c.running).count();
+                return tail(Actual::Int(running as i64), &rest[1..]);
+            }
+            let Some(first) = containers.first() else {
+                return Err(ObsError::Missing(format!(
+                    "service `{service}` has no container (not in an enabled profile?)"
+                )));
+            };
+            let running = Running {
+                id: first.id.clone(),
+                startup: None,
+                stopped: tokio::sync::Mutex::new(None),
+            };
+            container::observe(ctx, &running, rest).await
+        }
+        other => Err(ObsError::Missing(format!(
+            "unknown stack property `{other}`"
+        ))),
+    }
+}
+
+/// Evidence for a failed service expectation: its first container's logs.
+pub async fn evidence(ctx: &Ctx, stack: &Stack, steps: &[PathStep]) -> Vec<String> {
+    let mut out = Vec::new();
+    if let (Some(PathStep::Field { name, .. }), Some(config_err)) =
+        (steps.first(), stack.config.as_ref().err())
+        && (name == "valid" || name == "config" || name == "services")
+    {
+        out.push(format!("{} says:\n{config_err}", stack.tool.describe()));
+        return out;
+    }
+    if let Some(Err(e)) = &stack.up {
+        out.push(e.message.clone());
+    }
+    if let Some(PathStep::Field { name, args }) = steps.first()
+        && name == "service"
+        && let Ok(cs) = service_containers(ctx, stack, &arg(args)).await
+        && let Some(c) = cs.first()
+    {
+        out.extend(container::evidence(&ctx.engine, &c.id).await);
+    }
+    out
+}

@@ -1,0 +1,124 @@
+//! `dspec check` on compose stacks through the real Compose tool.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn spawn(spec: &str) -> Child {
+    common::require_docker();
+    common::fixtures_dir();
+    Command::new(env!("CARGO_BIN_EXE_dspec"))
+        .args(["check", "-v", "--color", "never", spec])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs dspec")
+}
+
+/// Containers, networks and volumes a dspec process left: by its pid label
+/// and by the project-name prefix (`dspec-<pid hex>-`).
+fn leftovers(pid: u32) -> Vec<String> {
+    let mut found = Vec::new();
+    let out = Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("label=dspec.pid={pid}")])
+        .output()
+        .expect("docker");
+    found.extend(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string),
+    );
+    let prefix = format!("dspec-{pid:x}-");
+    for kind in ["network", "volume"] {
+        let out = Command::new("docker")
+            .args([kind, "ls", "--format", "{{.Name}}"])
+            .output()
+            .expect("docker");
+        found.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|n| n.starts_with(&prefix))
+                .map(str::to_string),
+        );
+    }
+    found
+}
+
+fn check(spec: &str) -> (Output, String) {
+    let child = spawn(spec);
+    let pid = child.id();
+    let out = child.wait_with_output().expect("waits");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(leftovers(pid), Vec::<String>::new(), "left behind:\n{all}");
+    (out, all)
+}
+
+#[test]
+fn a_stack_comes_up_healthy_with_its_config() {
+    let (out, all) = check("tests/specs/stack_pass.dspec");
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("18 passed, 0 failed"), "{all}");
+    assert!(
+        all.contains("compose: docker-compose 1.") || all.contains("compose: docker compose"),
+        "{all}"
+    );
+}
+
+#[test]
+fn broken_stacks_fail_at_their_lines_with_evidence() {
+    let (out, all) = check("tests/specs/stack_fail.dspec");
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("0 passed, 3 failed"), "{all}");
+    assert!(
+        all.contains("stack_fail.dspec:9:10")
+            && all.contains("Unsupported config option for services.web: 'portz'"),
+        "{all}"
+    );
+    assert!(
+        all.contains("stack_fail.dspec:12:10") && all.contains("exit 1: HTTP/1.1 500"),
+        "{all}"
+    );
+    assert!(
+        all.contains("stack_fail.dspec:13:10") && all.contains("actual: \"prod\""),
+        "{all}"
+    );
+}
+
+#[test]
+fn a_missing_image_with_pull_never_fails_fast() {
+    let (out, all) = check("tests/specs/stack_never_pull.dspec");
+    assert_eq!(out.status.code(), Some(3), "{all}");
+    assert!(all.contains("`pull \"never\"` forbids pulling it"), "{all}");
+}
+
+#[test]
+fn an_interrupted_stack_run_is_taken_down() {
+    for delay in [Duration::from_secs(2), Duration::from_secs(8)] {
+        let child = spawn("tests/specs/stack_interrupt.dspec");
+        let pid = child.id();
+        std::thread::sleep(delay);
+        Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .expect("kill");
+        let out = child.wait_with_output().expect("waits");
+        assert_eq!(
+            out.status.code(),
+            Some(130),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(leftovers(pid), Vec::<String>::new(), "after {delay:?}");
+    }
+}
