@@ -5,6 +5,24 @@ pub mod human;
 
 pub use event::{CheckResult, Event, Outcome, SetupFailure};
 
+/// Facts about a run that every report carries.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct RunMeta {
+    /// `dspec.run` label value.
+    pub run_id: String,
+    pub dspec_version: String,
+    /// Docker engine version and API version (`20.10.24`, `1.41`).
+    pub engine_version: String,
+    pub api_version: String,
+    /// Where the engine was reached.
+    pub engine_host: String,
+    /// Start of the run, RFC 3339 (UTC).
+    pub started_at: String,
+    pub duration_ms: u64,
+    /// The host name the run ran on.
+    pub hostname: String,
+}
+
 /// Counts over a finished run.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Summary {
