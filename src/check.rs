@@ -19,18 +19,37 @@ pub struct CheckOptions {
     pub paths: Vec<std::path::PathBuf>,
     pub keep: bool,
     pub verbose: bool,
+    pub only: Option<crate::select::Expr>,
+    pub partition: Option<crate::select::Partition>,
+    pub run: engine::RunOptions,
 }
 
 /// Runs `dspec check`; returns the exit code.
 pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32 {
-    let loaded = load::load(&args.paths, opts);
+    let loaded = load::load_partition(&args.paths, opts, args.partition);
     if loaded.has_errors() {
         crate::cli::report(&loaded, render);
         eprintln!("invalid: {}", crate::cli::summary(&loaded));
         return exit_code::INVALID;
     }
     crate::cli::report(&loaded, render);
-    let program = Arc::new(loaded.program);
+    let program = match &args.only {
+        Some(expr) => crate::select::apply(&loaded.program, expr),
+        None => loaded.program.clone(),
+    };
+    if program.files.is_empty() {
+        eprintln!(
+            "nothing to run: no spec file{}",
+            if args.only.is_some() {
+                " has an expectation that --only selects"
+            } else {
+                " in this partition"
+            }
+        );
+        println!("0 passed, 0 failed");
+        return exit_code::OK;
+    }
+    let program = Arc::new(program);
     let plan = Arc::new(plan::lower(&program));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -78,7 +97,7 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
                 eprint!("\r\x1b[2K");
             }
         });
-        let run = engine::run(program.clone(), plan.clone(), ctx.clone(), tx);
+        let run = engine::run(program.clone(), plan.clone(), ctx.clone(), tx, args.run.clone());
         let (output, interrupted) = tokio::select! {
             out = run => (out, false),
             _ = interrupt() => (engine::RunOutput::default(), true),

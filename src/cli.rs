@@ -49,6 +49,22 @@ pub struct CheckArgs {
     /// Show the engine and tool versions.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Run only what this expression selects: story(ID), criterion(ID),
+    /// subject(NAME), file(GLOB), tag(NAME), with & | ! and parentheses.
+    #[arg(long, value_name = "EXPR", value_parser = crate::select::parse_only)]
+    pub only: Option<crate::select::Expr>,
+    /// Run one shard of the spec files: hash:K/N (stable) or slice:K/N (even).
+    #[arg(long, value_name = "KIND:K/N", value_parser = crate::select::parse_partition)]
+    pub partition: Option<crate::select::Partition>,
+    /// At most N spec files set up and run at the same time.
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Stop at the first failed expectation.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Stop the whole run after this long (like `30m`).
+    #[arg(long, value_name = "DURATION", value_parser = crate::parse::duration_arg)]
+    pub timeout: Option<std::time::Duration>,
 }
 
 #[derive(Args, Debug)]
@@ -97,6 +113,14 @@ pub fn run(cli: Cli) -> i32 {
                 paths: a.paths,
                 keep: a.keep,
                 verbose: a.verbose,
+                only: a.only,
+                partition: a.partition,
+                run: crate::engine::RunOptions {
+                    jobs: a.jobs,
+                    fail_fast: a.fail_fast,
+                    deadline: a.timeout.map(|t| std::time::Instant::now() + t),
+                    keep: a.keep,
+                },
             },
             &opts,
             &render,

@@ -19,4 +19,5 @@ pub mod load;
 pub mod parse;
 pub mod plan;
 pub mod report;
+pub mod select;
 pub mod source;

@@ -73,7 +73,20 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, String)>)
 
 /// Reads, parses and compiles every spec under `paths`.
 pub fn load(paths: &[PathBuf], opts: &compile::Options) -> Loaded {
+    load_partition(paths, opts, None)
+}
+
+/// [`load`] of one CI shard of the files.
+pub fn load_partition(
+    paths: &[PathBuf],
+    opts: &compile::Options,
+    partition: Option<crate::select::Partition>,
+) -> Loaded {
     let (files, mut unreadable) = expand(paths);
+    let files = match partition {
+        Some(p) => p.select(files),
+        None => files,
+    };
     let mut sources = SourceMap::new();
     let mut asts: Vec<SpecFile> = Vec::new();
     let mut diagnostics = Vec::new();

@@ -130,9 +130,19 @@ pub struct Key {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Criterion {
+    /// `@tag a b` lines before it.
+    pub attributes: Vec<Attribute>,
     pub id: Ident,
     pub title: Option<StrLit>,
     pub body: Vec<Item>,
+    pub span: Span,
+}
+
+/// `@NAME ARG...` before a criterion.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attribute {
+    pub name: Ident,
+    pub args: Vec<Key>,
     pub span: Span,
 }
 

@@ -150,9 +150,40 @@ impl<'a> FileCompiler<'a> {
                     } else {
                         criterion_spans.insert(c.id.name.clone(), c.id.span);
                     }
+                    let mut tags = Vec::new();
+                    for a in &c.attributes {
+                        if a.name.name == "tag" && !a.args.is_empty() {
+                            tags.extend(a.args.iter().map(|k| k.text.clone()));
+                        } else if a.name.name == "tag" {
+                            self.error(
+                                Diagnostic::error(
+                                    Code::UnknownSetting,
+                                    a.span,
+                                    "`@tag` needs at least one name",
+                                )
+                                .label("no tag")
+                                .help("write `@tag security` (several names may follow)"),
+                            );
+                        } else {
+                            self.error(
+                                Diagnostic::error(
+                                    Code::UnknownSetting,
+                                    a.name.span,
+                                    format!("unknown attribute `@{}`", a.name.name),
+                                )
+                                .label("not an attribute dspec knows")
+                                .help(suggest::help_for(
+                                    &a.name.name,
+                                    &["tag"],
+                                    "attributes",
+                                )),
+                            );
+                        }
+                    }
                     criteria.push(CriterionInfo {
                         id: c.id.name.clone(),
                         title: c.title.as_ref().map(|t| self.plain_string(t)),
+                        tags,
                     });
                 }
                 Item::Expect(_) | Item::Do(_) => {}

@@ -43,6 +43,8 @@ pub struct StoryInfo {
 pub struct CriterionInfo {
     pub id: String,
     pub title: Option<String>,
+    /// `@tag` names.
+    pub tags: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -123,6 +123,7 @@ impl UpError {
 /// A stack to take down at the end of the run.
 #[derive(Clone, Debug)]
 pub struct Teardown {
+    pub project: String,
     pub tool: Tool,
     pub args: Vec<String>,
     pub dir: PathBuf,
@@ -283,6 +284,7 @@ async fn bring_up(
     stack.args.push("-f".into());
     stack.args.push(override_file.display().to_string());
     ctx.add_teardown(Teardown {
+        project: stack.project.clone(),
         tool: stack.tool.clone(),
         args: stack.args.clone(),
         dir: stack.dir.clone(),

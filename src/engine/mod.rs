@@ -19,7 +19,7 @@ mod run;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use run::{RunOutput, run};
+pub use run::{RunOptions, RunOutput, run};
 
 use docker::DockerApi;
 
@@ -139,6 +139,18 @@ impl Ctx {
         match self.compose_tool().await {
             Ok(t) => t.describe(),
             Err(e) => e,
+        }
+    }
+
+    /// Takes one stack down now (and forgets it).
+    pub async fn take_down(&self, project: &str) {
+        let t = {
+            let mut all = self.teardowns.lock().expect("teardowns lock");
+            let i = all.iter().position(|t| t.project == project);
+            i.map(|i| all.remove(i))
+        };
+        if let Some(t) = t {
+            let _ = t.down().await;
         }
     }
 

@@ -41,7 +41,34 @@ pub struct RunOutput {
     pub setup: Vec<SetupFailure>,
 }
 
+/// How a run is bounded.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// At most this many spec files set up and run at the same time
+    /// (builds, containers, stacks); their containers are removed as soon
+    /// as a file is done. None: no bound.
+    pub jobs: Option<usize>,
+    /// Stop at the first failed expectation.
+    pub fail_fast: bool,
+    /// Stop when this moment passes.
+    pub deadline: Option<std::time::Instant>,
+    /// Leave containers and stacks in place (no early removal).
+    pub keep: bool,
+}
+
+/// Per spec file: its share of `--jobs`.
+struct FileSlot {
+    /// Steps of the file not finished yet.
+    remaining: std::sync::atomic::AtomicUsize,
+    permit: tokio::sync::Mutex<Option<tokio::sync::OwnedSemaphorePermit>>,
+}
+
 struct Shared {
+    options: RunOptions,
+    jobs: Option<Arc<tokio::sync::Semaphore>>,
+    files: Vec<FileSlot>,
+    /// Set by `--fail-fast` on the first failure.
+    stop: tokio::sync::Notify,
     program: Arc<Program>,
     plan: Arc<Plan>,
     ctx: Arc<Ctx>,
@@ -64,6 +91,9 @@ impl Shared {
             other => other,
         };
         let _ = self.events.send(e.clone());
+        if self.options.fail_fast && matches!(&e, Event::CheckDone(r) if !r.outcome.passed()) {
+            self.stop.notify_one();
+        }
         let mut out = self.out.lock().expect("run output lock");
         match e {
             Event::SetupFailed(f) => out.setup.push(f),
@@ -73,6 +103,14 @@ impl Shared {
     }
 }
 
+/// The spec file a step belongs to: its check's, or its first subject's
+/// (a build shared by several files belongs to the first).
+fn owner(step: &crate::plan::Step) -> Option<usize> {
+    step.check
+        .map(|c| c.file)
+        .or_else(|| step.subjects.first().map(|s| s.file))
+}
+
 /// Runs every step of the plan. Dropping the future aborts the steps still
 /// running (cleanup is the caller's, so it also happens on Ctrl-C).
 pub async fn run(
@@ -80,8 +118,27 @@ pub async fn run(
     plan: Arc<Plan>,
     ctx: Arc<Ctx>,
     events: mpsc::UnboundedSender<Event>,
+    options: RunOptions,
 ) -> RunOutput {
+    let mut counts = vec![0usize; program.files.len()];
+    for s in &plan.steps {
+        if let Some(f) = owner(s) {
+            counts[f] += 1;
+        }
+    }
     let shared = Arc::new(Shared {
+        jobs: options
+            .jobs
+            .map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1)))),
+        files: counts
+            .into_iter()
+            .map(|n| FileSlot {
+                remaining: std::sync::atomic::AtomicUsize::new(n),
+                permit: tokio::sync::Mutex::new(None),
+            })
+            .collect(),
+        stop: tokio::sync::Notify::new(),
+        options: options.clone(),
         program,
         plan: plan.clone(),
         ctx,
@@ -116,13 +173,91 @@ pub async fn run(
                     failed.get_or_insert((subject, reason));
                 }
             }
+            let file = owner(&shared.plan.steps[id]);
+            if let (Some(jobs), Some(f)) = (&shared.jobs, file) {
+                let mut slot = shared.files[f].permit.lock().await;
+                if slot.is_none() {
+                    *slot = jobs.clone().acquire_owned().await.ok();
+                }
+            }
             let state = run_step(&shared, id, failed).await;
             let _ = tx.send(Some(state));
+            if let Some(f) = file {
+                if shared.files[f]
+                    .remaining
+                    .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
+                    == 1
+                {
+                    file_done(&shared, f).await;
+                }
+            }
         });
     }
-    while tasks.join_next().await.is_some() {}
-    let mut out = shared.out.lock().expect("run output lock");
-    std::mem::take(&mut *out)
+    let deadline = async {
+        match options.deadline {
+            Some(d) => tokio::time::sleep_until(d.into()).await,
+            None => std::future::pending().await,
+        }
+    };
+    let stopped = tokio::select! {
+        _ = async { while tasks.join_next().await.is_some() {} } => None,
+        _ = shared.stop.notified() => Some("--fail-fast stopped the run"),
+        _ = deadline => Some("the run hit its --timeout"),
+    };
+    drop(tasks);
+    let mut out = std::mem::take(&mut *shared.out.lock().expect("run output lock"));
+    if let Some(reason) = stopped {
+        // Every expectation not judged is reported as not run.
+        for s in &plan.steps {
+            let Some(c) = s.check else { continue };
+            if !out
+                .results
+                .iter()
+                .any(|r| r.file == c.file && r.index == c.index)
+            {
+                out.results.push(CheckResult {
+                    file: c.file,
+                    index: c.index,
+                    outcome: Outcome::Skipped {
+                        subject: s.subjects[0].name.clone(),
+                        reason: reason.to_string(),
+                    },
+                    duration: std::time::Duration::ZERO,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A file's steps are all done: with `--jobs`, its containers and stacks
+/// go now (they are not needed any more) and its slot is freed.
+async fn file_done(shared: &Arc<Shared>, file: usize) {
+    let Some(_) = &shared.jobs else { return };
+    if !shared.options.keep {
+        let steps: Vec<StepId> = shared
+            .plan
+            .steps
+            .iter()
+            .filter(|s| s.check.is_none() && owner(s) == Some(file))
+            .map(|s| s.id)
+            .collect();
+        let containers: Vec<Arc<Running>> = {
+            let map = shared.containers.lock().expect("containers lock");
+            steps.iter().filter_map(|id| map.get(id).cloned()).collect()
+        };
+        for c in containers {
+            let _ = shared.ctx.engine.remove_container(&c.id).await;
+        }
+        let stacks: Vec<Arc<Stack>> = {
+            let map = shared.stacks.lock().expect("stacks lock");
+            steps.iter().filter_map(|id| map.get(id).cloned()).collect()
+        };
+        for s in stacks {
+            shared.ctx.take_down(&s.project).await;
+        }
+    }
+    shared.files[file].permit.lock().await.take();
 }
 
 async fn run_step(shared: &Arc<Shared>, id: StepId, failed: Option<(SubjectRef, String)>) -> State {

@@ -203,14 +203,40 @@ impl Lowerer<'_> {
         let mut id = None;
         let mut title = None;
         let mut body = Vec::new();
+        let mut attributes = Vec::new();
         for p in children(pair) {
             match p.as_rule() {
+                Rule::attribute => {
+                    let span = self.span(&p);
+                    let mut it = p.into_inner();
+                    let name = self.ident(it.next().expect("attribute name"));
+                    let args = it
+                        .map(|a| {
+                            let span = self.span(&a);
+                            if a.as_rule() == Rule::string {
+                                Key {
+                                    text: self.string(a).as_plain().unwrap_or_default(),
+                                    quoted: true,
+                                    span,
+                                }
+                            } else {
+                                Key {
+                                    text: a.as_str().to_string(),
+                                    quoted: false,
+                                    span,
+                                }
+                            }
+                        })
+                        .collect();
+                    attributes.push(Attribute { name, args, span });
+                }
                 Rule::ident => id = Some(self.ident(p)),
                 Rule::string => title = Some(self.string(p)),
                 _ => body.push(self.statement(p)),
             }
         }
         Criterion {
+            attributes,
             id: id.expect("criterion id"),
             title,
             body,

@@ -13,6 +13,20 @@ use crate::diag::{Code, Diagnostic};
 use crate::source::{SourceFile, Span};
 use grammar::{DspecParser, Rule};
 
+/// A duration written as in specs (`90s`, `5m`), for command-line options.
+pub fn duration_arg(text: &str) -> Result<std::time::Duration, String> {
+    let file = crate::source::FileId(0);
+    match literal::quantity(text, Span::new(file, 0, text.len())) {
+        Ok(crate::ast::Literal::Duration(d)) => Ok(d.duration),
+        Ok(_) => Err(format!("`{text}` is not a duration: write `90s` or `5m`")),
+        Err(d) => Err(format!(
+            "{}{}",
+            d.title,
+            d.help.map(|h| format!(" ({h})")).unwrap_or_default()
+        )),
+    }
+}
+
 /// Parses one file. On a syntax error the file has no AST; literal errors
 /// (bad units, escapes, regexes) come back beside a complete AST.
 pub fn parse_file(file: &SourceFile) -> (Option<SpecFile>, Vec<Diagnostic>) {

@@ -22,6 +22,7 @@ pub(super) fn phrase(rule: Rule) -> Option<&'static str> {
         Rule::key_value | Rule::setting_key => "`KEY = VALUE`",
         Rule::mount_arg => "`\"HOST\" at \"PATH\"`",
         Rule::criterion => "`criterion ID \"TITLE\" { ... }`",
+        Rule::attribute => "an attribute like `@tag security`",
         Rule::expect_stmt => "`expect`",
         Rule::do_stmt => "`do`",
         Rule::compare | Rule::cmp_op => "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=`)",
