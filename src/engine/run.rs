@@ -182,14 +182,13 @@ pub async fn run(
             }
             let state = run_step(&shared, id, failed).await;
             let _ = tx.send(Some(state));
-            if let Some(f) = file {
-                if shared.files[f]
+            if let Some(f) = file
+                && shared.files[f]
                     .remaining
                     .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
                     == 1
-                {
-                    file_done(&shared, f).await;
-                }
+            {
+                file_done(&shared, f).await;
             }
         });
     }

@@ -40,10 +40,10 @@ pub fn apply(program: &Program, expr: &Expr) -> Program {
         let mut used: Vec<String> = file.checks.iter().flat_map(|c| c.touches.clone()).collect();
         let mut i = 0;
         while i < used.len() {
-            if let Some(SubjectSpec::Run(r)) = file.subject(&used[i]).map(|s| &s.spec) {
-                if !used.contains(&r.image) {
-                    used.push(r.image.clone());
-                }
+            if let Some(SubjectSpec::Run(r)) = file.subject(&used[i]).map(|s| &s.spec)
+                && !used.contains(&r.image)
+            {
+                used.push(r.image.clone());
             }
             i += 1;
         }
