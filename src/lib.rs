@@ -10,6 +10,7 @@
 
 pub mod ast;
 pub mod check;
+pub mod clean;
 pub mod cli;
 pub mod compile;
 pub mod diag;

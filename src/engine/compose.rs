@@ -537,6 +537,11 @@ pub async fn observe(ctx: &Ctx, stack: &Stack, steps: &[PathStep]) -> Observed {
                 let running = containers.iter().filter(|c| c.running).count();
                 return tail(Actual::Int(running as i64), &rest[1..]);
             }
+            if matches!(rest.first(), Some(PathStep::Field { name, .. }) if name == "startup") {
+                return Err(ObsError::Missing(
+                    "`startup` is measured for containers dspec starts, not for stack services; use `health == \"healthy\" within D`".into(),
+                ));
+            }
             let Some(first) = containers.first() else {
                 return Err(ObsError::Missing(format!(
                     "service `{service}` has no container (not in an enabled profile?)"

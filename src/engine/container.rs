@@ -78,7 +78,7 @@ pub async fn start(
     name: &str,
     spec: &RunSpec,
     image: &ImageFacts,
-    network: &str,
+    network: Option<&str>,
 ) -> Result<Running, SetupError> {
     let spec_err = |message: String| SetupError {
         message,
@@ -158,8 +158,12 @@ pub async fn start(
             .map(|m| (m.host.display().to_string(), m.path.clone(), m.read_only))
             .collect(),
         volumes,
-        network: Some(network.to_string()),
-        network_aliases: vec![name.to_string()],
+        network: network.map(str::to_string),
+        network_aliases: if network.is_some() {
+            vec![name.to_string()]
+        } else {
+            Vec::new()
+        },
         cap_add: spec.cap_add.clone(),
         cap_drop: spec.cap_drop.clone(),
         no_new_privileges: spec.no_new_privileges,

@@ -52,6 +52,7 @@ impl Ctx {
         let mut labels = BTreeMap::new();
         labels.insert("dspec.run".to_string(), run_id.clone());
         labels.insert("dspec.pid".to_string(), std::process::id().to_string());
+        labels.insert("dspec.host".to_string(), crate::clean::hostname());
         Ctx {
             engine,
             run_id,

@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use super::actual::{Actual, holds};
 use super::compose::{self, Stack};
 use super::container::{self, Running};
-use super::docker::{BuildProgress, HealthOutcome, HealthStatus};
+use super::docker::BuildProgress;
 use super::host::{self, HostResult};
 use super::image::{self, ImageFacts};
 use super::observe::{ObsError, Observed, process_text, tail};
@@ -39,6 +39,8 @@ type StateRx = watch::Receiver<Option<State>>;
 pub struct RunOutput {
     pub results: Vec<CheckResult>,
     pub setup: Vec<SetupFailure>,
+    /// Why the run stopped before every step ran (`--fail-fast`, `--timeout`).
+    pub stopped: Option<&'static str>,
 }
 
 /// How a run is bounded.
@@ -205,6 +207,7 @@ pub async fn run(
     };
     drop(tasks);
     let mut out = std::mem::take(&mut *shared.out.lock().expect("run output lock"));
+    out.stopped = stopped;
     if let Some(reason) = stopped {
         // Every expectation not judged is reported as not run.
         for s in &plan.steps {
@@ -349,15 +352,26 @@ async fn setup_container(shared: &Arc<Shared>, id: StepId, image_step: StepId) -
             true,
         );
     };
-    let network = match shared.ctx.network().await {
-        Ok(n) => n,
-        Err(e) => return setup_failed(shared, &subject, e, Vec::new(), true),
+    // The run network lets containers reach each other by name; a lone
+    // container does without it (one network less to create and remove).
+    let containers = shared.program.files[subject.file]
+        .subjects
+        .iter()
+        .filter(|s| s.used && matches!(s.spec, SubjectSpec::Run(_)))
+        .count();
+    let network = if containers > 1 {
+        match shared.ctx.network().await {
+            Ok(n) => Some(n),
+            Err(e) => return setup_failed(shared, &subject, e, Vec::new(), true),
+        }
+    } else {
+        None
     };
     let _ = shared.events.send(Event::Progress {
         subject: subject.name.clone(),
         text: "starting".into(),
     });
-    match container::start(&shared.ctx, &subject.name, spec, &facts, &network).await {
+    match container::start(&shared.ctx, &subject.name, spec, &facts, network.as_deref()).await {
         Ok(running) => {
             shared
                 .containers
@@ -697,21 +711,13 @@ async fn observe_check(shared: &Arc<Shared>, subject: SubjectRef, check: &Check)
                         if health_wait {
                             // Event-driven: wakes when the health status changes
                             // (the wait returns at once while it stays as it is).
-                            let before = ctx
-                                .engine
-                                .inspect_container(&c.id)
-                                .await
-                                .ok()
-                                .and_then(|i| i.health)
-                                .map(|h| h.status);
-                            let after = ctx.engine.wait_health_event(&c.id, until).await;
-                            let changed = !matches!(
-                                (before, after),
-                                (Some(HealthStatus::Healthy), Ok(HealthOutcome::Healthy))
-                                    | (Some(HealthStatus::Unhealthy), Ok(HealthOutcome::Unhealthy))
-                                    | (_, Err(_))
-                            );
-                            if !changed {
+                            let health = |i: Option<super::docker::ContainerInfo>| {
+                                i.and_then(|i| i.health).map(|h| h.status)
+                            };
+                            let before = health(ctx.engine.inspect_container(&c.id).await.ok());
+                            let _ = ctx.engine.wait_health_event(&c.id, until).await;
+                            let after = health(ctx.engine.inspect_container(&c.id).await.ok());
+                            if before == after {
                                 tokio::time::sleep_until(until.into()).await;
                             }
                         } else {
@@ -820,6 +826,21 @@ fn host_property(shared: &Shared, r: &HostResult, steps: &[PathStep]) -> Observe
     tail(v, &steps[1..])
 }
 
+/// Masks secrets in every string of a JSON value.
+fn redact_json(ctx: &Ctx, j: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match j {
+        J::String(s) => J::String(ctx.redact(&s)),
+        J::Array(a) => J::Array(a.into_iter().map(|v| redact_json(ctx, v)).collect()),
+        J::Object(o) => J::Object(
+            o.into_iter()
+                .map(|(k, v)| (k, redact_json(ctx, v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 /// Turns an observation into whether it held and its outcome.
 fn evaluate(
     shared: &Shared,
@@ -830,6 +851,8 @@ fn evaluate(
 ) -> (bool, Outcome) {
     let observed = observed.map(|a| match a {
         Actual::Text(t) => Actual::Text(shared.ctx.redact(&t)),
+        Actual::Json(j) => Actual::Json(redact_json(&shared.ctx, j)),
+        Actual::List(l) => Actual::List(l.iter().map(|s| shared.ctx.redact(s)).collect()),
         other => other,
     });
     match observed {

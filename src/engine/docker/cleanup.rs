@@ -55,7 +55,29 @@ pub(crate) async fn list_by_label(engine: &Engine, label: &str) -> Result<Resour
         .await
         .map_err(err)?;
 
+    let mut labels = std::collections::BTreeMap::new();
+    let mut note = |id: Option<&String>, l: Option<&HashMap<String, String>>| {
+        if let (Some(id), Some(l)) = (id, l) {
+            labels.insert(
+                id.clone(),
+                l.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            );
+        }
+    };
+    for c in &containers {
+        note(c.id.as_ref(), c.labels.as_ref());
+    }
+    for n in &networks {
+        note(n.id.as_ref(), n.labels.as_ref());
+    }
+    for v in volumes.volumes.iter().flatten() {
+        note(Some(&v.name), Some(&v.labels));
+    }
+    for i in &images {
+        note(Some(&i.id), Some(&i.labels));
+    }
     Ok(Resources {
+        labels,
         containers: containers.into_iter().filter_map(|c| c.id).collect(),
         networks: networks.into_iter().filter_map(|n| n.id).collect(),
         volumes: volumes

@@ -386,6 +386,8 @@ pub struct Resources {
     pub volumes: Vec<String>,
     /// Image IDs.
     pub images: Vec<String>,
+    /// Labels of each listed object, by ID (volumes: by name).
+    pub labels: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Resources {
