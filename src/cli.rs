@@ -38,6 +38,11 @@ pub enum Command {
     Check(CheckArgs),
     /// Remove what finished or killed runs left in the engine.
     Clean(CleanArgs),
+    /// Explain a diagnostic code, with a wrong and a right example.
+    Explain {
+        /// A code like DS0201 (or 201).
+        code: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -121,6 +126,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Validate(a) => validate(&a, &opts, &render),
         Command::Plan(a) => plan_cmd(&a, &opts, &render),
         Command::Clean(a) => crate::clean::clean(a.images, a.dry_run),
+        Command::Explain { code } => crate::explain::explain(&code),
         Command::Check(a) => crate::check::check(
             &crate::check::CheckOptions {
                 paths: a.paths,

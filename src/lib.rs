@@ -16,6 +16,7 @@ pub mod compile;
 pub mod diag;
 pub mod engine;
 pub mod exit_code;
+pub mod explain;
 pub mod load;
 pub mod parse;
 pub mod plan;
