@@ -15,12 +15,77 @@ use crate::load;
 use crate::plan;
 use crate::report::{self, Event};
 
+/// A report file to write: `--report KIND:PATH`.
+#[derive(Clone, Debug)]
+pub struct ReportTarget {
+    pub kind: ReportKind,
+    pub path: std::path::PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportKind {
+    Junit,
+    Json,
+    Markdown,
+}
+
+pub fn parse_report(text: &str) -> Result<ReportTarget, String> {
+    let (kind, path) = text.split_once(':').ok_or_else(|| {
+        format!(
+            "`{text}` is not KIND:PATH (junit:report.xml, json:report.json, markdown:report.md)"
+        )
+    })?;
+    let kind = match kind {
+        "junit" => ReportKind::Junit,
+        "json" => ReportKind::Json,
+        "markdown" | "md" => ReportKind::Markdown,
+        other => {
+            return Err(format!(
+                "unknown report kind `{other}`: use junit, json or markdown"
+            ));
+        }
+    };
+    if path.is_empty() {
+        return Err("the report needs a path".into());
+    }
+    Ok(ReportTarget {
+        kind,
+        path: path.into(),
+    })
+}
+
+/// RFC 3339 (UTC, seconds) of a moment.
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 pub struct CheckOptions {
     pub paths: Vec<std::path::PathBuf>,
     pub keep: bool,
     pub verbose: bool,
     pub only: Option<crate::select::Expr>,
     pub partition: Option<crate::select::Partition>,
+    pub reports: Vec<ReportTarget>,
     pub run: engine::RunOptions,
 }
 
@@ -77,6 +142,8 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
                 v.server_version, v.api_version, v.host
             );
         }
+        let versions = engine.versions().clone();
+        let started = std::time::SystemTime::now();
         let ctx = Arc::new(Ctx::new(Arc::new(engine)));
         if args.verbose {
             eprintln!("compose: {}", ctx.compose_version().await);
@@ -144,6 +211,45 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
             return exit_code::INTERRUPTED;
         }
         let (text, summary) = report::human::render_report(&program, &loaded.sources, &output.results, &output.setup, render);
+        let meta = report::RunMeta {
+            run_id: ctx.run_id.clone(),
+            dspec_version: env!("CARGO_PKG_VERSION").to_string(),
+            engine_version: versions.server_version.clone(),
+            api_version: versions.api_version.clone(),
+            engine_host: versions.host.clone(),
+            started_at: rfc3339(started),
+            duration_ms: started.elapsed().map(|d| d.as_millis() as u64).unwrap_or(0),
+            hostname: crate::clean::hostname(),
+        };
+        let mut infra_error = false;
+        for r in &args.reports {
+            let body = match r.kind {
+                ReportKind::Junit => report::junit::render(&program, &loaded.sources, &output.results, &output.setup, &meta),
+                ReportKind::Json => report::json::render(&program, &loaded.sources, &output.results, &output.setup, &meta),
+                ReportKind::Markdown => report::markdown::render(&program, &loaded.sources, &output.results, &output.setup, &meta),
+            };
+            if let Some(dir) = r.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            if let Err(e) = std::fs::write(&r.path, body) {
+                eprintln!("error: cannot write the report `{}`: {e}", r.path.display());
+                infra_error = true;
+            }
+        }
+        if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
+            print!("{}", report::github::annotations(&program, &loaded.sources, &output.results, &output.setup, &meta));
+            if let Ok(summary_path) = std::env::var("GITHUB_STEP_SUMMARY") {
+                let md = report::markdown::render(&program, &loaded.sources, &output.results, &output.setup, &meta);
+                let appended = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&summary_path)
+                    .and_then(|mut f| f.write_all(md.as_bytes()));
+                if let Err(e) = appended {
+                    eprintln!("warning: cannot append to GITHUB_STEP_SUMMARY ({summary_path}): {e}");
+                }
+            }
+        }
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         match cleanup {
@@ -152,6 +258,9 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
             }
             Ok(_) => {}
             Err(e) => eprintln!("warning: cleanup failed: {e}; see `docker ps -a --filter label={}`", ctx.label_filter()),
+        }
+        if infra_error && summary.exit_code() == exit_code::OK {
+            return exit_code::INFRA;
         }
         summary.exit_code()
     })
@@ -170,5 +279,19 @@ async fn interrupt() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_utc_times() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000);
+        assert_eq!(rfc3339(t), "2026-11-18T11:06:40Z");
+        assert_eq!(rfc3339(std::time::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert!(parse_report("junit:out/j.xml").is_ok());
+        assert!(parse_report("xml:j.xml").is_err());
     }
 }

@@ -79,6 +79,9 @@ pub struct CheckArgs {
     /// Stop at the first failed expectation.
     #[arg(long)]
     pub fail_fast: bool,
+    /// Also write a report: junit:PATH, json:PATH or markdown:PATH (repeatable).
+    #[arg(long = "report", value_name = "KIND:PATH", value_parser = crate::check::parse_report)]
+    pub reports: Vec<crate::check::ReportTarget>,
     /// Stop the whole run after this long (like `30m`).
     #[arg(long, value_name = "DURATION", value_parser = crate::parse::duration_arg)]
     pub timeout: Option<std::time::Duration>,
@@ -134,6 +137,7 @@ pub fn run(cli: Cli) -> i32 {
                 verbose: a.verbose,
                 only: a.only,
                 partition: a.partition,
+                reports: a.reports,
                 run: crate::engine::RunOptions {
                     jobs: a.jobs,
                     fail_fast: a.fail_fast,

@@ -8,7 +8,14 @@ impl Display for Literal {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             Literal::Int(n) => write!(f, "{n}"),
-            Literal::Float(x) => write!(f, "{x}"),
+            Literal::Float(x) => {
+                let t = x.to_string();
+                if t.contains('.') {
+                    f.write_str(&t)
+                } else {
+                    write!(f, "{t}.0")
+                }
+            }
             Literal::Octal(m) => write!(f, "0o{m:o}"),
             Literal::Size(s) => f.write_str(&s.text),
             Literal::Duration(d) => f.write_str(&d.text),

@@ -1,7 +1,12 @@
 //! Reporters: consumers of the engine's events.
 
 pub mod event;
+mod facts;
+pub mod github;
 pub mod human;
+pub mod json;
+pub mod junit;
+pub mod markdown;
 
 pub use event::{CheckResult, Event, Outcome, SetupFailure};
 
