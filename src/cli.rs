@@ -38,6 +38,15 @@ pub enum Command {
     Check(CheckArgs),
     /// Remove what finished or killed runs left in the engine.
     Clean(CleanArgs),
+    /// Rewrite spec files in the canonical layout (comments kept).
+    Fmt {
+        /// Do not write: exit 1 and show a diff when a file is not formatted.
+        #[arg(long)]
+        check: bool,
+        /// Spec files or directories (default `specs/`).
+        #[arg(default_value = "specs")]
+        paths: Vec<PathBuf>,
+    },
     /// Explain a diagnostic code, with a wrong and a right example.
     Explain {
         /// A code like DS0201 (or 201).
@@ -130,6 +139,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Plan(a) => plan_cmd(&a, &opts, &render),
         Command::Clean(a) => crate::clean::clean(a.images, a.dry_run),
         Command::Explain { code } => crate::explain::explain(&code),
+        Command::Fmt { check, paths } => crate::format::run(&paths, check, &render),
         Command::Check(a) => crate::check::check(
             &crate::check::CheckOptions {
                 paths: a.paths,

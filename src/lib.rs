@@ -17,6 +17,7 @@ pub mod diag;
 pub mod engine;
 pub mod exit_code;
 pub mod explain;
+pub mod format;
 pub mod load;
 pub mod parse;
 pub mod plan;

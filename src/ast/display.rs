@@ -29,13 +29,15 @@ impl Display for Literal {
 
 /// Writes text as a dspec string body (without quotes).
 pub fn escape_str(text: &str, f: &mut impl fmt::Write) -> fmt::Result {
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '"' => f.write_str("\\\"")?,
             '\\' => f.write_str("\\\\")?,
             '\n' => f.write_str("\\n")?,
             '\t' => f.write_str("\\t")?,
-            '$' => f.write_str("\\$")?,
+            // Only `${` interpolates: a lone `$` stays as written.
+            '$' if chars.peek() == Some(&'{') => f.write_str("\\$")?,
             c => f.write_char(c)?,
         }
     }
