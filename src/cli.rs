@@ -47,6 +47,18 @@ pub enum Command {
         #[arg(default_value = "specs")]
         paths: Vec<PathBuf>,
     },
+    /// Write a starting spec from what an image in the engine is.
+    Init {
+        /// The image reference (never pulled).
+        #[arg(long = "from-image", value_name = "REF")]
+        from_image: String,
+        /// Write to this file instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Overwrite the output file.
+        #[arg(long)]
+        force: bool,
+    },
     /// Explain a diagnostic code, with a wrong and a right example.
     Explain {
         /// A code like DS0201 (or 201).
@@ -139,6 +151,11 @@ pub fn run(cli: Cli) -> i32 {
         Command::Plan(a) => plan_cmd(&a, &opts, &render),
         Command::Clean(a) => crate::clean::clean(a.images, a.dry_run),
         Command::Explain { code } => crate::explain::explain(&code),
+        Command::Init {
+            from_image,
+            output,
+            force,
+        } => crate::init::init(&from_image, output.as_deref(), force),
         Command::Fmt { check, paths } => crate::format::run(&paths, check, &render),
         Command::Check(a) => crate::check::check(
             &crate::check::CheckOptions {

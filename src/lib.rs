@@ -18,6 +18,7 @@ pub mod engine;
 pub mod exit_code;
 pub mod explain;
 pub mod format;
+pub mod init;
 pub mod load;
 pub mod parse;
 pub mod plan;
