@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::compile::Options;
-use crate::diag::{Code, RenderOptions};
-use crate::engine::{self, Ctx, docker};
+use crate::diag::RenderOptions;
+use crate::engine::{self, Ctx};
 use crate::exit_code;
 use crate::load;
 use crate::plan;
@@ -116,25 +116,7 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
     }
     let program = Arc::new(program);
     let plan = Arc::new(plan::lower(&program));
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit_code::INFRA;
-        }
-    };
-    runtime.block_on(async {
-        let engine = match docker::connect().await {
-            Ok(e) => e,
-            Err(e) => {
-                eprintln!("error[{}]: cannot reach the Docker engine: {e}", Code::EngineUnreachable);
-                eprintln!("  help: start the daemon, or point DOCKER_HOST at it (unix:///path or tcp://host:port)");
-                return exit_code::INFRA;
-            }
-        };
+    engine::with_engine(|engine| async move {
         if args.verbose {
             let v = engine.versions();
             eprintln!(
@@ -144,7 +126,7 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
         }
         let versions = engine.versions().clone();
         let started = std::time::SystemTime::now();
-        let ctx = Arc::new(Ctx::new(Arc::new(engine)));
+        let ctx = Arc::new(Ctx::new(engine));
         if args.verbose {
             eprintln!("compose: {}", ctx.compose_version().await);
         }
@@ -164,7 +146,13 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
                 eprint!("\r\x1b[2K");
             }
         });
-        let run = engine::run(program.clone(), plan.clone(), ctx.clone(), tx, args.run.clone());
+        let run = engine::run(
+            program.clone(),
+            plan.clone(),
+            ctx.clone(),
+            tx,
+            args.run.clone(),
+        );
         let (output, interrupted) = tokio::select! {
             out = run => (out, false),
             _ = interrupt() => (engine::RunOutput::default(), true),
@@ -204,13 +192,22 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
         };
         if interrupted {
             if args.keep {
-                eprintln!("interrupted: kept the run's resources (label {})", ctx.label_filter());
+                eprintln!(
+                    "interrupted: kept the run's resources (label {})",
+                    ctx.label_filter()
+                );
             } else {
                 eprintln!("interrupted: removed the run's containers and networks");
             }
             return exit_code::INTERRUPTED;
         }
-        let (text, summary) = report::human::render_report(&program, &loaded.sources, &output.results, &output.setup, render);
+        let (text, summary) = report::human::render_report(
+            &program,
+            &loaded.sources,
+            &output.results,
+            &output.setup,
+            render,
+        );
         let meta = report::RunMeta {
             run_id: ctx.run_id.clone(),
             dspec_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -224,9 +221,27 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
         let mut infra_error = false;
         for r in &args.reports {
             let body = match r.kind {
-                ReportKind::Junit => report::junit::render(&program, &loaded.sources, &output.results, &output.setup, &meta),
-                ReportKind::Json => report::json::render(&program, &loaded.sources, &output.results, &output.setup, &meta),
-                ReportKind::Markdown => report::markdown::render(&program, &loaded.sources, &output.results, &output.setup, &meta),
+                ReportKind::Junit => report::junit::render(
+                    &program,
+                    &loaded.sources,
+                    &output.results,
+                    &output.setup,
+                    &meta,
+                ),
+                ReportKind::Json => report::json::render(
+                    &program,
+                    &loaded.sources,
+                    &output.results,
+                    &output.setup,
+                    &meta,
+                ),
+                ReportKind::Markdown => report::markdown::render(
+                    &program,
+                    &loaded.sources,
+                    &output.results,
+                    &output.setup,
+                    &meta,
+                ),
             };
             if let Some(dir) = r.path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 let _ = std::fs::create_dir_all(dir);
@@ -237,16 +252,33 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
             }
         }
         if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
-            print!("{}", report::github::annotations(&program, &loaded.sources, &output.results, &output.setup, &meta));
+            print!(
+                "{}",
+                report::github::annotations(
+                    &program,
+                    &loaded.sources,
+                    &output.results,
+                    &output.setup,
+                    &meta
+                )
+            );
             if let Ok(summary_path) = std::env::var("GITHUB_STEP_SUMMARY") {
-                let md = report::markdown::render(&program, &loaded.sources, &output.results, &output.setup, &meta);
+                let md = report::markdown::render(
+                    &program,
+                    &loaded.sources,
+                    &output.results,
+                    &output.setup,
+                    &meta,
+                );
                 let appended = std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
                     .open(&summary_path)
                     .and_then(|mut f| f.write_all(md.as_bytes()));
                 if let Err(e) = appended {
-                    eprintln!("warning: cannot append to GITHUB_STEP_SUMMARY ({summary_path}): {e}");
+                    eprintln!(
+                        "warning: cannot append to GITHUB_STEP_SUMMARY ({summary_path}): {e}"
+                    );
                 }
             }
         }
@@ -254,10 +286,18 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
         let _ = out.write_all(text.as_bytes());
         match cleanup {
             Ok(kept) if args.keep => {
-                let _ = writeln!(out, "kept (label {}): {}", ctx.label_filter(), kept.join(", "));
+                let _ = writeln!(
+                    out,
+                    "kept (label {}): {}",
+                    ctx.label_filter(),
+                    kept.join(", ")
+                );
             }
             Ok(_) => {}
-            Err(e) => eprintln!("warning: cleanup failed: {e}; see `docker ps -a --filter label={}`", ctx.label_filter()),
+            Err(e) => eprintln!(
+                "warning: cleanup failed: {e}; see `docker ps -a --filter label={}`",
+                ctx.label_filter()
+            ),
         }
         if infra_error && summary.exit_code() == exit_code::OK {
             return exit_code::INFRA;

@@ -4,8 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::diag::Code;
-use crate::engine::docker::{self, DockerApi, Resources};
+use crate::engine::docker::{DockerApi, Resources};
 use crate::exit_code;
 
 /// This machine's host name, as put in the `dspec.host` label.
@@ -92,27 +91,7 @@ pub async fn leftovers(engine: &Arc<dyn DockerApi>, images: bool) -> Result<Reso
 
 /// Runs `dspec clean`; returns the exit code.
 pub fn clean(images: bool, dry_run: bool) -> i32 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit_code::INFRA;
-        }
-    };
-    runtime.block_on(async {
-        let engine: Arc<dyn DockerApi> = match docker::connect().await {
-            Ok(e) => Arc::new(e),
-            Err(e) => {
-                eprintln!(
-                    "error[{}]: cannot reach the Docker engine: {e}",
-                    Code::EngineUnreachable
-                );
-                return exit_code::INFRA;
-            }
-        };
+    crate::engine::with_engine(|engine| async move {
         let res = match leftovers(&engine, images).await {
             Ok(r) => r,
             Err(e) => {

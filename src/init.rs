@@ -3,12 +3,11 @@
 //! needed), that passes against that image as written.
 
 use std::fmt::Write;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ast::escape_str;
 use crate::diag::Code;
-use crate::engine::docker::{self, DockerApi, ImageInfo};
+use crate::engine::docker::ImageInfo;
 use crate::engine::imagefs::{layers, packages, users};
 use crate::exit_code;
 
@@ -242,28 +241,14 @@ pub fn init(reference: &str, output: Option<&std::path::Path>, force: bool) -> i
         );
         return exit_code::INVALID;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit_code::INFRA;
-        }
-    };
-    runtime.block_on(async {
-        let engine: Arc<dyn DockerApi> = match docker::connect().await {
-            Ok(e) => Arc::new(e),
-            Err(e) => {
-                eprintln!("error[{}]: cannot reach the Docker engine: {e}", Code::EngineUnreachable);
-                return exit_code::INFRA;
-            }
-        };
+    crate::engine::with_engine(|engine| async move {
         let info = match engine.inspect_image(reference).await {
             Ok(Some(i)) => i,
             Ok(None) => {
-                eprintln!("error[{}]: `{reference}` is not in the engine; dspec never pulls: build it or `docker load` it first", Code::ImageAbsent);
+                eprintln!(
+                    "error[{}]: `{reference}` is not in the engine; dspec never pulls: build it or `docker load` it first",
+                    Code::ImageAbsent
+                );
                 return exit_code::INFRA;
             }
             Err(e) => {
@@ -279,7 +264,12 @@ pub fn init(reference: &str, output: Option<&std::path::Path>, force: bool) -> i
             }
         };
         let fs = tokio::task::spawn_blocking(move || {
-            let want = |p: &str| matches!(p, "/etc/passwd" | "/etc/group" | "/var/lib/dpkg/status" | "/lib/apk/db/installed");
+            let want = |p: &str| {
+                matches!(
+                    p,
+                    "/etc/passwd" | "/etc/group" | "/var/lib/dpkg/status" | "/lib/apk/db/installed"
+                )
+            };
             layers::read_saved_image(reader, &want, 16 << 20)
         })
         .await;
@@ -301,7 +291,11 @@ pub fn init(reference: &str, output: Option<&std::path::Path>, force: bool) -> i
                     eprintln!("error: cannot write `{}`: {e}", path.display());
                     return exit_code::INFRA;
                 }
-                eprintln!("wrote {}: check it with `dspec check {}`", path.display(), path.display());
+                eprintln!(
+                    "wrote {}: check it with `dspec check {}`",
+                    path.display(),
+                    path.display()
+                );
             }
             None => print!("{text}"),
         }

@@ -23,6 +23,35 @@ pub use run::{RunOptions, RunOutput, run};
 
 use docker::DockerApi;
 
+/// Starts the async runtime, connects to the engine and runs `f` with it.
+/// Without a runtime or an engine it prints why (DS0403) and gives exit 3.
+pub fn with_engine<F, Fut>(f: F) -> i32
+where
+    F: FnOnce(Arc<dyn DockerApi>) -> Fut,
+    Fut: std::future::Future<Output = i32>,
+{
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return crate::exit_code::INFRA;
+        }
+    };
+    runtime.block_on(async {
+        match docker::connect().await {
+            Ok(engine) => f(Arc::new(engine)).await,
+            Err(e) => {
+                eprintln!("error[{}]: cannot reach the Docker engine: {e}", crate::diag::Code::EngineUnreachable);
+                eprintln!("  help: start the daemon, or point DOCKER_HOST at it (unix:///path or tcp://host:port)");
+                crate::exit_code::INFRA
+            }
+        }
+    })
+}
+
 /// What every step of one run shares.
 pub struct Ctx {
     pub engine: Arc<dyn DockerApi>,

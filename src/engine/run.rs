@@ -690,10 +690,7 @@ async fn observe_check(shared: &Arc<Shared>, subject: SubjectRef, check: &Check)
                     message: "the container is not running".into(),
                 };
             };
-            let modifier = check
-                .modifier
-                .as_ref()
-                .map(|m| (m.kind, std::time::Duration::from_millis(m.duration_ms)));
+            let modifier = modifier_of(check);
             let health_wait = matches!(check.path.first(), Some(PathStep::Field { name, .. }) if name == "health");
             let sampled = poll::sample(
                 modifier,
@@ -727,26 +724,7 @@ async fn observe_check(shared: &Arc<Shared>, subject: SubjectRef, check: &Check)
                 },
             )
             .await;
-            let mut outcome = sampled.value;
-            match &mut outcome {
-                Outcome::Passed { samples, .. } => *samples = sampled.samples,
-                Outcome::Failed {
-                    samples,
-                    at_ms,
-                    evidence,
-                    ..
-                } => {
-                    *samples = sampled.samples;
-                    *at_ms = Some(sampled.at.as_millis() as u64);
-                    *evidence = container::evidence(&ctx.engine, &c.id)
-                        .await
-                        .iter()
-                        .map(|e| ctx.redact(e))
-                        .collect();
-                }
-                _ => {}
-            }
-            outcome
+            with_samples(ctx, sampled, || container::evidence(&ctx.engine, &c.id)).await
         }
         StepKind::Compose { .. } => {
             let Some(stack) = shared
@@ -767,10 +745,7 @@ async fn observe_check(shared: &Arc<Shared>, subject: SubjectRef, check: &Check)
                     reason: format!("stack `{}` did not come up", subject.name),
                 };
             }
-            let modifier = check
-                .modifier
-                .as_ref()
-                .map(|m| (m.kind, std::time::Duration::from_millis(m.duration_ms)));
+            let modifier = modifier_of(check);
             let sampled = poll::sample(
                 modifier,
                 || async {
@@ -784,31 +759,48 @@ async fn observe_check(shared: &Arc<Shared>, subject: SubjectRef, check: &Check)
                 |until| async move { tokio::time::sleep_until(until.into()).await },
             )
             .await;
-            let mut outcome = sampled.value;
-            match &mut outcome {
-                Outcome::Passed { samples, .. } => *samples = sampled.samples,
-                Outcome::Failed {
-                    samples,
-                    at_ms,
-                    evidence,
-                    ..
-                } => {
-                    *samples = sampled.samples;
-                    *at_ms = Some(sampled.at.as_millis() as u64);
-                    *evidence = compose::evidence(ctx, &stack, &check.path)
-                        .await
-                        .iter()
-                        .map(|e| ctx.redact(e))
-                        .collect();
-                }
-                _ => {}
-            }
-            outcome
+            with_samples(ctx, sampled, || compose::evidence(ctx, &stack, &check.path)).await
         }
         _ => Outcome::Errored {
             message: "not an observable subject".into(),
         },
     }
+}
+
+/// The `within`/`for` of a check, as the sampler takes it.
+fn modifier_of(check: &Check) -> Option<(crate::ast::ModifierKind, std::time::Duration)> {
+    check
+        .modifier
+        .as_ref()
+        .map(|m| (m.kind, std::time::Duration::from_millis(m.duration_ms)))
+}
+
+/// Puts the sampling facts and, on failure, the (masked) evidence into an
+/// outcome.
+async fn with_samples<F>(
+    ctx: &Ctx,
+    sampled: poll::Sampled<Outcome>,
+    evidence: impl FnOnce() -> F,
+) -> Outcome
+where
+    F: std::future::Future<Output = Vec<String>>,
+{
+    let mut outcome = sampled.value;
+    match &mut outcome {
+        Outcome::Passed { samples, .. } => *samples = sampled.samples,
+        Outcome::Failed {
+            samples,
+            at_ms,
+            evidence: ev,
+            ..
+        } => {
+            *samples = sampled.samples;
+            *at_ms = Some(sampled.at.as_millis() as u64);
+            *ev = evidence().await.iter().map(|e| ctx.redact(e)).collect();
+        }
+        _ => {}
+    }
+    outcome
 }
 
 fn host_property(shared: &Shared, r: &HostResult, steps: &[PathStep]) -> Observed {
