@@ -16,8 +16,8 @@ work = sys.argv[1]
 # One big file: 250 images/containers, each with a criterion of expectations.
 lines = ['story "BENCH" "ten thousand lines"', 'let budget = 200MB']
 i = 0
-while len(lines) < 10000:
-    lines += [
+while True:
+    block = [
         f'image img{i} = build "ctx{i % 7}" {{',
         f'  target "prod"',
         f'  arg VERSION = "1.{i}"',
@@ -35,8 +35,12 @@ while len(lines) < 10000:
         f'  expect c{i}.stop(10s).exit_code == 0',
         f'}}',
     ]
+    if len(lines) + len(block) > 10000:
+        break
+    lines += block
     i += 1
-open(os.path.join(work, 'big.dspec'), 'w').write('\n'.join(lines[:10000]) + '\n')
+lines += ['# padding'] * (10000 - len(lines))
+open(os.path.join(work, 'big.dspec'), 'w').write('\n'.join(lines) + '\n')
 os.makedirs(os.path.join(work, 'many'))
 for n in range(1000):
     open(os.path.join(work, 'many', f'story{n:04}.dspec'), 'w').write(

@@ -62,7 +62,11 @@ pub async fn leftovers(engine: &Arc<dyn DockerApi>, images: bool) -> Result<Reso
         },
         ..Resources::default()
     };
-    // Compose networks and volumes carry compose's labels, not dspec's.
+    // Compose networks and volumes carry compose's labels, not dspec's, and
+    // their run's pid is only meaningful on the engine's own machine.
+    if !engine.versions().host.starts_with("unix://") {
+        return Ok(out);
+    }
     let compose = engine
         .list_by_label("com.docker.compose.project")
         .await
@@ -101,6 +105,11 @@ pub fn clean(images: bool, dry_run: bool) -> i32 {
         };
         let n = res.containers.len() + res.networks.len() + res.volumes.len() + res.images.len();
         let verb = if dry_run { "would remove" } else { "removed" };
+        let done = if dry_run {
+            "would be removed"
+        } else {
+            "removed"
+        };
         for (kind, ids) in [
             ("container", &res.containers),
             ("network", &res.networks),
@@ -119,7 +128,7 @@ pub fn clean(images: bool, dry_run: bool) -> i32 {
             return exit_code::INFRA;
         }
         println!(
-            "{n} resource{} of finished runs {verb}",
+            "{n} resource{} of finished runs {done}",
             if n == 1 { "" } else { "s" }
         );
         exit_code::OK

@@ -140,6 +140,12 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// Writes to stdout; a closed pipe (`dspec plan | head`) is not an error.
+pub(crate) fn out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 /// Runs the command line; returns the exit code.
 pub fn run(cli: Cli) -> i32 {
     let render = RenderOptions::for_terminal(cli.color);
@@ -221,7 +227,7 @@ fn validate(a: &ValidateArgs, opts: &compile::Options, render: &RenderOptions) -
             };
             eprintln!("{verdict}: {}", summary(&loaded));
         }
-        Format::Json => println!("{}", diag::json::render(&loaded)),
+        Format::Json => out(&format!("{}\n", diag::json::render(&loaded))),
     }
     if loaded.has_errors() {
         exit_code::INVALID
@@ -241,7 +247,7 @@ fn plan_cmd(a: &PlanArgs, opts: &compile::Options, render: &RenderOptions) -> i3
     match a.format {
         Format::Human => {
             report(&loaded, render);
-            print!("{}", plan::render_human(&p, &loaded.program));
+            out(&plan::render_human(&p, &loaded.program));
         }
         Format::Json => {
             let doc = serde_json::json!({
@@ -249,10 +255,10 @@ fn plan_cmd(a: &PlanArgs, opts: &compile::Options, render: &RenderOptions) -> i3
                 "files": loaded.program.files,
                 "steps": p.steps,
             });
-            println!(
-                "{}",
+            out(&format!(
+                "{}\n",
                 serde_json::to_string_pretty(&doc).expect("plan serializes")
-            );
+            ));
         }
     }
     exit_code::OK

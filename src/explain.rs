@@ -31,7 +31,7 @@ pub fn explain(code: &str) -> i32 {
     };
     match section(c) {
         Some(text) => {
-            println!("{}", text.trim_start_matches("## "));
+            crate::cli::out(&format!("{}\n", text.trim_start_matches("## ")));
             crate::exit_code::OK
         }
         None => {

@@ -47,6 +47,8 @@ pub struct SourceFile {
     /// The path as the user named it (shown in diagnostics).
     pub path: PathBuf,
     pub text: Arc<str>,
+    /// Byte offsets where lines start, computed on first use.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
@@ -64,10 +66,19 @@ impl SourceFile {
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let col = before[line_start..].chars().count() + 1;
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let line = starts.partition_point(|&s| s <= offset);
+        let line_start = starts[line - 1];
+        let col = self
+            .text
+            .get(line_start..offset)
+            .map(|t| t.chars().count())
+            .unwrap_or(0)
+            + 1;
         (line, col)
     }
 
@@ -93,6 +104,7 @@ impl SourceMap {
             id,
             path: path.into(),
             text: text.into(),
+            line_starts: std::sync::OnceLock::new(),
         });
         id
     }

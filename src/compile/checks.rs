@@ -101,13 +101,16 @@ impl FileCompiler<'_> {
         modifier: Option<CheckedModifier>,
     ) -> Check {
         let mut touches = vec![w.subject.clone()];
-        if let Some(SubjectSpec::Host(h)) = subjects
-            .iter()
-            .find(|s| s.name == w.subject)
-            .map(|s| &s.spec)
+        // Only host commands touch other subjects (those their env names).
+        if w.kind == SubjectKind::Command
+            && let Some(SubjectSpec::Host(h)) = subjects
+                .iter()
+                .find(|s| s.name == w.subject)
+                .map(|s| &s.spec)
         {
             touches.extend(h.refers_to.iter().cloned());
         }
+
         let file = self.sources.get(span.file);
         let (line, column) = file.line_col(span.start);
         let path_text = match self.text(path.span).split_once('.') {

@@ -311,17 +311,17 @@ impl<'a> FileCompiler<'a> {
     /// Marks the subjects the checks reach; warns about the others when
     /// `warn` (a file with errors would only get noise).
     fn mark_used(&mut self, subjects: &mut [SubjectDef], checks: &[Check], warn: bool) {
-        let mut used: Vec<String> = checks.iter().flat_map(|c| c.touches.clone()).collect();
+        let mut used: std::collections::HashSet<String> = checks
+            .iter()
+            .flat_map(|c| c.touches.iter().cloned())
+            .collect();
         // Containers need their image.
-        let mut i = 0;
-        while i < used.len() {
-            if let Some(SubjectSpec::Run(r)) =
-                subjects.iter().find(|s| s.name == used[i]).map(|s| &s.spec)
-                && !used.contains(&r.image)
+        for s in subjects.iter() {
+            if let SubjectSpec::Run(r) = &s.spec
+                && used.contains(&s.name)
             {
-                used.push(r.image.clone());
+                used.insert(r.image.clone());
             }
-            i += 1;
         }
         for s in subjects.iter_mut() {
             s.used = used.contains(&s.name);

@@ -508,7 +508,14 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
             return match rest.first() {
                 Some(PathStep::Field { name, args }) if name == "open" => {
                     let info = engine.inspect_container(&c.id).await.map_err(eng)?;
-                    match http::listening_in_namespace(info.pid, port) {
+                    // /proc/PID is only the container's process on the engine's own machine.
+                    let local = ctx.engine.versions().host.starts_with("unix://");
+                    let in_namespace = if local {
+                        http::listening_in_namespace(info.pid, port)
+                    } else {
+                        None
+                    };
+                    match in_namespace {
                         Some(open) => tail(Actual::Bool(open), &rest[1..]),
                         None => {
                             let _ = args;

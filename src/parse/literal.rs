@@ -185,6 +185,13 @@ pub fn regex(body: &str, flags: &str, span: Span) -> Result<String, Diagnostic> 
         )));
     }
     let source = body.replace("\\/", "/");
+    // Specs repeat their regexes: check each distinct one once.
+    thread_local! {
+        static VALID: std::cell::RefCell<std::collections::HashSet<String>> = Default::default();
+    }
+    if VALID.with(|v| v.borrow().contains(&source)) {
+        return Ok(source);
+    }
     if let Err(e) = regex::Regex::new(&source) {
         let detail = e.to_string();
         let last = detail.lines().last().unwrap_or("").trim().to_string();
@@ -192,6 +199,7 @@ pub fn regex(body: &str, flags: &str, span: Span) -> Result<String, Diagnostic> 
             .label(last)
             .help("dspec regexes use Rust `regex` syntax; escape a literal `/` as `\\/`"));
     }
+    VALID.with(|v| v.borrow_mut().insert(source.clone()));
     Ok(source)
 }
 

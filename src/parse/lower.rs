@@ -156,46 +156,64 @@ impl Lowerer<'_> {
         let span = self.span(&pair);
         let mut it = pair.into_inner();
         let name = self.ident(it.next().expect("setting name"));
+        let Some(first) = it.next() else {
+            return Setting {
+                name,
+                arg: SettingArg::None,
+                span,
+            };
+        };
+        let first = self.value(first);
         let arg = match it.next() {
-            None => SettingArg::None,
-            Some(p) => match p.as_rule() {
-                Rule::key_value => {
-                    let mut kv = p.into_inner();
-                    let key_pair = kv
-                        .next()
-                        .expect("key")
-                        .into_inner()
-                        .next()
-                        .expect("key token");
-                    let key_span = self.span(&key_pair);
-                    let key = if key_pair.as_rule() == Rule::string {
-                        let s = self.string(key_pair);
-                        Key {
-                            text: s.as_plain().unwrap_or_default(),
-                            quoted: true,
-                            span: key_span,
-                        }
-                    } else {
-                        Key {
-                            text: key_pair.as_str().to_string(),
-                            quoted: false,
-                            span: key_span,
-                        }
-                    };
-                    let value = self.value(kv.next().expect("value"));
-                    SettingArg::KeyValue { key, value }
+            None => SettingArg::Value(first),
+            Some(p) if p.as_rule() == Rule::key_value => {
+                let value = self.value(p.into_inner().next().expect("value"));
+                SettingArg::KeyValue {
+                    key: self.key(first),
+                    value,
                 }
-                Rule::mount_arg => {
-                    let mut m = children(p);
-                    let from = self.value(m.next().expect("from"));
-                    let to = self.value(m.next().expect("to"));
-                    SettingArg::At { from, to }
-                }
-                Rule::value => SettingArg::Value(self.value(p)),
-                r => unreachable!("setting arg {r:?}"),
-            },
+            }
+            Some(p) => {
+                let to = self.value(children(p).next().expect("mount target"));
+                SettingArg::At { from: first, to }
+            }
         };
         Setting { name, arg, span }
+    }
+
+    /// The key of `KEY = VALUE`: a name (dotted names allowed) or a string.
+    fn key(&mut self, v: Value) -> Key {
+        match v.kind {
+            ValueKind::Str(s) => Key {
+                text: s.as_plain().unwrap_or_default(),
+                quoted: true,
+                span: v.span,
+            },
+            ValueKind::Path(ref p)
+                if p.head_args.is_none()
+                    && p.segments
+                        .iter()
+                        .all(|s| matches!(s, Segment::Field { args: None, .. })) =>
+            {
+                Key {
+                    text: p.to_string(),
+                    quoted: false,
+                    span: v.span,
+                }
+            }
+            _ => {
+                self.errors.push(
+                    Diagnostic::error(crate::diag::Code::Syntax, v.span, "a key is a name or a string")
+                        .label("not a key")
+                        .help("write `KEY = VALUE` with a name like `APP_ENV` or a string like \"org.opencontainers.image.title\""),
+                );
+                Key {
+                    text: String::new(),
+                    quoted: false,
+                    span: v.span,
+                }
+            }
+        }
     }
 
     fn criterion(&mut self, pair: Pair<'_, Rule>) -> Criterion {
@@ -393,17 +411,25 @@ impl Lowerer<'_> {
 
     fn value(&mut self, pair: Pair<'_, Rule>) -> Value {
         let span = self.span(&pair);
-        let inner = match pair.as_rule() {
-            Rule::value => pair.into_inner().next().expect("value body"),
-            _ => pair,
-        };
-        let kind = match inner.as_rule() {
-            Rule::range => {
-                let mut it = inner.into_inner();
-                let a = self.value(it.next().expect("range start"));
-                let b = self.value(it.next().expect("range end"));
-                ValueKind::Range(Box::new(a), Box::new(b))
+        if pair.as_rule() == Rule::value {
+            let mut it = pair.into_inner();
+            let first = it.next().expect("value body");
+            if let Some(end) = it.next() {
+                // `a..b`
+                let a = self.value(first);
+                let b = self.value(end.into_inner().next().expect("range end"));
+                return Value {
+                    kind: ValueKind::Range(Box::new(a), Box::new(b)),
+                    span,
+                };
             }
+            return Value {
+                span,
+                ..self.value(first)
+            };
+        }
+        let inner = pair;
+        let kind = match inner.as_rule() {
             Rule::list => ValueKind::List(inner.into_inner().map(|v| self.value(v)).collect()),
             Rule::string => ValueKind::Str(self.string(inner)),
             Rule::regex => {

@@ -244,6 +244,8 @@ pub fn lower(program: &Program) -> Plan {
             file: fi,
             name: name.to_string(),
         };
+        let by_name: HashMap<&str, &crate::compile::SubjectDef> =
+            f.subjects.iter().map(|s| (s.name.as_str(), s)).collect();
         // Containers and stacks.
         for s in f.subjects.iter().filter(|s| s.used) {
             let me = sref(&s.name);
@@ -274,7 +276,7 @@ pub fn lower(program: &Program) -> Plan {
         // Checks, in file order; host commands start at their first use.
         for c in &f.checks {
             let me = sref(&c.subject);
-            let subject = f.subject(&c.subject).expect("checked subject");
+            let subject = by_name[c.subject.as_str()];
             if let (SubjectSpec::Host(h), false) = (&subject.spec, b.setup.contains_key(&me)) {
                 let mut deps = Vec::new();
                 for r in &h.refers_to {
