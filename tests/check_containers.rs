@@ -173,3 +173,40 @@ fn an_interrupted_run_leaves_nothing_behind() {
         );
     }
 }
+
+/// Files run concurrently and reuse subject names: their containers,
+/// networks and stacks never collide.
+#[test]
+fn several_files_with_the_same_names_run_together() {
+    common::require_docker();
+    common::fixtures_dir();
+    let dir = std::env::temp_dir().join(format!("dspec-same-names-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 1..=3 {
+        std::fs::write(
+            dir.join(format!("s{i}.dspec")),
+            format!(
+                "image prod = build \"{}\" {{ target \"prod\" }}\n\
+                 container api = run prod {{ publish 8000; volume \"data\" at \"/data\" }}\n\
+                 container peer = run prod\n\
+                 expect api.health == \"healthy\" within 30s\n\
+                 expect peer.exec([\"/app/fixture-svc\", \"probe\", \"api:8000\"]).exit_code == 0\n",
+                root().join("tests/fixtures/app").display()
+            ),
+        )
+        .unwrap();
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_dspec"))
+        .args(["check", "--color", "never"])
+        .arg(&dir)
+        .output()
+        .expect("runs dspec");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("6 passed, 0 failed"), "{all}");
+}

@@ -159,13 +159,15 @@ impl Teardown {
 /// Resolves the config and, when `up` is asked for, brings the stack up.
 pub async fn setup(
     ctx: &Ctx,
+    file: usize,
     name: &str,
     spec: &ComposeSpec,
     dir: &Path,
     up: bool,
 ) -> Result<Stack, String> {
     let tool = ctx.compose_tool().await?;
-    let project: String = format!("dspec-{}-{name}", ctx.run_id)
+    let project: String = ctx
+        .resource_name(file, name)
         .to_lowercase()
         .chars()
         .map(|c| {

@@ -75,6 +75,7 @@ fn read_env_file(path: &std::path::Path) -> Result<Vec<(String, String)>, String
 /// that), else running. Exiting before that is a setup failure.
 pub async fn start(
     ctx: &Ctx,
+    file: usize,
     name: &str,
     spec: &RunSpec,
     image: &ImageFacts,
@@ -117,11 +118,11 @@ pub async fn start(
     for (k, v) in &spec.labels {
         labels.insert(k.clone(), v.to_string());
     }
-    let cname = format!("dspec-{}-{name}", ctx.run_id);
+    let cname = ctx.resource_name(file, name);
     let volumes: Vec<(String, String)> = spec
         .volumes
         .iter()
-        .map(|(v, p)| (format!("dspec-{}-{v}", ctx.run_id), p.clone()))
+        .map(|(v, p)| (ctx.resource_name(file, v), p.clone()))
         .collect();
     for (v, _) in &volumes {
         ctx.add_volume(v);
@@ -178,11 +179,14 @@ pub async fn start(
     };
     let id = engine.create_container(&cspec).await.map_err(infra)?;
     for n in &spec.networks {
-        let net = ctx.named_network(n).await.map_err(|message| SetupError {
-            message,
-            output: Vec::new(),
-            infrastructure: true,
-        })?;
+        let net = ctx
+            .network(file, Some(n))
+            .await
+            .map_err(|message| SetupError {
+                message,
+                output: Vec::new(),
+                infrastructure: true,
+            })?;
         engine
             .connect_network(&net, &id, &[name.to_string()])
             .await

@@ -65,10 +65,8 @@ pub struct Ctx {
     secrets: std::sync::Mutex<Vec<String>>,
     /// Named volumes created for containers (unlabelled by the engine).
     volumes: std::sync::Mutex<Vec<String>>,
-    /// The run's network, created on first use.
-    network: tokio::sync::OnceCell<Result<String, String>>,
-    /// Networks named by `network "NAME"` settings, created on first use.
-    named_networks: tokio::sync::Mutex<BTreeMap<String, String>>,
+    /// Networks of the run, created on first use (see [`Ctx::network`]).
+    networks: tokio::sync::Mutex<BTreeMap<String, String>>,
     /// The Compose tool, found on first use.
     compose: tokio::sync::OnceCell<Result<compose::Tool, String>>,
     /// Stacks to take down at the end.
@@ -89,8 +87,7 @@ impl Ctx {
             stage_images: std::sync::Mutex::new(Vec::new()),
             secrets: std::sync::Mutex::new(Vec::new()),
             volumes: std::sync::Mutex::new(Vec::new()),
-            network: tokio::sync::OnceCell::new(),
-            named_networks: tokio::sync::Mutex::new(BTreeMap::new()),
+            networks: tokio::sync::Mutex::new(BTreeMap::new()),
             compose: tokio::sync::OnceCell::new(),
             teardowns: std::sync::Mutex::new(Vec::new()),
         }
@@ -127,36 +124,32 @@ impl Ctx {
             .push(name.to_string());
     }
 
-    /// The run's network (`dspec-<run id>`), on which containers reach each
-    /// other by subject name.
-    pub async fn network(&self) -> Result<String, String> {
-        self.network
-            .get_or_init(|| async {
-                let name = format!("dspec-{}", self.run_id);
-                self.engine
-                    .create_network(&name, &self.labels)
-                    .await
-                    .map(|_| name)
-                    .map_err(|e| format!("cannot create the run's network: {e}"))
-            })
-            .await
-            .clone()
-    }
-
-    /// The network a `network "NAME"` setting names, for this run:
-    /// `dspec-<run id>-NAME`, created on first use.
-    pub async fn named_network(&self, name: &str) -> Result<String, String> {
-        let mut nets = self.named_networks.lock().await;
-        if let Some(n) = nets.get(name) {
+    /// A network of this run, created on first use: spec file `file`'s own
+    /// network (`dspec-<run id>-f<file>`, where its containers reach each
+    /// other by subject name), or the one a `network "NAME"` setting of that
+    /// file names (`dspec-<run id>-f<file>-NAME`). Files never share one.
+    pub async fn network(&self, file: usize, name: Option<&str>) -> Result<String, String> {
+        let key = match name {
+            Some(n) => format!("f{file}-{n}"),
+            None => format!("f{file}"),
+        };
+        let mut nets = self.networks.lock().await;
+        if let Some(n) = nets.get(&key) {
             return Ok(n.clone());
         }
-        let full = format!("dspec-{}-{name}", self.run_id);
+        let full = format!("dspec-{}-{key}", self.run_id);
         self.engine
             .create_network(&full, &self.labels)
             .await
-            .map_err(|e| format!("cannot create network `{name}`: {e}"))?;
-        nets.insert(name.to_string(), full.clone());
+            .map_err(|e| format!("cannot create network `{full}`: {e}"))?;
+        nets.insert(key, full.clone());
         Ok(full)
+    }
+
+    /// The name of something a spec file creates, unique in the run:
+    /// `dspec-<run id>-f<file>-NAME`.
+    pub fn resource_name(&self, file: usize, name: &str) -> String {
+        format!("dspec-{}-f{file}-{name}", self.run_id)
     }
 
     /// The Compose tool (`docker compose` v2, else `docker-compose` v1).

@@ -360,7 +360,7 @@ async fn setup_container(shared: &Arc<Shared>, id: StepId, image_step: StepId) -
         .filter(|s| s.used && matches!(s.spec, SubjectSpec::Run(_)))
         .count();
     let network = if containers > 1 {
-        match shared.ctx.network().await {
+        match shared.ctx.network(subject.file, None).await {
             Ok(n) => Some(n),
             Err(e) => return setup_failed(shared, &subject, e, Vec::new(), true),
         }
@@ -371,7 +371,16 @@ async fn setup_container(shared: &Arc<Shared>, id: StepId, image_step: StepId) -
         subject: subject.name.clone(),
         text: "starting".into(),
     });
-    match container::start(&shared.ctx, &subject.name, spec, &facts, network.as_deref()).await {
+    match container::start(
+        &shared.ctx,
+        subject.file,
+        &subject.name,
+        spec,
+        &facts,
+        network.as_deref(),
+    )
+    .await
+    {
         Ok(running) => {
             shared
                 .containers
@@ -410,7 +419,16 @@ async fn setup_stack(shared: &Arc<Shared>, id: StepId) -> State {
             "compose config".into()
         },
     });
-    match compose::setup(&shared.ctx, &subject.name, spec, &file.dir, up).await {
+    match compose::setup(
+        &shared.ctx,
+        subject.file,
+        &subject.name,
+        spec,
+        &file.dir,
+        up,
+    )
+    .await
+    {
         Ok(stack) => {
             if let Some(Err(e)) = &stack.up {
                 // Shown once; service expectations point at it.

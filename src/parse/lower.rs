@@ -56,11 +56,11 @@ fn tight_end(pair: &Pair<'_, Rule>) -> usize {
     if exact {
         return pair.as_span().end();
     }
-    pair.clone()
-        .into_inner()
-        .map(|c| tight_end(&c))
-        .max()
-        .unwrap_or_else(|| pair.as_span().end())
+    // Children come in order: the last one ends last.
+    match pair.clone().into_inner().last() {
+        Some(last) => tight_end(&last),
+        None => pair.as_span().end(),
+    }
 }
 
 /// The children of a pair without the keyword tokens.
