@@ -199,23 +199,8 @@ impl<'a> Item<'a> {
 
     /// `< 200MB (200000000 B)`; None for an action.
     pub fn expected_text(&self) -> Option<String> {
-        let Some(p) = &self.check.predicate else {
-            return (!self.check.action_only).then(|| "true".to_string());
-        };
-        let mut t = p.op.text().to_string();
-        if let Some(v) = &p.value {
-            let _ = write!(t, " {v}");
-            match v {
-                Val::Size { bytes, .. } => {
-                    let _ = write!(t, " ({bytes} B)");
-                }
-                Val::Duration { ms, .. } => {
-                    let _ = write!(t, " ({ms} ms)");
-                }
-                _ => {}
-            }
-        }
-        Some(t)
+        (self.check.predicate.is_some() || !self.check.action_only)
+            .then(|| super::human::expected_text(self.check))
     }
 
     pub fn actual(&self) -> Option<&'a Actual> {

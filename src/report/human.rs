@@ -19,7 +19,9 @@ fn binary_units(v: Option<&Val>) -> bool {
     }
 }
 
-fn expected_text(check: &Check) -> String {
+/// What an expectation wants, as written, with sizes and durations also
+/// in bytes and milliseconds: `< 200MB (200000000 B)`.
+pub(crate) fn expected_text(check: &Check) -> String {
     let Some(p) = &check.predicate else {
         return "true".to_string();
     };
