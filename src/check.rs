@@ -163,12 +163,7 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
             ctx.engine
                 .list_by_label(&ctx.label_filter())
                 .await
-                .map(|r| {
-                    let mut names = r.containers;
-                    names.extend(r.networks);
-                    names.extend(r.volumes);
-                    names
-                })
+                .map(|r| r.runtime_ids())
                 .map_err(|e| e.to_string())
         } else {
             tokio::time::timeout(Duration::from_secs(90), async {

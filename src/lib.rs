@@ -17,6 +17,7 @@ pub mod diag;
 pub mod engine;
 pub mod exit_code;
 pub mod explain;
+pub mod fnv;
 pub mod format;
 pub mod init;
 pub mod load;

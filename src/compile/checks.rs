@@ -6,7 +6,7 @@ use super::property::{self, ArgKind, Effect, Form};
 use super::types::{Owner, Ty};
 use super::value::Val;
 use super::{FileCompiler, argv};
-use crate::ast::{self, CmpOp, ModifierKind, PredicateOp, Segment, SubjectKind};
+use crate::ast::{self, PredicateOp, Segment, SubjectKind};
 use crate::diag::{Code, Diagnostic, suggest};
 use crate::source::Span;
 
@@ -754,7 +754,6 @@ impl FileCompiler<'_> {
             );
             return None;
         }
-        let _ = (ModifierKind::Within, CmpOp::Eq);
         Some(CheckedModifier {
             kind: m.kind,
             duration_ms: ms,

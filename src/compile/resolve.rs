@@ -78,7 +78,7 @@ impl FileCompiler<'_> {
             && (name == "env" || name == "secret")
             && p.segments.is_empty()
         {
-            return self.host_read(name, args, p.span);
+            return self.host_read(name, args);
         }
         if p.head_args.is_none()
             && p.segments.is_empty()
@@ -131,12 +131,7 @@ impl FileCompiler<'_> {
         None
     }
 
-    fn host_read(
-        &mut self,
-        func: &str,
-        args: &ast::Args,
-        span: crate::source::Span,
-    ) -> Option<Val> {
+    fn host_read(&mut self, func: &str, args: &ast::Args) -> Option<Val> {
         let max = if func == "env" { 2 } else { 1 };
         let mut texts = Vec::new();
         for a in &args.values {
@@ -169,7 +164,6 @@ impl FileCompiler<'_> {
             );
             return None;
         }
-        let _ = span;
         let part = if func == "env" {
             TextPart::Env {
                 var: texts[0].clone(),

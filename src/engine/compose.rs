@@ -10,10 +10,9 @@ use serde_json::Value as Json;
 use tokio::process::Command;
 
 use super::Ctx;
-use super::actual::{Actual, resolve_text};
+use super::actual::Actual;
 use super::container::{self, Running};
-use super::observe::{ObsError, Observed, tail};
-use crate::compile::value::Val;
+use super::observe::{ObsError, Observed, arg_text, tail};
 use crate::compile::{ComposeSpec, PathStep};
 
 /// How long `up` may take unless the stack's `timeout` says.
@@ -400,14 +399,6 @@ fn service_config<'a>(config: &'a Json, name: &str) -> Result<&'a Json, ObsError
         .ok_or_else(|| ObsError::Missing(format!("the stack has no service `{name}`")))
 }
 
-fn arg(args: &[Val]) -> String {
-    match args.first() {
-        Some(Val::Text(t)) => resolve_text(t).unwrap_or_else(|_| t.to_string()),
-        Some(v) => v.to_string(),
-        None => String::new(),
-    }
-}
-
 /// Answers a stack property.
 pub async fn observe(ctx: &Ctx, stack: &Stack, steps: &[PathStep]) -> Observed {
     let Some(PathStep::Field { name, args }) = steps.first() else {
@@ -442,7 +433,7 @@ pub async fn observe(ctx: &Ctx, stack: &Stack, steps: &[PathStep]) -> Observed {
                     "unknown config property `{name}`"
                 )));
             }
-            let svc = service_config(config, &arg(args))?;
+            let svc = service_config(config, &arg_text(args, 0))?;
             let Some(PathStep::Field { name: field, .. }) = rest.get(1) else {
                 return Err(ObsError::Missing(
                     "a service config needs a property".into(),
@@ -531,7 +522,7 @@ pub async fn observe(ctx: &Ctx, stack: &Stack, steps: &[PathStep]) -> Observed {
                 }
                 None => return Err(ObsError::Engine("the stack was not brought up".into())),
             }
-            let service = arg(args);
+            let service = arg_text(args, 0);
             let containers = service_containers(ctx, stack, &service).await?;
             if let Some(PathStep::Field { name, .. }) = rest.first()
                 && name == "replicas"
@@ -577,7 +568,7 @@ pub async fn evidence(ctx: &Ctx, stack: &Stack, steps: &[PathStep]) -> Vec<Strin
     }
     if let Some(PathStep::Field { name, args }) = steps.first()
         && name == "service"
-        && let Ok(cs) = service_containers(ctx, stack, &arg(args)).await
+        && let Ok(cs) = service_containers(ctx, stack, &arg_text(args, 0)).await
         && let Some(c) = cs.first()
     {
         out.extend(container::evidence(&ctx.engine, &c.id).await);

@@ -10,7 +10,7 @@ use super::actual::{Actual, resolve_text};
 use super::docker::{ContainerSpec, DockerApi, HealthOutcome, HealthStatus, PortSpec, Proto};
 use super::http;
 use super::image::ImageFacts;
-use super::observe::{ObsError, Observed, process_text, tail};
+use super::observe::{ObsError, Observed, arg_text, process_text, tail};
 use super::oneoff::argv_of;
 use crate::compile::value::Val;
 use crate::compile::{PathStep, RunSpec};
@@ -298,14 +298,6 @@ fn health_word(s: Option<HealthStatus>) -> &'static str {
         Some(HealthStatus::Healthy) => "healthy",
         Some(HealthStatus::Unhealthy) => "unhealthy",
         Some(HealthStatus::Other) => "unknown",
-    }
-}
-
-fn arg_text(args: &[Val], i: usize) -> String {
-    match args.get(i) {
-        Some(Val::Text(t)) => resolve_text(t).unwrap_or_else(|_| t.to_string()),
-        Some(other) => other.to_string(),
-        None => String::new(),
     }
 }
 

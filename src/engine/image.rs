@@ -11,7 +11,7 @@ use super::Ctx;
 use super::actual::{Actual, resolve_text};
 use super::docker::{BuildOptions, BuildProgress, DockerApi, EngineError, ImageInfo};
 use super::imagefs::{context, layers, packages, users};
-use super::observe::{ObsError, Observed};
+use super::observe::{ObsError, Observed, arg_text};
 use crate::compile::value::Val;
 use crate::compile::{BuildSpec, PathStep};
 
@@ -265,13 +265,6 @@ impl BuildFailure {
 
 fn text(s: &str) -> Actual {
     Actual::Text(s.to_string())
-}
-
-fn arg_text(args: &[Val], i: usize) -> String {
-    match args.get(i) {
-        Some(Val::Text(t)) => t.to_string(),
-        _ => String::new(),
-    }
 }
 
 /// Answers an image property (`steps` after the subject).

@@ -212,9 +212,7 @@ impl Ctx {
             .list_by_label(&self.label_filter())
             .await
             .map_err(|e| e.to_string())?;
-        let mut names = res.containers.clone();
-        names.extend(res.networks.iter().cloned());
-        names.extend(res.volumes.iter().cloned());
+        let names = res.runtime_ids();
         self.engine
             .remove_all(&res, false)
             .await
@@ -233,14 +231,4 @@ fn new_run_id() -> String {
         std::process::id(),
         (nanos as u64) & 0xffff_ffff_ffff
     )
-}
-
-/// FNV-1a: a small stable hash for deterministic image tags.
-pub fn stable_hash(text: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
 }

@@ -58,6 +58,16 @@ pub fn tail(mut value: Actual, rest: &[PathStep]) -> Observed {
     Ok(value)
 }
 
+/// The text of call argument `i` (`file("/app")`), host reads resolved;
+/// empty when absent.
+pub fn arg_text(args: &[Val], i: usize) -> String {
+    match args.get(i) {
+        Some(Val::Text(t)) => super::actual::resolve_text(t).unwrap_or_else(|_| t.to_string()),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
 /// Text from a process, trailing newlines removed (so `whoami` compares
 /// with `"appuser"`).
 pub fn process_text(s: &str) -> String {

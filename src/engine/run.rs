@@ -8,6 +8,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use super::Ctx;
 use super::actual::{Actual, holds};
 use super::compose::{self, Stack};
 use super::container::{self, Running};
@@ -16,7 +17,6 @@ use super::host::{self, HostResult};
 use super::image::{self, ImageFacts};
 use super::observe::{ObsError, Observed, process_text, tail};
 use super::poll::{self, Sample};
-use super::{Ctx, stable_hash};
 use crate::compile::{Check, PathStep, Program, SubjectSpec};
 use crate::plan::{Plan, StepId, StepKind, SubjectRef};
 use crate::report::{CheckResult, Event, Outcome, SetupFailure};
@@ -564,23 +564,10 @@ async fn setup_image(shared: &Arc<Shared>, id: StepId) -> State {
     let wanted = wanted_contents(shared, id);
     let facts = match &def.spec {
         SubjectSpec::Build(spec) => {
-            let key = match &step.kind {
-                StepKind::Build {
-                    context,
-                    dockerfile,
-                    target,
-                    args,
-                    platform,
-                } => {
-                    format!(
-                        "{}|{}|{target:?}|{args:?}|{platform:?}",
-                        context.display(),
-                        dockerfile.display()
-                    )
-                }
+            let hash = match &step.kind {
+                StepKind::Build { hash, .. } => hash.clone(),
                 _ => String::new(),
             };
-            let hash = stable_hash(&key);
             let base = spec
                 .context
                 .file_name()

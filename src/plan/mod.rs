@@ -25,6 +25,8 @@ pub enum StepKind {
         target: Option<String>,
         args: Vec<(String, String)>,
         platform: Option<String>,
+        /// Stable hash of all of the above: names the built image's tag.
+        hash: String,
     },
     /// Look up an image that must already exist.
     Inspect { reference: String },
@@ -205,9 +207,11 @@ pub fn lower(program: &Program) -> Plan {
                         args,
                         bs.platform
                     );
+                    let hash = format!("{:016x}", crate::fnv::fnv1a(key.as_bytes()));
                     (
                         key,
                         StepKind::Build {
+                            hash,
                             context: bs.context.clone(),
                             dockerfile,
                             target: bs.target.clone(),

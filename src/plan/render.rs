@@ -113,6 +113,7 @@ pub fn render_human(plan: &Plan, program: &Program) -> String {
                     target,
                     args,
                     platform,
+                    ..
                 } => {
                     let mut t = format!(
                         "build {}: context {}, dockerfile {}",

@@ -269,7 +269,7 @@ impl<'a> Item<'a> {
                 if !span_ok(sources, self.check.path_span) {
                     return self.summary_line(sources);
                 }
-                super::human::failure_diagnostic(program, self.result, sources)
+                super::human::failure_diagnostic(program, self.result)
                     .map(|d| render(&d, sources, &RenderOptions::plain()))
             }
             Outcome::Skipped { subject, reason } => {

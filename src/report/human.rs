@@ -42,11 +42,7 @@ pub(crate) fn expected_text(check: &Check) -> String {
 }
 
 /// The diagnostic for a failed expectation.
-pub fn failure_diagnostic(
-    program: &Program,
-    r: &CheckResult,
-    sources: &SourceMap,
-) -> Option<Diagnostic> {
+pub fn failure_diagnostic(program: &Program, r: &CheckResult) -> Option<Diagnostic> {
     let f = &program.files[r.file];
     let check = &f.checks[r.index];
     let title = match check.criterion {
@@ -59,7 +55,6 @@ pub fn failure_diagnostic(
         }
         None => "expectation failed".to_string(),
     };
-    let _ = sources;
     match &r.outcome {
         Outcome::Failed {
             actual,
@@ -254,7 +249,7 @@ pub fn render_report(
                 Outcome::Passed { .. } => String::new(),
             };
             let _ = writeln!(out, "{indent}{mark} {}{extra}", check.text);
-            if let Some(d) = failure_diagnostic(program, r, sources) {
+            if let Some(d) = failure_diagnostic(program, r) {
                 failures.push(d);
             }
         }

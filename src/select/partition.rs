@@ -28,15 +28,6 @@ pub fn parse_partition(text: &str) -> Result<Partition, String> {
     }
 }
 
-fn fnv(text: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
 impl Partition {
     /// The files of this shard, from the whole sorted list.
     pub fn select<T: AsRef<std::path::Path>>(&self, files: Vec<T>) -> Vec<T> {
@@ -46,7 +37,7 @@ impl Partition {
                 .filter(|f| {
                     let key = f.as_ref().to_string_lossy().replace('\\', "/");
                     let key = key.trim_start_matches("./");
-                    (fnv(key) % n as u64) as usize == k - 1
+                    (crate::fnv::fnv1a(key.as_bytes()) % n as u64) as usize == k - 1
                 })
                 .collect(),
             Partition::Slice { k, n } => files

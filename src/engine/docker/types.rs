@@ -398,4 +398,12 @@ impl Resources {
             && self.volumes.is_empty()
             && self.images.is_empty()
     }
+
+    /// IDs (volumes: names) of the containers, networks and volumes.
+    pub fn runtime_ids(&self) -> Vec<String> {
+        let mut ids = self.containers.clone();
+        ids.extend(self.networks.iter().cloned());
+        ids.extend(self.volumes.iter().cloned());
+        ids
+    }
 }

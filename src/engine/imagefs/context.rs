@@ -923,11 +923,11 @@ pub fn write_tar<W: Write>(ctx: &Context, dockerfile: &Path, w: W) -> io::Result
         }
         _ => {
             let content = fs::read(&df_abs)?;
-            let mut name = format!(".dspec-Dockerfile-{:016x}", fnv1a(&content));
+            let mut name = format!(".dspec-Dockerfile-{:016x}", crate::fnv::fnv1a(&content));
             let mut n = 0;
             while in_files(&items, &name) {
                 n += 1;
-                name = format!(".dspec-Dockerfile-{:016x}-{n}", fnv1a(&content));
+                name = format!(".dspec-Dockerfile-{:016x}-{n}", crate::fnv::fnv1a(&content));
             }
             let mut ignore_text = if dockerignore_exists {
                 fs::read(ctx.root.join(".dockerignore"))?
@@ -1052,16 +1052,6 @@ impl<R: Read> Read for ExactLen<R> {
         self.left -= n as u64;
         Ok(n)
     }
-}
-
-/// 64-bit FNV-1a, a stable content hash for the outside Dockerfile's name.
-fn fnv1a(data: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for &b in data {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    h
 }
 
 // ---------------------------------------------------------------------------
