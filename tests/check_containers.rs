@@ -73,7 +73,7 @@ fn broken_containers_fail_with_evidence() {
     let (out, all) = check("tests/specs/container_fail.dspec");
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("1 passed, 7 failed"), "{all}");
-    let sick = block(&all, "container_fail.dspec:13:10");
+    let sick = block(&all, "container_fail.dspec:22:10");
     assert!(
         sick.contains("actual: \"unhealthy\"")
             && sick.contains("health log")
@@ -84,14 +84,14 @@ fn broken_containers_fail_with_evidence() {
         sick.contains("within 3s:") && sick.contains("samples taken; last seen at"),
         "{sick}"
     );
-    let noisy = block(&all, "container_fail.dspec:17:10");
+    let noisy = block(&all, "container_fail.dspec:26:10");
     assert!(noisy.contains("ERROR something failed"), "{noisy}");
-    let stubborn = block(&all, "container_fail.dspec:21:10");
+    let stubborn = block(&all, "container_fail.dspec:30:10");
     assert!(
         stubborn.contains("actual: 3") && stubborn.contains("expected: == 0"),
         "{stubborn}"
     );
-    let hungry = block(&all, "container_fail.dspec:24:10");
+    let hungry = block(&all, "container_fail.dspec:33:10");
     assert!(
         hungry.contains("expected: < 50MB (50000000 B)") && hungry.contains("first broken at"),
         "{hungry}"
@@ -108,7 +108,7 @@ fn broken_containers_fail_with_evidence() {
     );
     assert!(
         all.contains(
-            "not run: container `crash` could not be set up (tests/specs/container_fail.dspec:9:11)"
+            "not run: container `crash` could not be set up (tests/specs/container_fail.dspec:15:11)"
         ),
         "{all}"
     );

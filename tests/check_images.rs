@@ -63,11 +63,11 @@ fn the_dev_stage_fails_at_the_right_lines() {
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stdout.contains("2 passed, 5 failed"), "{stdout}");
     for (line, actual) in [
-        ("7:10", "actual: \"\""),
-        ("8:10", "actual: [\"/app/main.py\", \"/app/util.py\"]"),
-        ("9:10", "actual: 3.44MB (3"),
-        ("10:10", "the image does not set `APP_ENV`"),
-        ("11:10", "diff (- expected, + actual)"),
+        ("10:10", "actual: \"\""),
+        ("11:10", "actual: [\"/app/main.py\", \"/app/util.py\"]"),
+        ("12:10", "actual: 3.44MB (3"),
+        ("13:10", "the image does not set `APP_ENV`"),
+        ("14:10", "diff (- expected, + actual)"),
     ] {
         let at = stdout
             .find(&format!("tests/specs/image_fail.dspec:{line}"))

@@ -2,6 +2,7 @@
 //! spec in the repository and over generated (mutated) specs.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use dspec::format::{format, item_text};
 use dspec::parse::parse_file;
@@ -72,6 +73,13 @@ fn holds(text: &str) {
         comments(&once) >= comments(text).min(1) || comments(text) == 0,
         "comments lost:\n{text}\n---\n{once}"
     );
+    // Strings, regexes and comments are kept verbatim, once each: no `#`
+    // appears or disappears.
+    assert_eq!(
+        once.matches('#').count(),
+        text.matches('#').count(),
+        "a comment was lost or repeated:\n{text}\n---\n{once}"
+    );
 }
 
 #[test]
@@ -91,6 +99,60 @@ fn every_spec_in_the_repository_round_trips() {
             }
         }
     }
+}
+
+/// Every spec file of the repository that must be formatted: all of them
+/// but the invalid cases (which do not parse) and fuzz corpora.
+fn spec_paths(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().to_string();
+        if p.is_dir() {
+            let skip = name.starts_with('.') || name == "target" || name.contains("fuzz");
+            if !skip && !p.ends_with("tests/cases/invalid") {
+                spec_paths(&p, out);
+            }
+        } else if p.extension().is_some_and(|e| e == "dspec") {
+            out.push(p);
+        }
+    }
+}
+
+/// `dspec fmt --check` holds on the repository itself, so a spec (or a
+/// change to the formatter) that is not canonical fails here.
+#[test]
+fn the_repository_specs_are_formatted() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    spec_paths(&root, &mut files);
+    files.sort();
+    let rel: Vec<PathBuf> = files
+        .iter()
+        .map(|f| f.strip_prefix(&root).unwrap().to_path_buf())
+        .collect();
+    for dir in ["tests/specs", "tests/cases/valid", "examples", "bench"] {
+        assert!(
+            rel.iter().any(|f| f.starts_with(dir)),
+            "no spec found under {dir}: {rel:?}"
+        );
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_dspec"))
+        .arg("fmt")
+        .arg("--check")
+        .args(&rel)
+        .current_dir(&root)
+        .output()
+        .expect("runs dspec");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "run `dspec fmt` on these files:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 const TOKENS: &[&str] = &[

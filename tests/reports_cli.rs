@@ -86,7 +86,7 @@ fn a_failing_run_writes_every_report_and_github_annotations() {
     assert!(
         stdout
             .lines()
-            .any(|l| l.starts_with("::error file=tests/specs/container_fail.dspec,line=13,col=3,")),
+            .any(|l| l.starts_with("::error file=tests/specs/container_fail.dspec,line=22,col=3,")),
         "{stdout}"
     );
     no_secret(&dir, &stdout);

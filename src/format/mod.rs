@@ -12,9 +12,28 @@ use comments::Comment;
 
 const INDENT: &str = "  ";
 
+/// A subject with one setting stays on one line up to this many characters
+/// (its trailing comment not counted); a longer one is laid out as a block.
+pub const MAX_WIDTH: usize = 100;
+
+/// Whether a subject is printed as a block, one setting per line.
+fn as_block(s: &Subject, indent: &str) -> bool {
+    match s.settings.len() {
+        0 => false,
+        1 => indent.len() + one_line(s).chars().count() > MAX_WIDTH,
+        _ => true,
+    }
+}
+
+fn one_line(s: &Subject) -> String {
+    format!("{} {{ {} }}", subject_head(s), s.settings[0])
+}
+
 struct Printer<'a> {
     file: &'a SourceFile,
     comments: Vec<Comment>,
+    /// Per comment: already printed as a trailing comment.
+    printed: Vec<bool>,
     next: usize,
     out: String,
     /// Line (1-based) of the last source line emitted.
@@ -65,14 +84,17 @@ impl Printer<'_> {
             .any(|l| l.trim().is_empty())
     }
 
-    /// The trailing comments of source lines `from..=to`, joined.
-    fn trailing(&self, from: usize, to: usize) -> Option<String> {
-        let found: Vec<&str> = self
-            .comments
-            .iter()
-            .filter(|c| c.trailing && (from..=to).contains(&c.line))
-            .map(|c| c.text.as_str())
-            .collect();
+    /// The trailing comments of source lines `from..=to` not printed yet,
+    /// joined (a one-line block prints its line's comment once, not after
+    /// both its `{` and its `}`).
+    fn trailing(&mut self, from: usize, to: usize) -> Option<String> {
+        let mut found: Vec<&str> = Vec::new();
+        for (c, printed) in self.comments.iter().zip(self.printed.iter_mut()) {
+            if c.trailing && !*printed && (from..=to).contains(&c.line) {
+                *printed = true;
+                found.push(&c.text);
+            }
+        }
         (!found.is_empty()).then(|| found.join(" "))
     }
 
@@ -99,7 +121,7 @@ impl Printer<'_> {
         );
         self.comments_before(start, indent);
         match item {
-            Item::Subject(s) if s.settings.len() > 1 => {
+            Item::Subject(s) if as_block(s, indent) => {
                 self.emit(indent, &format!("{} {{", subject_head(s)), start, start);
                 let inner = format!("{indent}{INDENT}");
                 for st in &s.settings {
@@ -174,9 +196,7 @@ pub fn item_text(item: &Item) -> String {
         },
         Item::Let(l) => format!("let {} = {}", l.name.name, l.value),
         Item::Subject(s) if s.settings.is_empty() => subject_head(s),
-        Item::Subject(s) if s.settings.len() == 1 => {
-            format!("{} {{ {} }}", subject_head(s), s.settings[0])
-        }
+        Item::Subject(s) if s.settings.len() == 1 => one_line(s),
         Item::Subject(s) => {
             let settings: Vec<String> = s.settings.iter().map(ToString::to_string).collect();
             format!("{} {{ {} }}", subject_head(s), settings.join("; "))
@@ -217,9 +237,11 @@ fn item_span(item: &Item) -> crate::source::Span {
 
 /// The canonical text of a parsed file.
 pub fn format(file: &SourceFile, ast: &SpecFile) -> String {
+    let comments = comments::collect(&file.text);
     let mut p = Printer {
         file,
-        comments: comments::collect(&file.text),
+        printed: vec![false; comments.len()],
+        comments,
         next: 0,
         out: String::new(),
         last_line: 0,
@@ -289,4 +311,53 @@ pub fn run(paths: &[std::path::PathBuf], check: bool, render: &crate::diag::Rend
         return crate::exit_code::FAILED;
     }
     status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceMap;
+
+    fn fmt(text: &str) -> String {
+        let mut sources = SourceMap::new();
+        let id = sources.add("x.dspec", text.to_string());
+        let (ast, errors) = crate::parse::parse_file(sources.get(id));
+        assert!(errors.is_empty(), "{text}");
+        format(sources.get(id), &ast.unwrap())
+    }
+
+    #[test]
+    fn one_setting_stays_on_its_line_up_to_the_width() {
+        let short = "image app = build \".\" { target \"prod\" }\n";
+        assert_eq!(fmt(short), short);
+        let long_cmd = format!("sleep {}", "1".repeat(80));
+        let long = format!("command c = host \"{long_cmd}\" {{ timeout 5s }}  # slow\n");
+        assert!(long.trim_end().len() > MAX_WIDTH);
+        let block = format!("command c = host \"{long_cmd}\" {{  # slow\n  timeout 5s\n}}\n");
+        assert_eq!(fmt(&long), block);
+        assert_eq!(fmt(&block), block, "idempotent");
+    }
+
+    #[test]
+    fn a_one_line_block_keeps_its_comment_once() {
+        let text = "image a = build \".\" { target \"x\"; tag \"y\" }  # note\n\
+                    criterion A { expect a.built }  # c2\n";
+        let out = fmt(text);
+        assert_eq!(
+            out,
+            "image a = build \".\" {  # note\n  target \"x\"\n  tag \"y\"\n}\n\
+             criterion A {  # c2\n  expect a.built\n}\n"
+        );
+        assert_eq!(fmt(&out), out, "idempotent");
+    }
+
+    #[test]
+    fn the_width_counts_the_indentation() {
+        // Exactly MAX_WIDTH at top level: one line.
+        let head = "command c = host \"\" { timeout 5s }".len();
+        let cmd = "x".repeat(MAX_WIDTH - head);
+        let line = format!("command c = host \"{cmd}\" {{ timeout 5s }}\n");
+        assert_eq!(line.trim_end().len(), MAX_WIDTH);
+        assert_eq!(fmt(&line), line);
+    }
 }
