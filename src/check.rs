@@ -81,6 +81,8 @@ pub fn rfc3339(t: std::time::SystemTime) -> String {
 
 pub struct CheckOptions {
     pub paths: Vec<std::path::PathBuf>,
+    /// `--context`: the docker context whose engine runs the specs.
+    pub context: Option<String>,
     pub keep: bool,
     pub verbose: bool,
     pub only: Option<crate::select::Expr>,
@@ -116,12 +118,24 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
     }
     let program = Arc::new(program);
     let plan = Arc::new(plan::lower(&program));
-    engine::with_engine(|engine| async move {
+    engine::with_engine(args.context.as_deref(), |engine| async move {
         if args.verbose {
             let v = engine.versions();
+            let mut via = Vec::new();
+            if v.tls {
+                via.push("TLS".to_string());
+            }
+            if let Some(c) = &v.context {
+                via.push(format!("context \"{c}\""));
+            }
+            let via = if via.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", via.join(", "))
+            };
             eprintln!(
-                "engine: Docker {} (API {}) at {}",
-                v.server_version, v.api_version, v.host
+                "engine: Docker {} (API {}) at {}{via}; ports published on {}, probed at {}",
+                v.server_version, v.api_version, v.host, v.publish_ip, v.probe_host
             );
         }
         let versions = engine.versions().clone();

@@ -94,8 +94,8 @@ pub async fn leftovers(engine: &Arc<dyn DockerApi>, images: bool) -> Result<Reso
 }
 
 /// Runs `dspec clean`; returns the exit code.
-pub fn clean(images: bool, dry_run: bool) -> i32 {
-    crate::engine::with_engine(|engine| async move {
+pub fn clean(context: Option<&str>, images: bool, dry_run: bool) -> i32 {
+    crate::engine::with_engine(context, |engine| async move {
         let res = match leftovers(&engine, images).await {
             Ok(r) => r,
             Err(e) => {

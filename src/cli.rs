@@ -24,6 +24,10 @@ pub struct Cli {
     /// A value for `${NAME}` interpolation, overriding a `let` of that name.
     #[arg(long = "var", value_name = "NAME=VALUE", global = true, value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
+    /// The docker context whose engine to use (default: DOCKER_HOST, then DOCKER_CONTEXT, then
+    /// the docker CLI's current context).
+    #[arg(long, value_name = "NAME", global = true)]
+    pub context: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -152,20 +156,22 @@ pub fn run(cli: Cli) -> i32 {
     let opts = compile::Options {
         vars: cli.vars.clone(),
     };
+    let context = cli.context.as_deref();
     match cli.command {
         Command::Validate(a) => validate(&a, &opts, &render),
         Command::Plan(a) => plan_cmd(&a, &opts, &render),
-        Command::Clean(a) => crate::clean::clean(a.images, a.dry_run),
+        Command::Clean(a) => crate::clean::clean(context, a.images, a.dry_run),
         Command::Explain { code } => crate::explain::explain(&code),
         Command::Init {
             from_image,
             output,
             force,
-        } => crate::init::init(&from_image, output.as_deref(), force),
+        } => crate::init::init(context, &from_image, output.as_deref(), force),
         Command::Fmt { check, paths } => crate::format::run(&paths, check, &render),
         Command::Check(a) => crate::check::check(
             &crate::check::CheckOptions {
                 paths: a.paths,
+                context: cli.context.clone(),
                 keep: a.keep,
                 verbose: a.verbose,
                 only: a.only,

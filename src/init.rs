@@ -230,7 +230,12 @@ pub fn spec_for(reference: &str, info: &ImageInfo, fs: &layers::ImageFs) -> Stri
 }
 
 /// Runs `dspec init --from-image`; returns the exit code.
-pub fn init(reference: &str, output: Option<&std::path::Path>, force: bool) -> i32 {
+pub fn init(
+    context: Option<&str>,
+    reference: &str,
+    output: Option<&std::path::Path>,
+    force: bool,
+) -> i32 {
     if let Some(o) = output
         && o.exists()
         && !force
@@ -241,7 +246,7 @@ pub fn init(reference: &str, output: Option<&std::path::Path>, force: bool) -> i
         );
         return exit_code::INVALID;
     }
-    crate::engine::with_engine(|engine| async move {
+    crate::engine::with_engine(context, |engine| async move {
         let info = match engine.inspect_image(reference).await {
             Ok(Some(i)) => i,
             Ok(None) => {

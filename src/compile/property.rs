@@ -533,7 +533,7 @@ pub const CATALOGUE: &[Prop] = &[
         Ty::Text,
         false,
         E::None,
-        "`http://127.0.0.1:HOSTPORT` of a published port",
+        "`http://HOST:HOSTPORT` of a published port (HOST is 127.0.0.1 for a local engine)",
     ),
     call(
         O::Container,

@@ -122,7 +122,7 @@ pub const RUN: &[SettingDef] = &[
         "publish",
         Value(K::Port),
         true,
-        "publish a port on 127.0.0.1 (ephemeral host port unless named)",
+        "publish a port on 127.0.0.1 of a local engine (ephemeral host port unless named)",
     ),
     s(
         "env",

@@ -23,6 +23,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 pub struct Tool {
     pub argv: Vec<String>,
     pub version: String,
+    /// Variables that point it at the run's engine (`DOCKER_HOST`, TLS).
+    pub env: Vec<(String, String)>,
 }
 
 impl Tool {
@@ -32,14 +34,16 @@ impl Tool {
 }
 
 async fn output(
-    argv: &[String],
+    tool: &Tool,
     args: &[String],
     cwd: &Path,
     timeout: Duration,
 ) -> Result<(i32, String, String), String> {
+    let argv = &tool.argv;
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
         .args(args)
+        .envs(tool.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -64,18 +68,28 @@ async fn output(
     }
 }
 
-/// Finds the Compose tool: v2 first, then v1.
-pub async fn detect() -> Result<Tool, String> {
+/// Finds the Compose tool: v2 first, then v1. `env` points it at the run's engine.
+pub async fn detect(mut env: Vec<(String, String)>) -> Result<Tool, String> {
+    // docker-compose v1 talks through Python's requests, which lets a REQUESTS_CA_BUNDLE in
+    // the environment replace the engine's CA given by DOCKER_CERT_PATH.
+    if let Some((_, dir)) = env.iter().find(|(k, _)| k == "DOCKER_CERT_PATH") {
+        let ca = Path::new(dir).join("ca.pem").display().to_string();
+        env.push(("REQUESTS_CA_BUNDLE".into(), ca));
+    }
     let here = std::env::temp_dir();
     let t = Duration::from_secs(20);
     for argv in [vec!["docker", "compose"], vec!["docker-compose"]] {
-        let argv: Vec<String> = argv.into_iter().map(String::from).collect();
+        let mut tool = Tool {
+            argv: argv.into_iter().map(String::from).collect(),
+            version: String::new(),
+            env: env.clone(),
+        };
         if let Ok((0, out, _)) =
-            output(&argv, &["version".into(), "--short".into()], &here, t).await
+            output(&tool, &["version".into(), "--short".into()], &here, t).await
         {
-            let version = out.trim().to_string();
-            if !version.is_empty() {
-                return Ok(Tool { argv, version });
+            tool.version = out.trim().to_string();
+            if !tool.version.is_empty() {
+                return Ok(tool);
             }
         }
     }
@@ -145,11 +159,10 @@ impl Teardown {
             ]
             .map(String::from),
         );
-        let result =
-            match output(&self.tool.argv, &args, &self.dir, Duration::from_secs(120)).await? {
-                (0, _, _) => Ok(()),
-                (_, _, err) => Err(err),
-            };
+        let result = match output(&self.tool, &args, &self.dir, Duration::from_secs(120)).await? {
+            (0, _, _) => Ok(()),
+            (_, _, err) => Err(err),
+        };
         let _ = std::fs::remove_file(&self.override_file);
         result
     }
@@ -193,7 +206,7 @@ pub async fn setup(
     let timeout = spec.timeout.unwrap_or(DEFAULT_TIMEOUT);
     let mut config_args = args.clone();
     config_args.push("config".into());
-    let config = match output(&tool.argv, &config_args, dir, timeout).await? {
+    let config = match output(&tool, &config_args, dir, timeout).await? {
         (0, out, _) => serde_yaml::from_str::<Json>(&out)
             .map_err(|e| format!("cannot read `config` output: {e}")),
         (_, _, err) => Err(err.trim().to_string()),
@@ -297,7 +310,7 @@ async fn bring_up(
         args.push("--scale".into());
         args.push(format!("{svc}={n}"));
     }
-    match output(&stack.tool.argv, &args, &stack.dir, timeout)
+    match output(&stack.tool, &args, &stack.dir, timeout)
         .await
         .map_err(UpError::spec)?
     {

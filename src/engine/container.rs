@@ -344,7 +344,7 @@ async fn http_observe(
     let path = arg_text(args, 0);
     let body = args.get(1).map(|_| arg_text(args, 1));
     let r = http::request(
-        "127.0.0.1",
+        &ctx.engine.versions().probe_host,
         hp,
         method,
         &path,
@@ -504,9 +504,8 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
             return match rest.first() {
                 Some(PathStep::Field { name, args }) if name == "open" => {
                     let info = engine.inspect_container(&c.id).await.map_err(eng)?;
-                    // /proc/PID is only the container's process on the engine's own machine.
-                    let local = ctx.engine.versions().host.starts_with("unix://");
-                    let in_namespace = if local {
+                    // /proc/PID is the container's process only on the engine's own machine.
+                    let in_namespace = if http::is_process_of(info.pid, &info.id) {
                         http::listening_in_namespace(info.pid, port)
                     } else {
                         None
@@ -518,7 +517,7 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
                             // Remote engine: no /proc; the published port is the best evidence.
                             let hp = host_port(ctx, c, Some(port)).await?;
                             let open = http::request(
-                                "127.0.0.1",
+                                &ctx.engine.versions().probe_host,
                                 hp,
                                 "GET",
                                 "/",
@@ -540,10 +539,7 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
                 )),
             };
         }
-        "url" => Actual::Text(format!(
-            "http://127.0.0.1:{}",
-            host_port(ctx, c, Some(port_arg(args))).await?
-        )),
+        "url" => Actual::Text(url(ctx, host_port(ctx, c, Some(port_arg(args))).await?)),
         "stop" => {
             let timeout = match args.first() {
                 Some(Val::Duration { ms, .. }) => Duration::from_millis(*ms),
@@ -607,6 +603,16 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
 }
 
 /// Text of a value for the host side (`api.url(8000)` → the published URL).
+/// `http://HOST:PORT` of a published port, as reached from this machine.
+fn url(ctx: &Ctx, host_port: u16) -> String {
+    let host = &ctx.engine.versions().probe_host;
+    if host.contains(':') {
+        format!("http://[{host}]:{host_port}")
+    } else {
+        format!("http://{host}:{host_port}")
+    }
+}
+
 pub async fn host_env_value(
     ctx: &Ctx,
     v: &Val,
@@ -623,7 +629,7 @@ pub async fn host_env_value(
         Val::Url { subject, port } => {
             let c = lookup(subject).ok_or_else(|| format!("`{subject}` is not running"))?;
             match host_port(ctx, &c, Some(*port)).await {
-                Ok(p) => Ok(format!("http://127.0.0.1:{p}")),
+                Ok(p) => Ok(url(ctx, p)),
                 Err(ObsError::Missing(m) | ObsError::Engine(m)) => Err(m),
             }
         }

@@ -39,8 +39,13 @@ pub async fn request(
             .await
             .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
         let body = body.unwrap_or("");
+        let authority = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
         let mut req = format!(
-            "{method} {path} HTTP/1.0\r\nHost: {host}:{port}\r\nUser-Agent: dspec\r\nAccept: */*\r\nConnection: close\r\n"
+            "{method} {path} HTTP/1.0\r\nHost: {authority}\r\nUser-Agent: dspec\r\nAccept: */*\r\nConnection: close\r\n"
         );
         if method != "GET" || !body.is_empty() {
             req.push_str(&format!(
@@ -133,6 +138,15 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Whether `/proc/PID` on this machine is a process of the container `id`: its cgroup path
+/// names the container (`/docker/ID` or `docker-ID.scope`, cgroup v1 and v2). False for a
+/// remote engine, whose PIDs mean nothing here, or when `/proc` is not the engine's.
+pub fn is_process_of(pid: i64, id: &str) -> bool {
+    pid > 0
+        && id.len() >= 12
+        && std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|c| c.contains(id))
+}
+
 /// Whether a process in the container's network namespace listens on TCP
 /// `port` (IPv4 or IPv6), read from the host's `/proc/PID/net/tcp{,6}`.
 /// None when those files cannot be read (a remote or rootless engine).
@@ -188,5 +202,8 @@ mod tests {
         assert_eq!(listening_in_namespace(me, port), Some(true));
         drop(l);
         assert_eq!(listening_in_namespace(me, port), Some(false));
+        // This process is no container's.
+        assert!(!is_process_of(me, &"0".repeat(64)));
+        assert!(!is_process_of(me, ""));
     }
 }

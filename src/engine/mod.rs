@@ -25,7 +25,7 @@ use docker::DockerApi;
 
 /// Starts the async runtime, connects to the engine and runs `f` with it.
 /// Without a runtime or an engine it prints why (DS0403) and gives exit 3.
-pub fn with_engine<F, Fut>(f: F) -> i32
+pub fn with_engine<F, Fut>(context: Option<&str>, f: F) -> i32
 where
     F: FnOnce(Arc<dyn DockerApi>) -> Fut,
     Fut: std::future::Future<Output = i32>,
@@ -41,11 +41,11 @@ where
         }
     };
     runtime.block_on(async {
-        match docker::connect().await {
+        match docker::connect(context).await {
             Ok(engine) => f(Arc::new(engine)).await,
             Err(e) => {
                 eprintln!("error[{}]: cannot reach the Docker engine: {e}", crate::diag::Code::EngineUnreachable);
-                eprintln!("  help: start the daemon, or point DOCKER_HOST at it (unix:///path or tcp://host:port)");
+                eprintln!("  help: start the daemon, or point DOCKER_HOST (unix:///path, tcp://host:port, with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for TLS) or --context at it");
                 crate::exit_code::INFRA
             }
         }
@@ -154,7 +154,10 @@ impl Ctx {
 
     /// The Compose tool (`docker compose` v2, else `docker-compose` v1).
     pub async fn compose_tool(&self) -> Result<compose::Tool, String> {
-        self.compose.get_or_init(compose::detect).await.clone()
+        self.compose
+            .get_or_init(|| compose::detect(self.engine.versions().child_env.clone()))
+            .await
+            .clone()
     }
 
     /// The Compose tool's name and version, for `-v`.

@@ -130,7 +130,7 @@ pub async fn run(filters: Vec<String>) -> bool {
     }
 
     let t = Instant::now();
-    let engine = match connect().await {
+    let engine = match connect(None).await {
         Ok(e) => Arc::new(e),
         Err(e) => {
             println!("test connect ... FAILED: {e}");

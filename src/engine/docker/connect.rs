@@ -1,17 +1,17 @@
-//! Connecting to the daemon: `DOCKER_HOST` (or the default socket), version negotiation and a
-//! fast reachability check.
+//! Connecting to the daemon: the endpoint (see [`super::endpoint`]), plain or over TLS, version
+//! negotiation and a fast reachability check.
 
 use std::time::Duration;
 
 use bollard::{API_DEFAULT_VERSION, Docker};
 
 use super::bollard_impl::Engine;
+use super::endpoint::{Endpoint, process_env};
 use super::errmap::{Subject, map_err};
 use super::error::EngineError;
 use super::types::Versions;
 
-/// Socket used when `DOCKER_HOST` is unset or empty.
-pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+pub use super::endpoint::DEFAULT_HOST;
 
 /// Lowest daemon API this layer supports (one-shot stats and the create `platform` need it).
 pub const MIN_API_VERSION: (u32, u32) = (1, 41);
@@ -28,12 +28,12 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 pub enum DaemonAddr {
     /// A Unix socket path.
     Unix(String),
-    /// `host:port` spoken to in plain HTTP.
+    /// `host:port` (plain HTTP, or TLS when the endpoint has certificates).
     Tcp(String),
 }
 
-/// Parses a `DOCKER_HOST` value: `unix:///path` or `tcp://host[:port]` (plain HTTP, port 2375
-/// by default; TLS is not supported). The error is a reason for [`EngineError::Unreachable`].
+/// Parses a `DOCKER_HOST` value: `unix:///path` or `tcp://host[:port]` (port 2375 by default).
+/// The error is a reason for [`EngineError::Unreachable`].
 pub fn parse_docker_host(value: &str) -> Result<DaemonAddr, String> {
     let value = value.trim();
     if let Some(path) = value.strip_prefix("unix://") {
@@ -60,42 +60,60 @@ pub fn parse_docker_host(value: &str) -> Result<DaemonAddr, String> {
         return Ok(DaemonAddr::Tcp(addr.to_string()));
     }
     Err(format!(
-        "unsupported DOCKER_HOST {value:?} (only unix:// and tcp:// without TLS are supported)"
+        "unsupported DOCKER_HOST {value:?} (only unix:// and tcp:// are supported)"
     ))
 }
 
-/// Connects to the daemon named by `DOCKER_HOST`, or to `/var/run/docker.sock`.
+/// Connects to the engine that `context` (the `--context` flag), `DOCKER_HOST`,
+/// `DOCKER_CONTEXT` or the docker CLI's current context name, as the docker CLI would.
 ///
 /// Fails within about [`CONNECT_TIMEOUT`] with [`EngineError::Unreachable`] when no daemon
 /// answers, and with [`EngineError::ApiTooOld`] when its API is older than 1.41.
-pub async fn connect() -> Result<Engine, EngineError> {
-    let host = std::env::var("DOCKER_HOST")
-        .ok()
-        .filter(|h| !h.trim().is_empty());
-    connect_to(host.as_deref().unwrap_or(DEFAULT_HOST)).await
+pub async fn connect(context: Option<&str>) -> Result<Engine, EngineError> {
+    let endpoint =
+        Endpoint::resolve(context, &process_env).map_err(|reason| EngineError::Unreachable {
+            host: context
+                .map(|c| format!("context \"{c}\""))
+                .or_else(|| process_env("DOCKER_HOST"))
+                .unwrap_or_else(|| DEFAULT_HOST.to_string()),
+            reason,
+        })?;
+    connect_endpoint(endpoint).await
 }
 
-/// Like [`connect`], with an explicit address in `DOCKER_HOST` syntax.
+/// Like [`connect`], with an explicit address in `DOCKER_HOST` syntax (no TLS).
 pub async fn connect_to(host: &str) -> Result<Engine, EngineError> {
+    connect_endpoint(Endpoint::plain(host)).await
+}
+
+/// Connects to `endpoint`.
+pub async fn connect_endpoint(endpoint: Endpoint) -> Result<Engine, EngineError> {
+    let host = endpoint.describe();
+    let host = host.as_str();
     let unreachable = |reason: String| EngineError::Unreachable {
         host: host.to_string(),
         reason,
     };
-    if host.starts_with("tcp://")
-        && std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty())
-    {
-        return Err(unreachable(
-            "DOCKER_TLS_VERIFY is set, but TLS is not supported".into(),
-        ));
-    }
+    let (probe_host, publish_ip) = endpoint.addresses(&process_env).map_err(unreachable)?;
     let timeout_secs = REQUEST_TIMEOUT.as_secs();
-    let docker = match parse_docker_host(host).map_err(unreachable)? {
-        DaemonAddr::Unix(path) => {
+    let docker = match (
+        parse_docker_host(&endpoint.host).map_err(unreachable)?,
+        &endpoint.tls,
+    ) {
+        (DaemonAddr::Unix(path), _) => {
             Docker::connect_with_unix(&path, timeout_secs, API_DEFAULT_VERSION)
         }
-        DaemonAddr::Tcp(addr) => {
+        (DaemonAddr::Tcp(addr), None) => {
             Docker::connect_with_http(&addr, timeout_secs, API_DEFAULT_VERSION)
         }
+        (DaemonAddr::Tcp(addr), Some(dir)) => Docker::connect_with_ssl(
+            &addr,
+            &dir.join("key.pem"),
+            &dir.join("cert.pem"),
+            &dir.join("ca.pem"),
+            timeout_secs,
+            API_DEFAULT_VERSION,
+        ),
     }
     .map_err(|e| map_err(e, host, Subject::Other))?;
 
@@ -133,7 +151,12 @@ pub async fn connect_to(host: &str) -> Result<Engine, EngineError> {
         });
     }
     let versions = Versions {
-        host: host.to_string(),
+        host: endpoint.host.clone(),
+        probe_host,
+        publish_ip,
+        child_env: endpoint.child_env(),
+        tls: endpoint.tls.is_some(),
+        context: endpoint.context.clone(),
         server_version: version.version.unwrap_or_default(),
         api_version,
         min_api_version: version.min_api_version.unwrap_or_default(),

@@ -13,9 +13,6 @@ use super::errmap::Subject;
 use super::error::EngineError;
 use super::types::ContainerSpec;
 
-/// Host address every published port is bound to.
-pub(crate) const PUBLISH_HOST_IP: &str = "127.0.0.1";
-
 /// `docker create`; returns the new container's ID.
 pub(crate) async fn create_container(
     engine: &Engine,
@@ -27,20 +24,23 @@ pub(crate) async fn create_container(
     }
     let created = engine
         .docker
-        .create_container(Some(opts.build()), create_body(spec))
+        .create_container(
+            Some(opts.build()),
+            create_body(spec, &engine.versions().publish_ip),
+        )
         .await
         .map_err(|e| engine.err(e, Subject::Create(&spec.image)))?;
     Ok(created.id)
 }
 
-/// The create body for `spec`.
-pub(crate) fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
+/// The create body for `spec`, its ports published on the engine machine's `publish_ip`.
+pub(crate) fn create_body(spec: &ContainerSpec, publish_ip: &str) -> ContainerCreateBody {
     let mut exposed_ports = Vec::new();
     let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     for p in &spec.publish {
         let key = format!("{}/{}", p.container_port, p.proto);
         let binding = PortBinding {
-            host_ip: Some(PUBLISH_HOST_IP.to_string()),
+            host_ip: Some(publish_ip.to_string()),
             host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
         };
         if !exposed_ports.contains(&key) {
@@ -160,7 +160,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let body = create_body(&spec);
+        let body = create_body(&spec, "127.0.0.1");
         let ports = body.host_config.unwrap().port_bindings.unwrap();
         let b = &ports["8000/tcp"].as_ref().unwrap()[0];
         assert_eq!(b.host_ip.as_deref(), Some("127.0.0.1"));
@@ -190,7 +190,7 @@ mod tests {
             healthcheck_interval: Some(Duration::from_millis(100)),
             ..Default::default()
         };
-        let body = create_body(&spec);
+        let body = create_body(&spec, "127.0.0.1");
         assert_eq!(body.env, Some(vec!["A=1".to_string()]));
         assert_eq!(body.healthcheck.unwrap().interval, Some(100_000_000));
         let hc = body.host_config.unwrap();

@@ -1,6 +1,6 @@
 //! Docker engine access for dspec (becomes `src/engine/docker/mod.rs`).
 //!
-//! - [`connect()`] reaches the daemon (`DOCKER_HOST` or the default socket) and checks its API.
+//! - [`connect()`] reaches the daemon (`--context`, `DOCKER_HOST`, docker contexts, TLS) and checks its API.
 //! - [`DockerApi`] is the trait the scheduler uses; [`Engine`] implements it with bollard.
 //! - [`types`] holds the plain data types; no bollard type appears in the public API.
 //!
@@ -12,6 +12,7 @@
 pub mod api;
 pub mod bollard_impl;
 pub mod connect;
+pub mod endpoint;
 pub mod error;
 pub mod types;
 
@@ -33,7 +34,8 @@ mod timestamp;
 
 pub use api::{DockerApi, EngineFuture, ImageTarReader};
 pub use bollard_impl::Engine;
-pub use connect::{connect, connect_to};
+pub use connect::{connect, connect_endpoint, connect_to};
+pub use endpoint::Endpoint;
 pub use error::EngineError;
 pub use timestamp::parse_rfc3339;
 pub use types::*;

@@ -12,6 +12,17 @@ use std::time::{Duration, SystemTime};
 pub struct Versions {
     /// Where the daemon was reached, e.g. `unix:///var/run/docker.sock`.
     pub host: String,
+    /// Where published ports are reached from here: `127.0.0.1` for a local engine, else the
+    /// engine's host.
+    pub probe_host: String,
+    /// The engine machine's address that ports are published on.
+    pub publish_ip: String,
+    /// Variables that point tools dspec starts (Compose, host commands) at the same engine.
+    pub child_env: Vec<(String, String)>,
+    /// Whether the connection is TLS.
+    pub tls: bool,
+    /// The docker context the engine was chosen by, if any.
+    pub context: Option<String>,
     /// Daemon version, e.g. `20.10.24+dfsg1`.
     pub server_version: String,
     /// Highest API version the daemon speaks, e.g. `1.41`.
