@@ -248,3 +248,224 @@ fn tempdir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// Lines of a Markdown page outside fenced code blocks, with their
+/// 1-based numbers (a fence closes only with at least as many backticks
+/// as opened it, so a ```` block may quote ``` blocks).
+fn prose_lines(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut fence: Option<usize> = None;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        let ticks = t.chars().take_while(|&c| c == '`').count();
+        match fence {
+            Some(n) if ticks >= n && t[ticks..].trim().is_empty() => fence = None,
+            Some(_) => {}
+            None if ticks >= 3 => fence = Some(ticks),
+            None => out.push((i + 1, line)),
+        }
+    }
+    out
+}
+
+/// A line without its inline code spans.
+fn without_code(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find('`') {
+        out.push_str(&rest[..i]);
+        let n = rest[i..].chars().take_while(|&c| c == '`').count();
+        let delim = "`".repeat(n);
+        match rest[i + n..].find(&delim) {
+            Some(j) => rest = &rest[i + n + j + n..],
+            None => {
+                rest = &rest[i + n..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The anchor mdBook gives a heading: its text without markup, lowercase,
+/// whitespace turned into `-`, anything but letters, digits, `_` and `-`
+/// dropped.
+fn anchor_of(heading: &str) -> String {
+    // [text](url) keeps its text.
+    let mut text = String::new();
+    let mut rest = heading;
+    while let Some(i) = rest.find("](") {
+        let Some(open) = rest[..i].rfind('[') else {
+            break;
+        };
+        let close = rest[i..].find(')').map_or(rest.len(), |j| i + j + 1);
+        text.push_str(&rest[..open]);
+        text.push_str(&rest[open + 1..i]);
+        rest = &rest[close..];
+    }
+    text.push_str(rest);
+    text.chars()
+        .filter(|&c| c != '`' && c != '*')
+        .filter_map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' {
+                Some(c.to_lowercase().next().unwrap())
+            } else if c.is_whitespace() {
+                Some('-')
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// The anchors of a page: its headings (a repeated one gets `-1`, `-2`, as
+/// mdBook does) and explicit `id="..."` attributes.
+fn anchors(text: &str) -> std::collections::HashSet<String> {
+    let mut out = std::collections::HashSet::new();
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for (_, line) in prose_lines(text) {
+        let hashes = line.chars().take_while(|&c| c == '#').count();
+        if (1..=6).contains(&hashes) && line[hashes..].starts_with(' ') {
+            let heading = line[hashes..].trim();
+            let id = match heading.rfind("{#") {
+                Some(i) if heading.ends_with('}') => heading[i + 2..heading.len() - 1].to_string(),
+                _ => anchor_of(heading),
+            };
+            let n = seen.entry(id.clone()).or_insert(0);
+            out.insert(if *n == 0 {
+                id.clone()
+            } else {
+                format!("{id}-{n}")
+            });
+            *n += 1;
+        }
+        let mut rest = line;
+        while let Some(i) = rest.find("id=\"") {
+            let after = &rest[i + 4..];
+            let end = after.find('"').unwrap_or(after.len());
+            out.insert(after[..end].to_string());
+            rest = &after[end..];
+        }
+    }
+    out
+}
+
+/// Link targets of a page outside code: `[text](target)` and reference
+/// definitions `[label]: target`, with their line numbers.
+fn links(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (n, line) in prose_lines(text) {
+        let line = without_code(line);
+        let mut rest = line.as_str();
+        while let Some(i) = rest.find("](") {
+            let after = &rest[i + 2..];
+            let end = after
+                .find(|c: char| c == ')' || c.is_whitespace())
+                .unwrap_or(after.len());
+            out.push((n, after[..end].to_string()));
+            rest = &after[end..];
+        }
+        let t = line.trim_start();
+        if t.starts_with('[')
+            && let Some(i) = t.find("]: ")
+        {
+            let target = t[i + 3..].split_whitespace().next().unwrap_or("");
+            out.push((n, target.to_string()));
+        }
+    }
+    out
+}
+
+/// Every relative link of the book reaches a page that mdBook renders (one
+/// listed in SUMMARY.md) or a file beside it, and every `#anchor` names a
+/// heading of its page; every page is in SUMMARY.md. mdBook checks none of
+/// this.
+#[test]
+fn book_links_resolve() {
+    let src = root().join("book/src");
+    let summary = std::fs::read_to_string(src.join("SUMMARY.md")).unwrap();
+    let listed: std::collections::HashSet<PathBuf> = links(&summary)
+        .into_iter()
+        .map(|(_, t)| src.join(t))
+        .collect();
+    let pages = walk(&src, "md");
+    let mut broken = Vec::new();
+    for page in &pages {
+        let rel = page.strip_prefix(&src).unwrap();
+        if rel != Path::new("SUMMARY.md") && !listed.contains(page) {
+            broken.push(format!("{}: not in SUMMARY.md", rel.display()));
+        }
+    }
+    for l in &listed {
+        if !l.is_file() {
+            broken.push(format!("SUMMARY.md: {} does not exist", l.display()));
+        }
+    }
+    let mut checked = 0;
+    for page in &pages {
+        let rel = page.strip_prefix(&src).unwrap();
+        let text = std::fs::read_to_string(page).unwrap();
+        for (line, target) in links(&text) {
+            if target.contains("://") || target.starts_with("mailto:") || target.is_empty() {
+                continue;
+            }
+            checked += 1;
+            let at = format!("{}:{line}: `{target}`", rel.display());
+            let (path, anchor) = match target.split_once('#') {
+                Some((p, a)) => (p, Some(a)),
+                None => (target.as_str(), None),
+            };
+            let file = if path.is_empty() {
+                page.clone()
+            } else {
+                page.parent().unwrap().join(path)
+            };
+            let Ok(file) = file.canonicalize() else {
+                broken.push(format!("{at}: no such file"));
+                continue;
+            };
+            if !file.starts_with(src.canonicalize().unwrap()) {
+                broken.push(format!(
+                    "{at}: outside book/src (not part of the built book)"
+                ));
+                continue;
+            }
+            let is_page = file.extension().is_some_and(|e| e == "md");
+            if is_page
+                && !listed
+                    .iter()
+                    .any(|l| l.canonicalize().ok() == Some(file.clone()))
+            {
+                broken.push(format!("{at}: the page is not in SUMMARY.md"));
+            }
+            if let Some(anchor) = anchor {
+                let target_text = std::fs::read_to_string(&file).unwrap_or_default();
+                if !is_page || !anchors(&target_text).contains(anchor) {
+                    broken.push(format!("{at}: no heading with anchor #{anchor}"));
+                }
+            }
+        }
+    }
+    assert!(checked >= 100, "only {checked} links checked");
+    assert!(
+        broken.is_empty(),
+        "broken book links:\n{}",
+        broken.join("\n")
+    );
+}
+
+#[test]
+fn book_anchors_follow_mdbook() {
+    assert_eq!(anchor_of("DS0402 — setup failed"), "ds0402--setup-failed");
+    assert_eq!(
+        anchor_of("Running specs with `dspec check`"),
+        "running-specs-with-dspec-check"
+    );
+    assert_eq!(anchor_of("JSON (`dspec-report/1`)"), "json-dspec-report1");
+    assert_eq!(anchor_of("See [the CLI](cli.md) now"), "see-the-cli-now");
+    assert_eq!(anchor_of("`--only`"), "--only");
+    let page = "# A\n## Same\n```text\n## Not a heading\n```\n## Same\n";
+    let a = anchors(page);
+    assert!(a.contains("a") && a.contains("same") && a.contains("same-1"));
+    assert!(!a.contains("not-a-heading"));
+}
