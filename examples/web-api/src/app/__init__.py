@@ -1,0 +1,1 @@
+"""web-api: the Python application shipped (as bytecode) in the prod image."""

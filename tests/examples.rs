@@ -1,0 +1,146 @@
+//! The bundled examples (`examples/web-api`, `examples/db-stack`, `examples/hardened`) pass
+//! `dspec check` against the real engine, leave nothing behind, and never print the secret.
+//! `examples/prepare.sh` builds their contexts first (serialised with `flock` across test
+//! processes). Like every engine test, these fail — never skip — without Docker.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// The token the hardened example receives through `secret("HARDENED_API_TOKEN")`.
+const TOKEN: &str = "hx-7Qm2vTz9LpW4rK8sJd3Nc6Yb";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `examples/prepare.sh` once per test process, under a file lock shared with other test
+/// processes (they may prepare at the same time).
+fn prepare() {
+    static PREPARED: OnceLock<()> = OnceLock::new();
+    PREPARED.get_or_init(|| {
+        let script = root().join("examples").join("prepare.sh");
+        let tmp = option_env!("CARGO_TARGET_TMPDIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
+        std::fs::create_dir_all(&tmp).expect("target tmp dir");
+        let lock = tmp.join("dspec-examples-prepare.lock");
+        let out = Command::new("flock")
+            .args(["-w", "600"])
+            .arg(&lock)
+            .arg("bash")
+            .arg(&script)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run flock ... bash {}: {e}", script.display()));
+        assert!(
+            out.status.success(),
+            "examples/prepare.sh failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprint!("{}", String::from_utf8_lossy(&out.stdout));
+    });
+}
+
+/// Containers, networks and volumes a dspec process left: by its pid label and by the name
+/// prefix of its run (`dspec-<pid hex>-`), Compose projects included.
+fn leftovers(pid: u32) -> Vec<String> {
+    let mut found = Vec::new();
+    let out = Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("label=dspec.pid={pid}")])
+        .output()
+        .expect("docker ps");
+    found.extend(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string),
+    );
+    let prefix = format!("dspec-{pid:x}-");
+    for kind in ["network", "volume"] {
+        let out = Command::new("docker")
+            .args([kind, "ls", "--format", "{{.Name}}"])
+            .output()
+            .expect("docker ls");
+        found.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|n| n.starts_with(&prefix))
+                .map(str::to_string),
+        );
+    }
+    found
+}
+
+/// `dspec check --color never examples/NAME`: (exit code, stdout + stderr).
+fn check(name: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    common::require_docker();
+    prepare();
+    let dir = Path::new("examples").join(name);
+    let child = Command::new(env!("CARGO_BIN_EXE_dspec"))
+        .args(["check", "-v", "--color", "never"])
+        .arg(&dir)
+        .envs(env.iter().copied())
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs dspec");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("waits for dspec");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(leftovers(pid), Vec::<String>::new(), "left behind:\n{all}");
+    (out.status.code(), all)
+}
+
+#[test]
+fn web_api_example_passes() {
+    let (code, all) = check("web-api", &[]);
+    assert_eq!(code, Some(0), "{all}");
+    // build.dspec 16 + runtime.dspec 17 + security.dspec 17
+    assert!(all.contains("50 passed, 0 failed"), "{all}");
+    for story in ["story WEB-1", "story WEB-2", "story WEB-3"] {
+        assert!(all.contains(story), "{story} missing:\n{all}");
+    }
+}
+
+#[test]
+fn db_stack_example_passes() {
+    let (code, all) = check("db-stack", &[]);
+    assert_eq!(code, Some(0), "{all}");
+    // dev-override.dspec 15 + persistence.dspec 13 + startup.dspec 18
+    assert!(all.contains("46 passed, 0 failed"), "{all}");
+    for story in ["story DB-1", "story DB-2", "story DB-3"] {
+        assert!(all.contains(story), "{story} missing:\n{all}");
+    }
+}
+
+#[test]
+fn hardened_example_passes_and_never_prints_its_secret() {
+    let (code, all) = check("hardened", &[("HARDENED_API_TOKEN", TOKEN)]);
+    assert_eq!(code, Some(0), "{}", all.replace(TOKEN, "<TOKEN>"));
+    // limits.dspec 10 + lockdown.dspec 17 + logs-secrets.dspec 10
+    assert!(
+        all.contains("37 passed, 0 failed"),
+        "{}",
+        all.replace(TOKEN, "<TOKEN>")
+    );
+    assert!(
+        !all.contains(TOKEN),
+        "the secret was printed:\n{}",
+        all.replace(TOKEN, "<TOKEN>")
+    );
+    assert!(
+        all.contains(r#"expect api.exec(["sh", "-c", "echo $API_TOKEN"]).stdout == "***""#),
+        "{}",
+        all.replace(TOKEN, "<TOKEN>")
+    );
+}
