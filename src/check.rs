@@ -145,20 +145,28 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
             eprintln!("compose: {}", ctx.compose_version().await);
         }
         let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+        let live = std::io::stderr().is_terminal();
+        let width = terminal_size::terminal_size_of(std::io::stderr())
+            .map_or(80, |(w, _)| usize::from(w.0));
+        let mut view =
+            report::progress::ProgressView::new(program.clone(), live, args.verbose, width);
         let progress = tokio::spawn(async move {
-            let tty = std::io::stderr().is_terminal();
-            while let Some(e) = rx.recv().await {
-                if let Event::Progress { subject, text } = e {
-                    if tty {
-                        eprint!("\r\x1b[2K{subject}: {text}");
-                    } else {
-                        eprintln!("{subject}: {text}");
-                    }
+            let write = |text: String| {
+                if !text.is_empty() {
+                    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+                }
+            };
+            let mut clock = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                tokio::select! {
+                    e = rx.recv() => match e {
+                        Some(e) => write(view.event(&e, std::time::Instant::now())),
+                        None => break,
+                    },
+                    _ = clock.tick(), if live => write(view.tick(std::time::Instant::now())),
                 }
             }
-            if tty {
-                eprint!("\r\x1b[2K");
-            }
+            write(view.finish());
         });
         let run = engine::run(
             program.clone(),

@@ -19,6 +19,7 @@ use super::observe::{ObsError, Observed, process_text, tail};
 use super::poll::{self, Sample};
 use crate::compile::{Check, PathStep, Program, SubjectSpec};
 use crate::plan::{Plan, StepId, StepKind, SubjectRef};
+use crate::report::event::{Activity, Progress, Task};
 use crate::report::{CheckResult, Event, Outcome, SetupFailure};
 
 /// How a finished step left things.
@@ -100,8 +101,22 @@ impl Shared {
         match e {
             Event::SetupFailed(f) => out.setup.push(f),
             Event::CheckDone(r) => out.results.push(r),
-            Event::Progress { .. } => {}
+            Event::Progress(_) | Event::FileDone { .. } => {}
         }
+    }
+
+    /// Tells the progress view what `subject` of `file` is doing.
+    fn progress(&self, subject: &SubjectRef, activity: Activity) {
+        let _ = self.events.send(Event::Progress(Progress {
+            file: subject.file,
+            task: Task::Subject(subject.name.clone()),
+            activity,
+        }));
+    }
+
+    /// `subject` is set up: `text` (`built`, `started`...) after `took`.
+    fn ready(&self, subject: &SubjectRef, text: String, took: std::time::Duration) {
+        self.progress(subject, Activity::Ready { text, took });
     }
 }
 
@@ -191,6 +206,7 @@ pub async fn run(
                     == 1
             {
                 file_done(&shared, f).await;
+                let _ = shared.events.send(Event::FileDone { file: f });
             }
         });
     }
@@ -272,6 +288,14 @@ async fn run_step(shared: &Arc<Shared>, id: StepId, failed: Option<(SubjectRef, 
                 reason,
             },
             None => {
+                if let Some((_, limit)) = modifier_of(&shared.program.files[c.file].checks[c.index])
+                {
+                    let _ = shared.events.send(Event::Progress(Progress {
+                        file: c.file,
+                        task: Task::Check(c.index),
+                        activity: Activity::Waiting { limit },
+                    }));
+                }
                 observe_check(
                     shared,
                     step.subjects[0].clone(),
@@ -367,10 +391,13 @@ async fn setup_container(shared: &Arc<Shared>, id: StepId, image_step: StepId) -
     } else {
         None
     };
-    let _ = shared.events.send(Event::Progress {
-        subject: subject.name.clone(),
-        text: "starting".into(),
-    });
+    shared.progress(
+        &subject,
+        Activity::Working {
+            text: "starting".into(),
+        },
+    );
+    let started = Instant::now();
     match container::start(
         &shared.ctx,
         subject.file,
@@ -382,6 +409,12 @@ async fn setup_container(shared: &Arc<Shared>, id: StepId, image_step: StepId) -
     .await
     {
         Ok(running) => {
+            let text = if running.startup.is_some() {
+                "started"
+            } else {
+                "created"
+            };
+            shared.ready(&subject, text.into(), started.elapsed());
             shared
                 .containers
                 .lock()
@@ -411,14 +444,13 @@ async fn setup_stack(shared: &Arc<Shared>, id: StepId) -> State {
                 Some(PathStep::Field { name, .. }) if name == "service")
             })
         });
-    let _ = shared.events.send(Event::Progress {
-        subject: subject.name.clone(),
-        text: if up {
-            "compose up".into()
-        } else {
-            "compose config".into()
+    shared.progress(
+        &subject,
+        Activity::Working {
+            text: if up { "compose up" } else { "compose config" }.into(),
         },
-    });
+    );
+    let started = Instant::now();
     match compose::setup(
         &shared.ctx,
         subject.file,
@@ -430,6 +462,12 @@ async fn setup_stack(shared: &Arc<Shared>, id: StepId) -> State {
     .await
     {
         Ok(stack) => {
+            let text = match &stack.up {
+                Some(Ok(())) => "up",
+                Some(Err(_)) => "did not come up",
+                None => "config read",
+            };
+            shared.ready(&subject, text.into(), started.elapsed());
             if let Some(Err(e)) = &stack.up {
                 // Shown once; service expectations point at it.
                 let lines: Vec<String> = e.message.lines().map(str::to_string).collect();
@@ -491,10 +529,12 @@ async fn setup_host(shared: &Arc<Shared>, id: StepId) -> State {
         Ok(c) => c,
         Err(e) => return setup_failed(shared, &subject, e, Vec::new(), false),
     };
-    let _ = shared.events.send(Event::Progress {
-        subject: subject.name.clone(),
-        text: format!("running `{}`", shared.ctx.redact(&command)),
-    });
+    shared.progress(
+        &subject,
+        Activity::Working {
+            text: format!("running `{}`", shared.ctx.redact(&command)),
+        },
+    );
     match host::run(
         &command,
         &env,
@@ -504,6 +544,7 @@ async fn setup_host(shared: &Arc<Shared>, id: StepId) -> State {
     .await
     {
         Ok(r) => {
+            shared.ready(&subject, format!("exited {}", r.exit_code), r.duration);
             shared
                 .hosts
                 .lock()
@@ -595,6 +636,7 @@ async fn setup_image(shared: &Arc<Shared>, id: StepId) -> State {
                 name.trim_matches(['-', '.', '_']),
                 &hash[..12]
             );
+            let file = first.file;
             let subject = first.name.clone();
             let events = shared.events.clone();
             let mut progress = move |p: BuildProgress| {
@@ -604,10 +646,13 @@ async fn setup_image(shared: &Arc<Shared>, id: StepId) -> State {
                     instruction,
                 } = p
                 {
-                    let _ = events.send(Event::Progress {
-                        subject: subject.clone(),
-                        text: format!("build step {number}/{total}: {instruction}"),
-                    });
+                    let _ = events.send(Event::Progress(Progress {
+                        file,
+                        task: Task::Subject(subject.clone()),
+                        activity: Activity::Working {
+                            text: format!("build step {number}/{total}: {instruction}"),
+                        },
+                    }));
                 }
             };
             match image::build(
@@ -620,6 +665,9 @@ async fn setup_image(shared: &Arc<Shared>, id: StepId) -> State {
             .await
             {
                 Ok((info, duration, ctx, _log)) => {
+                    for s in &step.subjects {
+                        shared.ready(s, "built".into(), duration);
+                    }
                     ImageFacts::new(info, Some(duration), Some(ctx), wanted)
                 }
                 Err(f) => return fail(f.message, f.output, f.infrastructure),
@@ -627,8 +675,14 @@ async fn setup_image(shared: &Arc<Shared>, id: StepId) -> State {
         }
         SubjectSpec::Existing { reference } => {
             let reference = reference.to_string();
+            let started = Instant::now();
             match shared.ctx.engine.inspect_image(&reference).await {
-                Ok(Some(info)) => ImageFacts::new(info, None, None, wanted),
+                Ok(Some(info)) => {
+                    for s in &step.subjects {
+                        shared.ready(s, "present".into(), started.elapsed());
+                    }
+                    ImageFacts::new(info, None, None, wanted)
+                }
                 Ok(None) => {
                     return fail(
                         format!(

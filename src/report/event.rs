@@ -58,10 +58,42 @@ pub struct SetupFailure {
     pub infrastructure: bool,
 }
 
+/// What a subject or a check is doing now, for the progress view.
+#[derive(Clone, Debug, Serialize)]
+pub struct Progress {
+    pub file: usize,
+    pub task: Task,
+    pub activity: Activity,
+}
+
+/// Who is busy: a subject being set up, or a check that waits (`within`/`for`).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Task {
+    Subject(String),
+    /// Index of the check in its file.
+    Check(usize),
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Activity {
+    /// `build step 3/8: COPY ...`, `starting`, `compose up`.
+    Working { text: String },
+    /// Sampling until `limit` has passed: a `within` or `for` check.
+    Waiting { limit: Duration },
+    /// Set up: `built`, `started`, `up`, `exited 0`, after `took`.
+    Ready { text: String, took: Duration },
+}
+
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    Progress { subject: String, text: String },
+    Progress(Progress),
     SetupFailed(SetupFailure),
     CheckDone(CheckResult),
+    /// Every step of the spec file has finished.
+    FileDone {
+        file: usize,
+    },
 }

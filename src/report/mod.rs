@@ -7,6 +7,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod progress;
 
 pub use event::{CheckResult, Event, Outcome, SetupFailure};
 
