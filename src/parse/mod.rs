@@ -189,6 +189,20 @@ fn hint(file: &SourceFile, pos: usize, found: &str) -> Option<Diagnostic> {
                 )),
         );
     }
+    if let Some(at) = line_before.rfind("${")
+        && !line_before[at..].contains('}')
+    {
+        let open = pos - line_before.len() + at;
+        return Some(
+            Diagnostic::error(
+                Code::Syntax,
+                Span::new(file.id, open, pos.max(open + 2)),
+                "`${` must be followed by a name and `}`",
+            )
+            .label("an interpolation starts here")
+            .help("write `${NAME}` for a `let` or `--var` value; `\\${` is a literal `${`, as in `\\${#VAR}`"),
+        );
+    }
     let quotes = line_before
         .replace("\\\\", "")
         .replace("\\\"", "")
