@@ -71,6 +71,8 @@ pub struct Ctx {
     compose: tokio::sync::OnceCell<Result<compose::Tool, String>>,
     /// Stacks to take down at the end.
     teardowns: std::sync::Mutex<Vec<compose::Teardown>>,
+    /// Every Compose project the run started, also after its `down`.
+    projects: std::sync::Mutex<Vec<String>>,
 }
 
 impl Ctx {
@@ -90,6 +92,7 @@ impl Ctx {
             networks: tokio::sync::Mutex::new(BTreeMap::new()),
             compose: tokio::sync::OnceCell::new(),
             teardowns: std::sync::Mutex::new(Vec::new()),
+            projects: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -181,6 +184,10 @@ impl Ctx {
     }
 
     fn add_teardown(&self, t: compose::Teardown) {
+        self.projects
+            .lock()
+            .expect("projects lock")
+            .push(t.project.clone());
         self.teardowns.lock().expect("teardowns lock").push(t);
     }
 
@@ -204,22 +211,33 @@ impl Ctx {
     pub async fn cleanup(&self) -> Result<Vec<String>, String> {
         let stacks: Vec<compose::Teardown> =
             std::mem::take(&mut *self.teardowns.lock().expect("teardowns lock"));
-        let mut first_error = None;
         for t in stacks {
-            if let Err(e) = t.down().await {
-                first_error.get_or_insert(e);
-            }
+            // A failed `down` is made up for by the sweep by project below.
+            let _ = t.down().await;
         }
-        let res = self
-            .engine
-            .list_by_label(&self.label_filter())
-            .await
-            .map_err(|e| e.to_string())?;
-        let names = res.runtime_ids();
-        self.engine
-            .remove_all(&res, false)
-            .await
-            .map_err(|e| e.to_string())?;
+        // A Compose tool killed in the middle of `up` (Ctrl-C, --timeout) may have requests
+        // that the engine completes after `down`: its networks and volumes carry only
+        // Compose's labels, so they are found by project on every sweep.
+        let projects = self.projects.lock().expect("projects lock").clone();
+        let mut filters = vec![self.label_filter()];
+        filters.extend(
+            projects
+                .iter()
+                .map(|p| format!("com.docker.compose.project={p}")),
+        );
+        let mut names = Vec::new();
+        for filter in filters {
+            let res = self
+                .engine
+                .list_by_label(&filter)
+                .await
+                .map_err(|e| e.to_string())?;
+            names.extend(res.runtime_ids());
+            self.engine
+                .remove_all(&res, false)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         Ok(names)
     }
 }
