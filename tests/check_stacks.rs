@@ -22,35 +22,6 @@ fn spawn(spec: &str) -> Child {
         .expect("runs dspec")
 }
 
-/// Containers, networks and volumes a dspec process left: by its pid label
-/// and by the project-name prefix (`dspec-<pid hex>-`).
-fn leftovers(pid: u32) -> Vec<String> {
-    let mut found = Vec::new();
-    let out = Command::new("docker")
-        .args(["ps", "-aq", "--filter", &format!("label=dspec.pid={pid}")])
-        .output()
-        .expect("docker");
-    found.extend(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_string),
-    );
-    let prefix = format!("dspec-{pid:x}-");
-    for kind in ["network", "volume"] {
-        let out = Command::new("docker")
-            .args([kind, "ls", "--format", "{{.Name}}"])
-            .output()
-            .expect("docker");
-        found.extend(
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .filter(|n| n.starts_with(&prefix))
-                .map(str::to_string),
-        );
-    }
-    found
-}
-
 fn check(spec: &str) -> (Output, String) {
     let child = spawn(spec);
     let pid = child.id();
@@ -60,7 +31,11 @@ fn check(spec: &str) -> (Output, String) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(leftovers(pid), Vec::<String>::new(), "left behind:\n{all}");
+    assert_eq!(
+        common::leftovers(pid),
+        Vec::<String>::new(),
+        "left behind:\n{all}"
+    );
     (out, all)
 }
 
@@ -119,6 +94,10 @@ fn an_interrupted_stack_run_is_taken_down() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(leftovers(pid), Vec::<String>::new(), "after {delay:?}");
+        assert_eq!(
+            common::leftovers(pid),
+            Vec::<String>::new(),
+            "after {delay:?}"
+        );
     }
 }

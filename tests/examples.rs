@@ -46,35 +46,6 @@ fn prepare() {
     });
 }
 
-/// Containers, networks and volumes a dspec process left: by its pid label and by the name
-/// prefix of its run (`dspec-<pid hex>-`), Compose projects included.
-fn leftovers(pid: u32) -> Vec<String> {
-    let mut found = Vec::new();
-    let out = Command::new("docker")
-        .args(["ps", "-aq", "--filter", &format!("label=dspec.pid={pid}")])
-        .output()
-        .expect("docker ps");
-    found.extend(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_string),
-    );
-    let prefix = format!("dspec-{pid:x}-");
-    for kind in ["network", "volume"] {
-        let out = Command::new("docker")
-            .args([kind, "ls", "--format", "{{.Name}}"])
-            .output()
-            .expect("docker ls");
-        found.extend(
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .filter(|n| n.starts_with(&prefix))
-                .map(str::to_string),
-        );
-    }
-    found
-}
-
 /// `dspec check --color never examples/NAME`: (exit code, stdout + stderr).
 fn check(name: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
     common::require_docker();
@@ -97,7 +68,11 @@ fn check(name: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(leftovers(pid), Vec::<String>::new(), "left behind:\n{all}");
+    assert_eq!(
+        common::leftovers(pid),
+        Vec::<String>::new(),
+        "left behind:\n{all}"
+    );
     (out.status.code(), all)
 }
 

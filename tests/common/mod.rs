@@ -139,3 +139,32 @@ fn probe_docker() -> Result<String, String> {
         ))
     }
 }
+
+/// Containers, networks and volumes a dspec process left: by its pid label and by the name
+/// prefix of its run (`dspec-<pid hex>-`), Compose projects included.
+pub fn leftovers(pid: u32) -> Vec<String> {
+    let mut found = Vec::new();
+    let out = Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("label=dspec.pid={pid}")])
+        .output()
+        .expect("docker ps");
+    found.extend(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string),
+    );
+    let prefix = format!("dspec-{pid:x}-");
+    for kind in ["network", "volume"] {
+        let out = Command::new("docker")
+            .args([kind, "ls", "--format", "{{.Name}}"])
+            .output()
+            .expect("docker ls");
+        found.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|n| n.starts_with(&prefix))
+                .map(str::to_string),
+        );
+    }
+    found
+}
