@@ -42,7 +42,15 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
             (d, c)
         })
         .filter(|(d, _)| *d < limit)
-        .min_by_key(|(d, c)| (*d, c.len()))
+        // On a tie, a candidate of the typo's own length (a swap or a wrong letter) beats one
+        // that needs a letter added or dropped: `iud` means `uid` rather than `id`.
+        .min_by_key(|(d, c)| {
+            (
+                *d,
+                c.chars().count().abs_diff(name.chars().count()),
+                c.len(),
+            )
+        })
         .map(|(_, c)| c)
 }
 
@@ -78,5 +86,6 @@ mod tests {
         assert_eq!(closest("layer", names), Some("layers"));
         assert_eq!(closest("Size", names), Some("size"));
         assert_eq!(closest("healthcheck", names), None);
+        assert_eq!(closest("iud", ["id", "uid", "gid"]), Some("uid"));
     }
 }
