@@ -227,17 +227,19 @@ fn specs_run_on_an_engine_reached_over_tls_and_through_contexts() {
             c("key.pem")
         )));
     let cfg = ("DOCKER_CONFIG", config.display().to_string());
+    // The flag is dspec's own: Compose and the host command are pointed at the engine.
     let (out, all) = dspec(
         &[
             "--context",
             "dspec-tls",
             "check",
             "-v",
-            "tests/specs/image_pass.dspec",
+            "tests/specs/remote.dspec",
         ],
         std::slice::from_ref(&cfg),
     );
     assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("7 passed, 0 failed"), "{all}");
     assert!(
         all.contains(&format!(
             "at {} (TLS, context \"dspec-tls\")",

@@ -517,7 +517,7 @@ async fn setup_host(shared: &Arc<Shared>, id: StepId) -> State {
     let lookup = |name: &str| running(shared, subject.file, name);
     // The command reaches the run's engine (a `docker` or Compose call in it); its own `env`
     // settings come after and win.
-    let mut env = shared.ctx.engine.versions().child_env.clone();
+    let mut env = shared.ctx.engine.versions().command_env.clone();
     for (k, v) in &spec.env {
         match container::host_env_value(&shared.ctx, v, &lookup).await {
             Ok(val) => env.push((k.clone(), val)),

@@ -155,6 +155,7 @@ pub async fn connect_endpoint(endpoint: Endpoint) -> Result<Engine, EngineError>
         probe_host,
         publish_ip,
         child_env: endpoint.child_env(),
+        command_env: endpoint.command_env(),
         tls: endpoint.tls.is_some(),
         context: endpoint.context.clone(),
         server_version: version.version.unwrap_or_default(),

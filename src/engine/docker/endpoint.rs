@@ -20,6 +20,8 @@ pub struct Endpoint {
     pub tls: Option<PathBuf>,
     /// The docker context it came from, when one was used.
     pub context: Option<String>,
+    /// Chosen by dspec's `--context` flag, which programs dspec starts do not see.
+    pub by_flag: bool,
 }
 
 /// How a variable is read (the process environment, or a map in tests).
@@ -37,6 +39,7 @@ impl Endpoint {
             host: host.to_string(),
             tls: None,
             context: None,
+            by_flag: false,
         }
     }
 
@@ -48,10 +51,14 @@ impl Endpoint {
             None if env("DOCKER_HOST").is_some() => None,
             None => env("DOCKER_CONTEXT").or_else(|| current_context(&config)),
         };
-        match name {
+        let endpoint = match name {
             Some(name) if name != "default" => from_context(&config, &name),
             _ => from_env(env, &config),
-        }
+        };
+        endpoint.map(|e| Endpoint {
+            by_flag: context.is_some(),
+            ..e
+        })
     }
 
     /// A one-line description for messages: `tcp://h:2376 (TLS, context "ci")`.
@@ -137,7 +144,19 @@ impl Endpoint {
         Ok((probe, ip.to_string()))
     }
 
-    /// Variables for tools dspec starts (Compose, host commands), so they reach this engine.
+    /// Variables for host commands: none when they would pick the same engine from the
+    /// environment they inherit (so the docker CLI in them behaves exactly as in the user's
+    /// shell), the engine's address when it came from dspec's own `--context` flag.
+    pub fn command_env(&self) -> Vec<(String, String)> {
+        if self.by_flag {
+            self.child_env()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Variables for the Compose tool, so that it reaches this engine whatever it makes of
+    /// contexts (docker-compose v1 reads `DOCKER_HOST` and the TLS variables only).
     pub fn child_env(&self) -> Vec<(String, String)> {
         let mut env = vec![("DOCKER_HOST".to_string(), self.host.clone())];
         match &self.tls {
@@ -195,6 +214,7 @@ fn from_env(env: Env<'_>, config: &Path) -> Result<Endpoint, String> {
         host: with_default_port(&host, 2376),
         tls: Some(dir),
         context: None,
+        by_flag: false,
     })
 }
 
@@ -256,6 +276,7 @@ fn from_context(config: &Path, name: &str) -> Result<Endpoint, String> {
             host,
             tls,
             context: Some(name.to_string()),
+            by_flag: false,
         });
     }
     known.sort();
@@ -364,9 +385,16 @@ mod tests {
             Endpoint::resolve(None, &env).unwrap().host,
             "unix:///tmp/x.sock"
         );
-        // ...and the flag beats DOCKER_HOST
+        assert!(
+            Endpoint::resolve(None, &env)
+                .unwrap()
+                .command_env()
+                .is_empty()
+        );
+        // ...and the flag beats DOCKER_HOST; host commands are told, as they cannot see it
         let e = Endpoint::resolve(Some("remote"), &env).unwrap();
         assert_eq!(e.host, "tcp://10.1.2.3:2375");
+        assert_eq!(e.command_env(), e.child_env());
         // "default" is the environment's engine
         let e = Endpoint::resolve(Some("default"), &env).unwrap();
         assert_eq!(e.host, "unix:///tmp/x.sock");

@@ -17,8 +17,10 @@ pub struct Versions {
     pub probe_host: String,
     /// The engine machine's address that ports are published on.
     pub publish_ip: String,
-    /// Variables that point tools dspec starts (Compose, host commands) at the same engine.
+    /// Variables that point the Compose tool at the same engine.
     pub child_env: Vec<(String, String)>,
+    /// Variables that point host commands at the same engine (see `Endpoint::command_env`).
+    pub command_env: Vec<(String, String)>,
     /// Whether the connection is TLS.
     pub tls: bool,
     /// The docker context the engine was chosen by, if any.
