@@ -121,21 +121,13 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
     engine::with_engine(args.context.as_deref(), |engine| async move {
         if args.verbose {
             let v = engine.versions();
-            let mut via = Vec::new();
-            if v.tls {
-                via.push("TLS".to_string());
-            }
-            if let Some(c) = &v.context {
-                via.push(format!("context \"{c}\""));
-            }
-            let via = if via.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", via.join(", "))
-            };
             eprintln!(
-                "engine: Docker {} (API {}) at {}{via}; ports published on {}, probed at {}",
-                v.server_version, v.api_version, v.host, v.publish_ip, v.probe_host
+                "engine: Docker {} (API {}) at {}; ports published on {}, probed at {}",
+                v.server_version,
+                v.api_version,
+                v.engine_text(),
+                v.publish_ip,
+                v.probe_host
             );
         }
         let versions = engine.versions().clone();

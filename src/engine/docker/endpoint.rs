@@ -63,18 +63,7 @@ impl Endpoint {
 
     /// A one-line description for messages: `tcp://h:2376 (TLS, context "ci")`.
     pub fn describe(&self) -> String {
-        let mut extra = Vec::new();
-        if self.tls.is_some() {
-            extra.push("TLS".to_string());
-        }
-        if let Some(c) = &self.context {
-            extra.push(format!("context \"{c}\""));
-        }
-        if extra.is_empty() {
-            self.host.clone()
-        } else {
-            format!("{} ({})", self.host, extra.join(", "))
-        }
+        describe(&self.host, self.tls.is_some(), self.context.as_deref())
     }
 
     /// The engine machine's host name or address as written in a `tcp://` address; `None`
@@ -167,6 +156,22 @@ impl Endpoint {
             None => env.push(("DOCKER_TLS_VERIFY".into(), String::new())),
         }
         env
+    }
+}
+
+/// `HOST`, `HOST (TLS)`, `HOST (TLS, context "NAME")`.
+pub fn describe(host: &str, tls: bool, context: Option<&str>) -> String {
+    let mut extra = Vec::new();
+    if tls {
+        extra.push("TLS".to_string());
+    }
+    if let Some(c) = context {
+        extra.push(format!("context \"{c}\""));
+    }
+    if extra.is_empty() {
+        host.to_string()
+    } else {
+        format!("{host} ({})", extra.join(", "))
     }
 }
 

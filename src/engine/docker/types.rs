@@ -37,6 +37,13 @@ pub struct Versions {
     pub arch: String,
 }
 
+impl Versions {
+    /// Where and how the engine was reached: `tcp://h:2376 (TLS, context "ci")`.
+    pub fn engine_text(&self) -> String {
+        super::endpoint::describe(&self.host, self.tls, self.context.as_deref())
+    }
+}
+
 // ---------------------------------------------------------------- build
 
 /// Options of one image build (legacy builder; intermediate containers are always removed).
