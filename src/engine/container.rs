@@ -602,7 +602,6 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
     tail(value, rest)
 }
 
-/// Text of a value for the host side (`api.url(8000)` → the published URL).
 /// `http://HOST:PORT` of a published port, as reached from this machine.
 fn url(ctx: &Ctx, host_port: u16) -> String {
     let host = &ctx.engine.versions().probe_host;
@@ -613,6 +612,7 @@ fn url(ctx: &Ctx, host_port: u16) -> String {
     }
 }
 
+/// Text of a value for the host side (`api.url(8000)` → the published URL).
 pub async fn host_env_value(
     ctx: &Ctx,
     v: &Val,
