@@ -43,7 +43,7 @@ fn check(spec: &str) -> (Output, String) {
 fn a_stack_comes_up_healthy_with_its_config() {
     let (out, all) = check("tests/specs/stack_pass.dspec");
     assert_eq!(out.status.code(), Some(0), "{all}");
-    assert!(all.contains("18 passed, 0 failed"), "{all}");
+    assert!(all.contains("20 passed, 0 failed"), "{all}");
     assert!(
         all.contains("compose: docker-compose 1.") || all.contains("compose: docker compose"),
         "{all}"
@@ -54,7 +54,7 @@ fn a_stack_comes_up_healthy_with_its_config() {
 fn broken_stacks_fail_at_their_lines_with_evidence() {
     let (out, all) = check("tests/specs/stack_fail.dspec");
     assert_eq!(out.status.code(), Some(1), "{all}");
-    assert!(all.contains("0 passed, 3 failed"), "{all}");
+    assert!(all.contains("0 passed, 4 failed"), "{all}");
     assert!(
         all.contains("stack_fail.dspec:9:10")
             && all.contains("Unsupported config option for services.web: 'portz'"),
@@ -65,7 +65,12 @@ fn broken_stacks_fail_at_their_lines_with_evidence() {
         "{all}"
     );
     assert!(
-        all.contains("stack_fail.dspec:13:10") && all.contains("actual: \"prod\""),
+        all.contains("stack_fail.dspec:13:10")
+            && all.contains("service `web` has not turned healthy since it started"),
+        "{all}"
+    );
+    assert!(
+        all.contains("stack_fail.dspec:14:10") && all.contains("actual: \"prod\""),
         "{all}"
     );
 }

@@ -322,6 +322,30 @@ async fn bring_up(
     }
 }
 
+/// Start to healthy of a service's container, which Compose started: from the container's
+/// start time and the engine's `health_status: healthy` event.
+async fn service_startup(ctx: &Ctx, service: &str, id: &str) -> Result<Duration, ObsError> {
+    let engine = &ctx.engine;
+    let eng = |e: super::docker::EngineError| ObsError::Engine(e.to_string());
+    let info = engine.inspect_container(id).await.map_err(eng)?;
+    let Some(started) = info.started_at else {
+        return Err(ObsError::Missing(format!(
+            "service `{service}` never started"
+        )));
+    };
+    if info.health.is_none() {
+        return Err(ObsError::Missing(format!(
+            "service `{service}` has no health check: `startup` is the time from start to healthy"
+        )));
+    }
+    match engine.first_healthy_since(id, started).await.map_err(eng)? {
+        Some(at) => Ok(at.duration_since(started).unwrap_or_default()),
+        None => Err(ObsError::Missing(format!(
+            "service `{service}` has not turned healthy since it started (or the engine no longer holds that event); check `health == \"healthy\" within D` first"
+        ))),
+    }
+}
+
 /// The containers of a service, in replica order.
 pub async fn service_containers(
     ctx: &Ctx,
@@ -543,16 +567,15 @@ pub async fn observe(ctx: &Ctx, stack: &Stack, steps: &[PathStep]) -> Observed {
                 let running = containers.iter().filter(|c| c.running).count();
                 return tail(Actual::Int(running as i64), &rest[1..]);
             }
-            if matches!(rest.first(), Some(PathStep::Field { name, .. }) if name == "startup") {
-                return Err(ObsError::Missing(
-                    "`startup` is measured for containers dspec starts, not for stack services; use `health == \"healthy\" within D`".into(),
-                ));
-            }
             let Some(first) = containers.first() else {
                 return Err(ObsError::Missing(format!(
                     "service `{service}` has no container (not in an enabled profile?)"
                 )));
             };
+            if matches!(rest.first(), Some(PathStep::Field { name, .. }) if name == "startup") {
+                let startup = service_startup(ctx, &service, &first.id).await?;
+                return tail(Actual::Duration(startup), &rest[1..]);
+            }
             let running = Running {
                 id: first.id.clone(),
                 startup: None,

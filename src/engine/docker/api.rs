@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::io::Read;
 use std::pin::Pin;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::error::EngineError;
 use super::types::{
@@ -102,6 +102,14 @@ pub trait DockerApi: Send + Sync {
         id: &'a str,
         deadline: Instant,
     ) -> EngineFuture<'a, HealthOutcome>;
+
+    /// When the container first turned healthy at or after `since`, from the daemon's recent
+    /// events (it keeps the last few hundred); `None` when no such event is there.
+    fn first_healthy_since<'a>(
+        &'a self,
+        id: &'a str,
+        since: SystemTime,
+    ) -> EngineFuture<'a, Option<SystemTime>>;
 
     /// Removes a container, running or not, with its anonymous volumes.
     fn remove_container<'a>(&'a self, id: &'a str) -> EngineFuture<'a, ()>;

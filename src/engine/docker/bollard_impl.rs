@@ -2,7 +2,7 @@
 //! module of its concern; this file only wires them to the trait.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bollard::Docker;
 use bollard::errors::Error as BollardError;
@@ -126,6 +126,14 @@ impl DockerApi for Engine {
         deadline: Instant,
     ) -> EngineFuture<'a, HealthOutcome> {
         Box::pin(health_wait::wait_health_event(self, id, deadline))
+    }
+
+    fn first_healthy_since<'a>(
+        &'a self,
+        id: &'a str,
+        since: SystemTime,
+    ) -> EngineFuture<'a, Option<SystemTime>> {
+        Box::pin(health_wait::first_healthy_since(self, id, since))
     }
 
     fn remove_container<'a>(&'a self, id: &'a str) -> EngineFuture<'a, ()> {

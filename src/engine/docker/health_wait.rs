@@ -74,6 +74,44 @@ async fn wait(engine: &Engine, id: &str) -> Result<HealthOutcome, EngineError> {
     })
 }
 
+/// When `id` first turned healthy at or after `since`, from the daemon's event buffer: the
+/// events from `since` to now, replayed and then closed by the daemon.
+pub(crate) async fn first_healthy_since(
+    engine: &Engine,
+    id: &str,
+    since: SystemTime,
+) -> Result<Option<SystemTime>, EngineError> {
+    let stamp = |t: SystemTime| {
+        let t = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+        format!("{}.{:09}", t.as_secs(), t.subsec_nanos())
+    };
+    let (from, until) = (stamp(since), stamp(SystemTime::now()));
+    let filters = HashMap::from([
+        ("type", vec!["container"]),
+        ("container", vec![id]),
+        ("event", vec!["health_status"]),
+    ]);
+    let opts = EventsOptionsBuilder::default()
+        .since(&from)
+        .until(&until)
+        .filters(&filters)
+        .build();
+    let mut events = engine.docker.events(Some(opts));
+    while let Some(event) = events.next().await {
+        let event = event.map_err(|e| engine.err(e, Subject::Container(id)))?;
+        let action = event.action.unwrap_or_default();
+        if health_from_action(&action) == Some(HealthStatus::Healthy)
+            && let Some(nanos) = event.time_nano
+        {
+            let at = UNIX_EPOCH + Duration::from_nanos(u64::try_from(nanos).unwrap_or_default());
+            if at >= since {
+                return Ok(Some(at));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// The outcome if the current state already decides it.
 fn decided(info: &ContainerInfo) -> Option<HealthOutcome> {
     if !info.running {
