@@ -268,7 +268,6 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
                     &loaded.sources,
                     &output.results,
                     &output.setup,
-                    &meta
                 )
             );
             if let Ok(summary_path) = std::env::var("GITHUB_STEP_SUMMARY") {

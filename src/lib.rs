@@ -19,6 +19,7 @@ pub mod exit_code;
 pub mod explain;
 pub mod fnv;
 pub mod format;
+pub mod glob;
 pub mod init;
 pub mod load;
 pub mod parse;

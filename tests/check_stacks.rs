@@ -23,20 +23,7 @@ fn spawn(spec: &str) -> Child {
 }
 
 fn check(spec: &str) -> (Output, String) {
-    let child = spawn(spec);
-    let pid = child.id();
-    let out = child.wait_with_output().expect("waits");
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        common::leftovers(pid),
-        Vec::<String>::new(),
-        "left behind:\n{all}"
-    );
-    (out, all)
+    common::wait_leaving_nothing(spawn(spec))
 }
 
 #[test]

@@ -61,18 +61,7 @@ fn check(name: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("runs dspec");
-    let pid = child.id();
-    let out = child.wait_with_output().expect("waits for dspec");
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        common::leftovers(pid),
-        Vec::<String>::new(),
-        "left behind:\n{all}"
-    );
+    let (out, all) = common::wait_leaving_nothing(child);
     (out.status.code(), all)
 }
 

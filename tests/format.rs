@@ -1,6 +1,8 @@
 //! `dspec fmt` keeps meaning and comments and is idempotent: over every
 //! spec in the repository and over generated (mutated) specs.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,32 +12,13 @@ use dspec::source::SourceMap;
 use proptest::prelude::*;
 
 fn specs() -> Vec<String> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut out = Vec::new();
-    for dir in [
+    common::spec_texts(&[
         "tests/specs",
         "tests/cases/valid",
         "tests/cases/plan",
         "examples",
         "bench",
-    ] {
-        collect(&root.join(dir), &mut out);
-    }
-    out
-}
-
-fn collect(dir: &Path, out: &mut Vec<String>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect(&p, out);
-        } else if p.extension().is_some_and(|e| e == "dspec") {
-            out.push(std::fs::read_to_string(p).unwrap());
-        }
-    }
+    ])
 }
 
 /// Canonical statements of a text, or None when it does not parse cleanly.

@@ -2,7 +2,7 @@
 //! through parse → compile → plan → render; nothing may panic.
 //! `PROPTEST_CASES=100000 cargo test --release --test fuzz` for a long run.
 
-use std::path::PathBuf;
+mod common;
 
 use dspec::compile::{self, Options};
 use dspec::diag::{RenderOptions, render};
@@ -119,33 +119,15 @@ const TOKENS: &[&str] = &[
 fn seeds() -> &'static [String] {
     static SEEDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     SEEDS.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let mut out = Vec::new();
-        for dir in [
+        let out = common::spec_texts(&[
             "tests/cases/valid",
             "tests/cases/invalid",
             "tests/cases/plan",
             "examples",
-        ] {
-            collect(&root.join(dir), &mut out);
-        }
+        ]);
         assert!(!out.is_empty());
         out
     })
-}
-
-fn collect(dir: &std::path::Path, out: &mut Vec<String>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect(&p, out);
-        } else if p.extension().is_some_and(|e| e == "dspec") {
-            out.push(std::fs::read_to_string(p).unwrap());
-        }
-    }
 }
 
 /// Everything the front end does with a file, rendering included.

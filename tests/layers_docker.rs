@@ -68,21 +68,7 @@ fn export_view(cid: &str) -> BTreeMap<String, FsEntry> {
         let h = e.header();
         let et = h.entry_type();
         let path = norm(&e.path().unwrap().to_string_lossy());
-        let kind = if et.is_dir() {
-            EntryKind::Dir
-        } else if et.is_symlink() {
-            EntryKind::Symlink
-        } else if et.is_hard_link() {
-            EntryKind::Hardlink
-        } else if et.is_character_special() {
-            EntryKind::Char
-        } else if et.is_block_special() {
-            EntryKind::Block
-        } else if et.is_fifo() {
-            EntryKind::Fifo
-        } else {
-            EntryKind::File
-        };
+        let kind = EntryKind::of_tar(et).unwrap_or(EntryKind::File);
         let link_target = match kind {
             EntryKind::Symlink => Some(
                 e.link_name()

@@ -237,7 +237,7 @@ fn reports(f: &Fixture, results: &[CheckResult], setup: &[SetupFailure]) -> Repo
         junit: report::junit::render(args.0, args.1, args.2, args.3, args.4),
         json: report::json::render(args.0, args.1, args.2, args.3, args.4),
         markdown: report::markdown::render(args.0, args.1, args.2, args.3, args.4),
-        github: report::github::annotations(args.0, args.1, args.2, args.3, args.4),
+        github: report::github::annotations(args.0, args.1, args.2, args.3),
     }
 }
 

@@ -443,7 +443,7 @@ impl FileCompiler<'_> {
                 if kind == ArgKind::RelGlob && l.starts_with('/') {
                     return bad(self, "context globs are relative to the context".into());
                 }
-                if let Err(e) = globset::GlobBuilder::new(l).literal_separator(true).build() {
+                if let Err(e) = crate::glob::compile(l) {
                     self.error(
                         Diagnostic::error(Code::BadGlob, value.span, "invalid glob")
                             .label(e.kind().to_string())

@@ -326,8 +326,7 @@ async fn bring_up(
 /// start time and the engine's `health_status: healthy` event.
 async fn service_startup(ctx: &Ctx, service: &str, id: &str) -> Result<Duration, ObsError> {
     let engine = &ctx.engine;
-    let eng = |e: super::docker::EngineError| ObsError::Engine(e.to_string());
-    let info = engine.inspect_container(id).await.map_err(eng)?;
+    let info = engine.inspect_container(id).await?;
     let Some(started) = info.started_at else {
         return Err(ObsError::Missing(format!(
             "service `{service}` never started"
@@ -338,7 +337,7 @@ async fn service_startup(ctx: &Ctx, service: &str, id: &str) -> Result<Duration,
             "service `{service}` has no health check: `startup` is the time from start to healthy"
         )));
     }
-    match engine.first_healthy_since(id, started).await.map_err(eng)? {
+    match engine.first_healthy_since(id, started).await? {
         Some(at) => Ok(at.duration_since(started).unwrap_or_default()),
         None => Err(ObsError::Missing(format!(
             "service `{service}` has not turned healthy since it started (or the engine no longer holds that event); check `health == \"healthy\" within D` first"
@@ -355,8 +354,7 @@ pub async fn service_containers(
     let res = ctx
         .engine
         .list_by_label(&format!("com.docker.compose.project={}", stack.project))
-        .await
-        .map_err(|e| ObsError::Engine(e.to_string()))?;
+        .await?;
     let mut found = Vec::new();
     for id in res.containers {
         let Ok(info) = ctx.engine.inspect_container(&id).await else {

@@ -310,11 +310,7 @@ fn port_arg(args: &[Val]) -> u16 {
 
 /// The host port published for a container port, or the first published.
 async fn host_port(ctx: &Ctx, c: &Running, port: Option<u16>) -> Result<u16, ObsError> {
-    let info = ctx
-        .engine
-        .inspect_container(&c.id)
-        .await
-        .map_err(|e| ObsError::Engine(e.to_string()))?;
+    let info = ctx.engine.inspect_container(&c.id).await?;
     match port {
         Some(p) => info
             .host_ports
@@ -389,45 +385,31 @@ async fn http_observe(
 /// Answers a container property or performs an action.
 pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
     let engine = &ctx.engine;
-    let eng = |e: super::docker::EngineError| ObsError::Engine(e.to_string());
     let Some(PathStep::Field { name, args }) = steps.first() else {
         return Err(ObsError::Missing("empty path".into()));
     };
     let rest = &steps[1..];
     let value = match name.as_str() {
-        "status" => Actual::Text(engine.inspect_container(&c.id).await.map_err(eng)?.status),
+        "status" => Actual::Text(engine.inspect_container(&c.id).await?.status),
         "health" => Actual::Text(
             health_word(
                 engine
                     .inspect_container(&c.id)
-                    .await
-                    .map_err(eng)?
+                    .await?
                     .health
                     .map(|h| h.status),
             )
             .to_string(),
         ),
         "exit_code" => {
-            let info = engine.inspect_container(&c.id).await.map_err(eng)?;
+            let info = engine.inspect_container(&c.id).await?;
             if info.running {
                 return Err(ObsError::Missing("the container is still running".into()));
             }
             Actual::Int(info.exit_code)
         }
-        "restarts" => Actual::Int(
-            engine
-                .inspect_container(&c.id)
-                .await
-                .map_err(eng)?
-                .restart_count,
-        ),
-        "oom_killed" => Actual::Bool(
-            engine
-                .inspect_container(&c.id)
-                .await
-                .map_err(eng)?
-                .oom_killed,
-        ),
+        "restarts" => Actual::Int(engine.inspect_container(&c.id).await?.restart_count),
+        "oom_killed" => Actual::Bool(engine.inspect_container(&c.id).await?.oom_killed),
         "startup" => match c.startup {
             Some(d) => Actual::Duration(d),
             None => {
@@ -437,7 +419,7 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
             }
         },
         "memory" => {
-            let s = engine.stats_once(&c.id, false).await.map_err(eng)?;
+            let s = engine.stats_once(&c.id, false).await?;
             match rest.first() {
                 Some(PathStep::Field { name, .. }) if name == "peak" => {
                     return match s.memory_max_usage {
@@ -450,21 +432,16 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
                 _ => Actual::Size(s.memory_usage),
             }
         }
-        "cpu" => match engine
-            .stats_once(&c.id, true)
-            .await
-            .map_err(eng)?
-            .cpu_percent
-        {
+        "cpu" => match engine.stats_once(&c.id, true).await?.cpu_percent {
             Some(p) => Actual::Percent(p),
             None => return Err(ObsError::Missing("the engine gave no CPU sample".into())),
         },
-        "pids" => match engine.stats_once(&c.id, false).await.map_err(eng)?.pids {
+        "pids" => match engine.stats_once(&c.id, false).await?.pids {
             Some(p) => Actual::Int(p as i64),
             None => return Err(ObsError::Missing("the engine gave no process count".into())),
         },
         "logs" => {
-            let lines = engine.logs(&c.id, None).await.map_err(eng)?;
+            let lines = engine.logs(&c.id, None).await?;
             let mut text = String::new();
             for l in lines {
                 text.push_str(&l.text);
@@ -503,7 +480,7 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
             let port = port_arg(args);
             return match rest.first() {
                 Some(PathStep::Field { name, args }) if name == "open" => {
-                    let info = engine.inspect_container(&c.id).await.map_err(eng)?;
+                    let info = engine.inspect_container(&c.id).await?;
                     // /proc/PID is the container's process only on the engine's own machine.
                     let in_namespace = if http::is_process_of(info.pid, &info.id) {
                         http::listening_in_namespace(info.pid, port)
@@ -546,13 +523,9 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
                 _ => Duration::from_secs(10),
             };
             let started = Instant::now();
-            engine.stop(&c.id, timeout).await.map_err(eng)?;
+            engine.stop(&c.id, timeout).await?;
             let duration = started.elapsed();
-            let code = engine
-                .inspect_container(&c.id)
-                .await
-                .map_err(eng)?
-                .exit_code;
+            let code = engine.inspect_container(&c.id).await?.exit_code;
             *c.stopped.lock().await = Some((code, duration));
             return match rest.first() {
                 Some(PathStep::Field { name, .. }) if name == "exit_code" => {
@@ -576,10 +549,7 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
             return Ok(Actual::Bool(true));
         }
         "restart" => {
-            engine
-                .restart(&c.id, Duration::from_secs(10))
-                .await
-                .map_err(eng)?;
+            engine.restart(&c.id, Duration::from_secs(10)).await?;
             return Ok(Actual::Bool(true));
         }
         "file" => {
@@ -605,11 +575,7 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
 /// `http://HOST:PORT` of a published port, as reached from this machine.
 fn url(ctx: &Ctx, host_port: u16) -> String {
     let host = &ctx.engine.versions().probe_host;
-    if host.contains(':') {
-        format!("http://[{host}]:{host_port}")
-    } else {
-        format!("http://{host}:{host_port}")
-    }
+    format!("http://{}", http::authority(host, host_port))
 }
 
 /// Text of a value for the host side (`api.url(8000)` → the published URL).

@@ -39,11 +39,7 @@ pub async fn request(
             .await
             .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
         let body = body.unwrap_or("");
-        let authority = if host.contains(':') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        };
+        let authority = authority(host, port);
         let mut req = format!(
             "{method} {path} HTTP/1.0\r\nHost: {authority}\r\nUser-Agent: dspec\r\nAccept: */*\r\nConnection: close\r\n"
         );
@@ -136,6 +132,15 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
         b = &b[(end + 2).min(b.len())..];
     }
     out
+}
+
+/// `host:port`, with an IPv6 address in brackets: what follows `http://` and goes in `Host:`.
+pub fn authority(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
 }
 
 /// Whether `/proc/PID` on this machine is a process of the container `id`: its cgroup path

@@ -446,7 +446,7 @@ fn file_property(fs: &layers::ImageFs, path: &str, field: &str) -> Result<Actual
         )));
     };
     Ok(match field {
-        "type" => text(kind_word(e.kind)),
+        "type" => text(e.kind.word()),
         "mode" => Actual::Mode(e.mode),
         "uid" => Actual::Int(e.uid as i64),
         "gid" => Actual::Int(e.gid as i64),
@@ -487,17 +487,4 @@ fn file_property(fs: &layers::ImageFs, path: &str, field: &str) -> Result<Actual
             )));
         }
     })
-}
-
-fn kind_word(k: layers::EntryKind) -> &'static str {
-    use layers::EntryKind as K;
-    match k {
-        K::File => "file",
-        K::Dir => "dir",
-        K::Symlink => "symlink",
-        K::Hardlink => "hardlink",
-        K::Char => "char",
-        K::Block => "block",
-        K::Fifo => "fifo",
-    }
 }

@@ -6,6 +6,7 @@ use std::io::Read;
 use super::Ctx;
 use super::actual::Actual;
 use super::docker::EngineError;
+use super::imagefs::layers::EntryKind;
 use super::imagefs::users::Users;
 use super::observe::{ObsError, Observed};
 
@@ -15,7 +16,7 @@ const MAX_CONTENT: u64 = 16 << 20;
 struct Entry {
     /// Absolute path in the container.
     path: String,
-    kind: &'static str,
+    kind: EntryKind,
     mode: u32,
     uid: u64,
     gid: u64,
@@ -37,7 +38,7 @@ async fn read(
             return Err(ObsError::Missing("the container is gone".into()));
         }
         Err(EngineError::Api { status: 404, .. }) => return Ok(None),
-        Err(e) => return Err(ObsError::Engine(e.to_string())),
+        Err(e) => return Err(e.into()),
     };
     // The archive names entries from the last path component: `/app/x` → `x/...`.
     let parent = match path.trim_end_matches('/').rsplit_once('/') {
@@ -59,15 +60,7 @@ async fn read(
                 .to_string_lossy()
                 .trim_end_matches('/')
                 .to_string();
-            let kind = match h.entry_type() {
-                tar::EntryType::Directory => "dir",
-                tar::EntryType::Symlink => "symlink",
-                tar::EntryType::Link => "hardlink",
-                tar::EntryType::Char => "char",
-                tar::EntryType::Block => "block",
-                tar::EntryType::Fifo => "fifo",
-                _ => "file",
-            };
+            let kind = EntryKind::of_tar(h.entry_type()).unwrap_or(EntryKind::File);
             let mut e = Entry {
                 path: format!("{parent}/{name}"),
                 kind,
@@ -82,7 +75,7 @@ async fn read(
                     .map(|l| l.to_string_lossy().to_string()),
                 content: None,
             };
-            if with_content && kind == "file" && e.size <= MAX_CONTENT {
+            if with_content && kind == EntryKind::File && e.size <= MAX_CONTENT {
                 let mut buf = Vec::new();
                 entry
                     .read_to_end(&mut buf)
@@ -123,7 +116,7 @@ pub async fn file(ctx: &Ctx, id: &str, path: &str, field: &str) -> Observed {
     };
     Ok(match field {
         "exists" => Actual::Bool(true),
-        "type" => Actual::Text(e.kind.to_string()),
+        "type" => Actual::Text(e.kind.word().to_string()),
         "mode" => Actual::Mode(e.mode),
         "uid" => Actual::Int(e.uid as i64),
         "gid" => Actual::Int(e.gid as i64),
@@ -153,7 +146,7 @@ pub async fn file(ctx: &Ctx, id: &str, path: &str, field: &str) -> Observed {
             None => {
                 return Err(ObsError::Missing(format!(
                     "`{path}` is a {}, not a regular file under 16MiB",
-                    e.kind
+                    e.kind.word()
                 )));
             }
         },
@@ -167,11 +160,7 @@ pub async fn file(ctx: &Ctx, id: &str, path: &str, field: &str) -> Observed {
 
 /// `files(GLOB)` on the live filesystem: non-directories matching.
 pub async fn files(ctx: &Ctx, id: &str, pattern: &str) -> Observed {
-    let glob = globset::GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .build()
-        .map_err(|e| ObsError::Missing(e.to_string()))?
-        .compile_matcher();
+    let glob = crate::glob::compile(pattern).map_err(|e| ObsError::Missing(e.to_string()))?;
     // Read from the deepest directory without wildcards.
     let literal: Vec<&str> = pattern
         .split('/')
@@ -184,7 +173,7 @@ pub async fn files(ctx: &Ctx, id: &str, pattern: &str) -> Observed {
     let entries = read(ctx, id, &base, false).await?.unwrap_or_default();
     let mut paths: Vec<String> = entries
         .into_iter()
-        .filter(|e| e.kind != "dir")
+        .filter(|e| e.kind != EntryKind::Dir)
         .map(|e| e.path.replace("//", "/"))
         .filter(|p| glob.is_match(p))
         .collect();

@@ -14,6 +14,12 @@ pub enum ObsError {
     Engine(String),
 }
 
+impl From<super::docker::EngineError> for ObsError {
+    fn from(e: super::docker::EngineError) -> Self {
+        ObsError::Engine(e.to_string())
+    }
+}
+
 pub type Observed = Result<Actual, ObsError>;
 
 /// Applies what follows a value: `.count` on lists, `[N]` on lists,

@@ -42,17 +42,14 @@ pub async fn observe(ctx: &Ctx, facts: &ImageFacts, args: &[Val], rest: &[PathSt
         ..ContainerSpec::default()
     };
     let started = Instant::now();
-    let id = engine
-        .create_container(&spec)
-        .await
-        .map_err(|e| ObsError::Engine(e.to_string()))?;
+    let id = engine.create_container(&spec).await?;
     let result = async {
         engine
             .start_container(&id)
             .await
             .map_err(|e| ObsError::Missing(format!("the container did not start: {e}")))?;
         let code = match tokio::time::timeout(RUN_TIMEOUT, engine.wait_exit(&id)).await {
-            Ok(r) => r.map_err(|e| ObsError::Engine(e.to_string()))?,
+            Ok(r) => r?,
             Err(_) => {
                 return Err(ObsError::Missing(format!(
                     "it did not exit within {}s",
@@ -61,10 +58,7 @@ pub async fn observe(ctx: &Ctx, facts: &ImageFacts, args: &[Val], rest: &[PathSt
             }
         };
         let duration = started.elapsed();
-        let logs = engine
-            .logs(&id, None)
-            .await
-            .map_err(|e| ObsError::Engine(e.to_string()))?;
+        let logs = engine.logs(&id, None).await?;
         let mut stdout = String::new();
         let mut stderr = String::new();
         for l in logs {

@@ -13,7 +13,7 @@
 use std::fmt::Write;
 
 use super::facts::{self, Item};
-use super::{CheckResult, Outcome, RunMeta, SetupFailure};
+use super::{CheckResult, Outcome, SetupFailure};
 use crate::compile::Program;
 use crate::source::SourceMap;
 
@@ -24,9 +24,7 @@ pub fn annotations(
     sources: &SourceMap,
     results: &[CheckResult],
     setup: &[SetupFailure],
-    meta: &RunMeta,
 ) -> String {
-    let _ = meta;
     let mut out = String::new();
     for s in setup {
         let f = facts::setup(program, sources, s);

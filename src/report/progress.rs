@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::event::{Activity, Event, Task};
-use crate::compile::{Program, SubjectSpec};
+use crate::compile::Program;
 
 /// Most busy tasks shown at once in the live view.
 const MAX_ROWS: usize = 8;
@@ -174,13 +174,7 @@ impl ProgressView {
         let f = &self.program.files[file];
         match task {
             Task::Subject(name) => {
-                let kind = match f.subject(name).map(|s| &s.spec) {
-                    Some(SubjectSpec::Build(_) | SubjectSpec::Existing { .. }) => "image",
-                    Some(SubjectSpec::Run(_)) => "container",
-                    Some(SubjectSpec::Compose(_)) => "stack",
-                    Some(SubjectSpec::Host(_)) => "command",
-                    None => "subject",
-                };
+                let kind = f.subject(name).map_or("subject", |s| s.kind.word());
                 format!("{kind} {name}")
             }
             Task::Check(i) => f

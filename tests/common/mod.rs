@@ -168,3 +168,40 @@ pub fn leftovers(pid: u32) -> Vec<String> {
     }
     found
 }
+
+/// The text of every `*.dspec` file under `dirs` (relative to the repository), recursively.
+pub fn spec_texts(dirs: &[&str]) -> Vec<String> {
+    fn collect(dir: &Path, out: &mut Vec<String>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                collect(&p, out);
+            } else if p.extension().is_some_and(|e| e == "dspec") {
+                out.push(std::fs::read_to_string(p).unwrap());
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out = Vec::new();
+    for dir in dirs {
+        collect(&root.join(dir), &mut out);
+    }
+    out
+}
+
+/// Waits for a `dspec` process and asserts that its run left nothing in the engine; returns
+/// its output and its stdout and stderr together.
+pub fn wait_leaving_nothing(child: std::process::Child) -> (Output, String) {
+    let pid = child.id();
+    let out = child.wait_with_output().expect("waits for dspec");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(leftovers(pid), Vec::<String>::new(), "left behind:\n{all}");
+    (out, all)
+}

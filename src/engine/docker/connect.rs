@@ -6,7 +6,7 @@ use std::time::Duration;
 use bollard::{API_DEFAULT_VERSION, Docker};
 
 use super::bollard_impl::Engine;
-use super::endpoint::{Endpoint, process_env};
+use super::endpoint::{Endpoint, has_port, process_env};
 use super::errmap::{Subject, map_err};
 use super::error::EngineError;
 use super::types::Versions;
@@ -51,10 +51,7 @@ pub fn parse_docker_host(value: &str) -> Result<DaemonAddr, String> {
             return Err(format!("expected tcp://HOST[:PORT], got {value}"));
         }
         // Like the docker CLI, a missing port means 2375 (plain HTTP).
-        let has_port = addr
-            .rsplit_once(':')
-            .is_some_and(|(h, p)| !h.is_empty() && !h.ends_with(':') && p.parse::<u16>().is_ok());
-        if !has_port {
+        if !has_port(addr) {
             return Ok(DaemonAddr::Tcp(format!("{addr}:2375")));
         }
         return Ok(DaemonAddr::Tcp(addr.to_string()));

@@ -39,14 +39,19 @@ pub(crate) async fn inspect_container(
         .map_err(|e| engine.err(e, Subject::Container(id)))
 }
 
-pub(crate) async fn stop(engine: &Engine, id: &str, timeout: Duration) -> Result<(), EngineError> {
-    let opts = StopContainerOptionsBuilder::default()
-        .t(whole_seconds(timeout))
-        .build();
+/// A client whose request limit outlasts a stop that may take `timeout`.
+fn patient(engine: &Engine, timeout: Duration) -> bollard::Docker {
     engine
         .docker
         .clone()
         .with_timeout(REQUEST_TIMEOUT.max(timeout + STOP_MARGIN))
+}
+
+pub(crate) async fn stop(engine: &Engine, id: &str, timeout: Duration) -> Result<(), EngineError> {
+    let opts = StopContainerOptionsBuilder::default()
+        .t(whole_seconds(timeout))
+        .build();
+    patient(engine, timeout)
         .stop_container(id, Some(opts))
         .await
         .map_err(|e| engine.err(e, Subject::Container(id)))
@@ -71,10 +76,7 @@ pub(crate) async fn restart(
     let opts = RestartContainerOptionsBuilder::default()
         .t(whole_seconds(timeout))
         .build();
-    engine
-        .docker
-        .clone()
-        .with_timeout(REQUEST_TIMEOUT.max(timeout + STOP_MARGIN))
+    patient(engine, timeout)
         .restart_container(id, Some(opts))
         .await
         .map_err(|e| engine.err(e, Subject::Container(id)))

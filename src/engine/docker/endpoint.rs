@@ -310,19 +310,23 @@ fn check_tls_dir(dir: &Path, from: &str) -> Result<(), String> {
     }
 }
 
+/// Whether `host[:port]` (no scheme; `[v6]` or `[v6]:port` for IPv6) names a port.
+pub(super) fn has_port(addr: &str) -> bool {
+    if let Some(v6) = addr.strip_prefix('[') {
+        v6.split_once(']').is_some_and(|(_, p)| p.starts_with(':'))
+    } else {
+        addr.rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    }
+}
+
 /// `tcp://host` → `tcp://host:PORT`; other forms unchanged.
 fn with_default_port(host: &str, port: u16) -> String {
     let Some(rest) = host.strip_prefix("tcp://") else {
         return host.to_string();
     };
     let rest = rest.trim_end_matches('/');
-    let has_port = if let Some(v6) = rest.strip_prefix('[') {
-        v6.split_once(']').is_some_and(|(_, p)| p.starts_with(':'))
-    } else {
-        rest.rsplit_once(':')
-            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    };
-    if has_port {
+    if has_port(rest) {
         host.to_string()
     } else {
         format!("tcp://{rest}:{port}")

@@ -842,14 +842,9 @@ fn walk(
 /// Example: `glob_files(&ctx, ".git/**")`.
 pub fn glob_files<'a>(ctx: &'a Context, pattern: &str) -> Vec<&'a ContextEntry> {
     let pat = pattern.trim_start_matches("./").trim_start_matches('/');
-    let Ok(glob) = globset::GlobBuilder::new(pat)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
-    else {
+    let Ok(m) = crate::glob::compile(pat) else {
         return Vec::new();
     };
-    let m = glob.compile_matcher();
     ctx.files
         .iter()
         .filter(|e| e.kind != ContextKind::Dir && m.is_match(&e.rel_path))

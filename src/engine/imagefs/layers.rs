@@ -38,6 +38,45 @@ pub enum EntryKind {
     Fifo,
 }
 
+impl EntryKind {
+    /// The kind of a tar entry; `None` for pax headers and other entries that are not files.
+    pub fn of_tar(et: tar::EntryType) -> Option<EntryKind> {
+        Some(
+            if et.is_file() || et.is_contiguous() || et.is_gnu_sparse() {
+                EntryKind::File
+            } else if et.is_dir() {
+                EntryKind::Dir
+            } else if et.is_symlink() {
+                EntryKind::Symlink
+            } else if et.is_hard_link() {
+                EntryKind::Hardlink
+            } else if et.is_character_special() {
+                EntryKind::Char
+            } else if et.is_block_special() {
+                EntryKind::Block
+            } else if et.is_fifo() {
+                EntryKind::Fifo
+            } else {
+                return None;
+            },
+        )
+    }
+
+    /// The word `file(PATH).type` gives: `file`, `dir`, `symlink`, `hardlink`, `char`, `block`,
+    /// `fifo`.
+    pub fn word(self) -> &'static str {
+        match self {
+            EntryKind::File => "file",
+            EntryKind::Dir => "dir",
+            EntryKind::Symlink => "symlink",
+            EntryKind::Hardlink => "hardlink",
+            EntryKind::Char => "char",
+            EntryKind::Block => "block",
+            EntryKind::Fifo => "fifo",
+        }
+    }
+}
+
 /// One path in the image, with lstat-like metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FsEntry {
@@ -100,14 +139,9 @@ impl ImageFs {
         } else {
             format!("/{pattern}")
         };
-        let Ok(glob) = globset::GlobBuilder::new(&pat)
-            .literal_separator(true)
-            .backslash_escape(true)
-            .build()
-        else {
+        let Ok(m) = crate::glob::compile(&pat) else {
             return Vec::new();
         };
-        let m = glob.compile_matcher();
         // Scan only below the literal directory prefix of the pattern.
         let meta = pat.find(['*', '?', '[', '{', '\\']).unwrap_or(pat.len());
         let prefix = &pat[..=pat[..meta].rfind('/').unwrap_or(0)];
@@ -439,22 +473,7 @@ fn read_layer<R: Read>(
     for e in ar.entries()? {
         let mut e = e?;
         let hdr = e.header();
-        let et = hdr.entry_type();
-        let kind = if et.is_file() || et.is_contiguous() || et.is_gnu_sparse() {
-            EntryKind::File
-        } else if et.is_dir() {
-            EntryKind::Dir
-        } else if et.is_symlink() {
-            EntryKind::Symlink
-        } else if et.is_hard_link() {
-            EntryKind::Hardlink
-        } else if et.is_character_special() {
-            EntryKind::Char
-        } else if et.is_block_special() {
-            EntryKind::Block
-        } else if et.is_fifo() {
-            EntryKind::Fifo
-        } else {
+        let Some(kind) = EntryKind::of_tar(hdr.entry_type()) else {
             continue; // global pax headers and unknown types
         };
         let path = normalize_abs(&e.path()?.to_string_lossy());
