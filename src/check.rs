@@ -1,5 +1,5 @@
 //! `dspec check`: the front end, then the plan run against the engine, then
-//! the report. Ctrl-C and SIGTERM clean up and exit 130.
+//! the report. Ctrl-C, SIGTERM, SIGHUP and SIGQUIT clean up and exit 130.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -84,6 +84,8 @@ pub struct CheckOptions {
     /// `--context`: the docker context whose engine runs the specs.
     pub context: Option<String>,
     pub keep: bool,
+    /// A run that selects no expectation passes instead of failing.
+    pub allow_empty: bool,
     pub verbose: bool,
     pub only: Option<crate::select::Expr>,
     pub partition: Option<crate::select::Partition>,
@@ -104,17 +106,23 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
         Some(expr) => crate::select::apply(&loaded.program, expr),
         None => loaded.program.clone(),
     };
-    if program.files.is_empty() {
+    if program.files.iter().all(|f| f.checks.is_empty()) {
+        let why = if args.only.is_some() {
+            "no expectation is selected by --only (a misspelt tag, story or criterion?)"
+        } else if args.partition.is_some() && loaded.program.files.is_empty() {
+            "no spec file is in this partition"
+        } else {
+            "the spec files hold no expectation"
+        };
+        if args.allow_empty {
+            eprintln!("nothing to run: {why}");
+            println!("0 passed, 0 failed");
+            return exit_code::OK;
+        }
         eprintln!(
-            "nothing to run: no spec file{}",
-            if args.only.is_some() {
-                " has an expectation that --only selects"
-            } else {
-                " in this partition"
-            }
+            "error: nothing to run: {why}\n  help: a run that checks nothing would pass without testing anything; pass --allow-empty if that is intended"
         );
-        println!("0 passed, 0 failed");
-        return exit_code::OK;
+        return exit_code::INVALID;
     }
     let program = Arc::new(program);
     let plan = Arc::new(plan::lower(&program));
@@ -168,11 +176,10 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
             args.run.clone(),
         );
         let (output, interrupted) = tokio::select! {
-            out = run => (out, false),
-            _ = interrupt() => (engine::RunOutput::default(), true),
+            out = run => (out, None),
+            s = engine::signals::interrupted() => (engine::RunOutput::default(), Some(s)),
         };
         let _ = progress.await;
-        ctx.remove_stage_images().await;
         let cleanup = if args.keep {
             ctx.engine
                 .list_by_label(&ctx.label_filter())
@@ -184,7 +191,7 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
                 let mut removed = ctx.cleanup().await?;
                 // A run cut short may have had creations in flight that the
                 // engine completes after the first sweep: sweep until clean.
-                if interrupted || output.stopped.is_some() {
+                if interrupted.is_some() || output.stopped.is_some() {
                     for _ in 0..3 {
                         tokio::time::sleep(Duration::from_millis(500)).await;
                         let more = ctx.cleanup().await?;
@@ -199,14 +206,14 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
             .await
             .unwrap_or_else(|_| Err("cleanup timed out".into()))
         };
-        if interrupted {
+        if let Some(signal) = interrupted {
             if args.keep {
                 eprintln!(
-                    "interrupted: kept the run's resources (label {})",
+                    "interrupted ({signal}): kept the run's resources (label {})",
                     ctx.label_filter()
                 );
             } else {
-                eprintln!("interrupted: removed the run's containers and networks");
+                eprintln!("interrupted ({signal}): removed the run's containers and networks");
             }
             return exit_code::INTERRUPTED;
         }
@@ -312,22 +319,6 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
         }
         summary.exit_code()
     })
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn interrupt() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
-    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod observe;
 mod oneoff;
 mod poll;
 mod run;
+pub mod signals;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -41,7 +42,15 @@ where
         }
     };
     runtime.block_on(async {
-        match docker::connect(context).await {
+        signals::install();
+        let connected = tokio::select! {
+            c = docker::connect(context) => c,
+            s = signals::interrupted() => {
+                eprintln!("interrupted ({s}) before the engine answered: nothing to clean up");
+                return crate::exit_code::INTERRUPTED;
+            }
+        };
+        match connected {
             Ok(engine) => f(Arc::new(engine)).await,
             Err(e) => {
                 eprintln!("error[{}]: cannot reach the Docker engine: {e}", crate::diag::Code::EngineUnreachable);
@@ -59,8 +68,6 @@ pub struct Ctx {
     pub run_id: String,
     /// Labels put on everything the run creates.
     pub labels: BTreeMap<String, String>,
-    /// Intermediate stage images of this run's multi-stage builds.
-    pub stage_images: std::sync::Mutex<Vec<String>>,
     /// Secret values read this run: masked in everything shown.
     secrets: std::sync::Mutex<Vec<String>>,
     /// Named volumes created for containers (unlabelled by the engine).
@@ -86,7 +93,6 @@ impl Ctx {
             engine,
             run_id,
             labels,
-            stage_images: std::sync::Mutex::new(Vec::new()),
             secrets: std::sync::Mutex::new(Vec::new()),
             volumes: std::sync::Mutex::new(Vec::new()),
             networks: tokio::sync::Mutex::new(BTreeMap::new()),
@@ -179,7 +185,7 @@ impl Ctx {
             i.map(|i| all.remove(i))
         };
         if let Some(t) = t {
-            let _ = t.down().await;
+            let _ = t.down(&self.engine).await;
         }
     }
 
@@ -191,21 +197,6 @@ impl Ctx {
         self.teardowns.lock().expect("teardowns lock").push(t);
     }
 
-    /// Removes the stage images of this run's builds that nothing tags.
-    /// Images with children (stages other stages build on) are kept by the
-    /// engine, so they are never dangling.
-    pub async fn remove_stage_images(&self) {
-        let ids: Vec<String> =
-            std::mem::take(&mut *self.stage_images.lock().expect("stage images lock"));
-        for id in ids {
-            if let Ok(Some(info)) = self.engine.inspect_image(&id).await
-                && info.tags.is_empty()
-            {
-                let _ = self.engine.remove_image(&id, true).await;
-            }
-        }
-    }
-
     /// Removes every container, network and volume of this run; stacks go
     /// down through their Compose tool first.
     pub async fn cleanup(&self) -> Result<Vec<String>, String> {
@@ -213,7 +204,7 @@ impl Ctx {
             std::mem::take(&mut *self.teardowns.lock().expect("teardowns lock"));
         for t in stacks {
             // A failed `down` is made up for by the sweep by project below.
-            let _ = t.down().await;
+            let _ = t.down(&self.engine).await;
         }
         // A Compose tool killed in the middle of `up` (Ctrl-C, --timeout) may have requests
         // that the engine completes after `down`: its networks and volumes carry only
