@@ -55,13 +55,23 @@ pub async fn leftovers(engine: &Arc<dyn DockerApi>, images: bool) -> Result<Reso
             .collect(),
         networks: all.networks.iter().filter(|id| dead(id)).cloned().collect(),
         volumes: all.volumes.iter().filter(|id| dead(id)).cloned().collect(),
-        images: if images {
-            all.images.clone()
-        } else {
-            Vec::new()
-        },
+        images: Vec::new(),
         ..Resources::default()
     };
+    if images {
+        // The images dspec built carry its label; the stage images of multi-stage builds
+        // (the legacy builder labels only the last stage) carry a `dspec/` tag.
+        out.images = all.images.clone();
+        for id in engine
+            .images_tagged("dspec/")
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            if !out.images.contains(&id) {
+                out.images.push(id);
+            }
+        }
+    }
     // Compose networks and volumes carry compose's labels, not dspec's, and
     // their run's pid is only meaningful on the engine's own machine.
     if !engine.versions().host.starts_with("unix://") {

@@ -98,12 +98,16 @@ pub struct CheckArgs {
     /// Run one shard of the spec files: hash:K/N (stable) or slice:K/N (even).
     #[arg(long, value_name = "KIND:K/N", value_parser = crate::select::parse_partition)]
     pub partition: Option<crate::select::Partition>,
-    /// At most N spec files set up and run at the same time.
+    /// At most N spec files set up and run at the same time (default: one per CPU core).
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Stop at the first failed expectation.
     #[arg(long)]
     pub fail_fast: bool,
+    /// Exit 0 when nothing is selected (an empty shard, an --only that matches nothing);
+    /// without it that is an error (exit 2).
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Also write a report: junit:PATH, json:PATH or markdown:PATH (repeatable).
     #[arg(long = "report", value_name = "KIND:PATH", value_parser = crate::check::parse_report)]
     pub reports: Vec<crate::check::ReportTarget>,
@@ -173,6 +177,7 @@ pub fn run(cli: Cli) -> i32 {
                 paths: a.paths,
                 context: cli.context.clone(),
                 keep: a.keep,
+                allow_empty: a.allow_empty,
                 verbose: a.verbose,
                 only: a.only,
                 partition: a.partition,

@@ -210,3 +210,115 @@ fn several_files_with_the_same_names_run_together() {
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(all.contains("6 passed, 0 failed"), "{all}");
 }
+
+/// The `held at` time of a passed `within` line, in seconds.
+fn held_at(all: &str, line: &str) -> f64 {
+    let l = all
+        .lines()
+        .find(|l| l.contains(line) && l.contains("held at"))
+        .unwrap_or_else(|| panic!("no `held at` on `{line}`:\n{all}"));
+    let t = l.split("held at ").nth(1).unwrap().trim();
+    let t = t.split_whitespace().next().unwrap();
+    if let Some(ms) = t.strip_suffix("ms") {
+        ms.parse::<f64>().unwrap() / 1000.0
+    } else {
+        t.trim_end_matches('s').parse().unwrap()
+    }
+}
+
+/// `within` counts from the container's start: a container healthy only after 2.5 s fails
+/// `within 2s` (setup does not wait for health first), passes `within 30s` saying when it
+/// held, and a 30 s health interval does not stop "serving within 5 s".
+#[test]
+fn within_counts_from_the_start_of_the_container() {
+    let (out, all) = check("tests/specs/timing.dspec");
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("3 passed, 1 failed"), "{all}");
+    let late = block(&all, "timing.dspec:16:10");
+    assert!(late.contains("actual: \"starting\""), "{late}");
+    let held = held_at(&all, "expect late.health == \"healthy\" within 30s");
+    assert!((2.5..30.0).contains(&held), "held at {held}s:\n{all}");
+    let serving = held_at(
+        &all,
+        "expect serving.get(\"/live\").status == 200 within 5s",
+    );
+    assert!(serving < 5.0, "{all}");
+    assert!(
+        all.contains("expect late.startup > 2s  (measured alone)"),
+        "{all}"
+    );
+}
+
+/// A container named only in another's settings is started (and ready) before it.
+#[test]
+fn a_container_named_in_settings_is_set_up_first() {
+    let (out, all) = check("tests/specs/refers.dspec");
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("2 passed, 0 failed"), "{all}");
+    assert!(!all.contains("never used"), "{all}");
+    let plan = Command::new(env!("CARGO_BIN_EXE_dspec"))
+        .args(["plan", "tests/specs/refers.dspec"])
+        .current_dir(root())
+        .output()
+        .expect("runs dspec plan");
+    let plan = String::from_utf8_lossy(&plan.stdout).to_string();
+    let step = |what: &str| -> String {
+        plan.lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no `{what}`:\n{plan}"))
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let ready = step("wait until container upstream is ready");
+    let api = plan
+        .lines()
+        .find(|l| l.contains("start container api"))
+        .unwrap_or_else(|| panic!("{plan}"));
+    assert!(
+        api.contains(&format!("after {ready}")) || api.contains(&format!(" {ready}")),
+        "{plan}"
+    );
+}
+
+/// A time budget is measured alone: nothing else of the run overlaps its measurement.
+#[test]
+fn a_time_budget_is_measured_with_nothing_else_in_flight() {
+    let dir = std::env::temp_dir().join(format!("dspec-quiet-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cmd = |name: &str| {
+        format!(
+            "command {name} = host \"echo {name} start $(date +%s%N) >> times; sleep 1; echo {name} end $(date +%s%N) >> times\"\n"
+        )
+    };
+    let spec = format!(
+        "{}{}{}expect a.exit_code == 0\nexpect b.duration < 60s\nexpect c.exit_code == 0\n",
+        cmd("a"),
+        cmd("b"),
+        cmd("c")
+    );
+    std::fs::write(dir.join("quiet.dspec"), spec).unwrap();
+    let (out, all) = check(dir.join("quiet.dspec").to_str().unwrap());
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("expect b.duration < 60s  (measured alone)"),
+        "{all}"
+    );
+    let times = std::fs::read_to_string(dir.join("times")).unwrap();
+    let at = |what: &str| -> u128 {
+        times
+            .lines()
+            .find(|l| l.starts_with(what))
+            .and_then(|l| l.split_whitespace().nth(2))
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| panic!("no `{what}` in:\n{times}"))
+    };
+    for other in ["a", "c"] {
+        let (s, e) = (at(&format!("{other} start")), at(&format!("{other} end")));
+        let (bs, be) = (at("b start"), at("b end"));
+        assert!(e <= bs || s >= be, "{other} overlapped b:\n{times}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -149,3 +149,41 @@ fn a_missing_base_image_fails_fast_without_a_pull() {
         "{stdout}"
     );
 }
+
+/// The stage images of a multi-stage build are the build cache: a second identical run is a
+/// cache hit (its builder stage is not run again), and they carry a `dspec/` tag.
+#[test]
+fn a_second_identical_build_is_a_cache_hit() {
+    let report =
+        |n: u32| std::env::temp_dir().join(format!("dspec-stages-{}-{n}.json", std::process::id()));
+    let stamp = |n: u32| -> String {
+        let path = report(n);
+        let (out, stdout, stderr) = check(&[
+            "tests/specs/stages.dspec",
+            "--report",
+            &format!("json:{}", path.display()),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let _ = std::fs::remove_file(&path);
+        json["results"][0]["actual"].as_str().unwrap().to_string()
+    };
+    let first = stamp(1);
+    let second = stamp(2);
+    assert_eq!(
+        first, second,
+        "the builder stage ran again: its cache was removed"
+    );
+    let images = Command::new("docker")
+        .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .output()
+        .expect("docker images");
+    let images = String::from_utf8_lossy(&images.stdout).to_string();
+    assert!(
+        images
+            .lines()
+            .any(|l| l.starts_with("dspec/") && l.contains("-stage")),
+        "{images}"
+    );
+}

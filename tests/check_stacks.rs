@@ -93,3 +93,27 @@ fn an_interrupted_stack_run_is_taken_down() {
         );
     }
 }
+
+/// Services are found by Compose's labels: a `container_name:`, a scaled service and an
+/// enabled profile all answer; a service of a profile that is not enabled says so.
+#[test]
+fn services_are_found_by_compose_labels() {
+    common::require_docker();
+    common::fixtures_dir();
+    let child = Command::new(env!("CARGO_BIN_EXE_dspec"))
+        .args(["check", "--color", "never", "tests/specs/stack_named.dspec"])
+        .env("DSPEC_NAMED_SUFFIX", std::process::id().to_string())
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs dspec");
+    let (out, all) = common::wait_leaving_nothing(child);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("6 passed, 1 failed"), "{all}");
+    assert!(
+        all.contains("service `hidden` has no container: it belongs to the profile off"),
+        "{all}"
+    );
+    assert!(!all.contains("not in an enabled profile?"), "{all}");
+}

@@ -120,6 +120,7 @@ fn result(file: usize, index: usize, outcome: Outcome, ms: u64) -> CheckResult {
         index,
         outcome,
         duration: Duration::from_millis(ms),
+        quiet: false,
     }
 }
 
@@ -127,6 +128,7 @@ fn passed(actual: Actual) -> Outcome {
     Outcome::Passed {
         actual: Some(actual),
         samples: 1,
+        at_ms: None,
     }
 }
 
@@ -1005,6 +1007,7 @@ criterion AC1 "Typed values" {
             Outcome::Passed {
                 actual: None,
                 samples: 1,
+                at_ms: None,
             },
             900,
         ),

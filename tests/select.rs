@@ -114,3 +114,19 @@ fn fail_fast_and_timeout_stop_the_run() {
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("not run: the run hit its --timeout"), "{all}");
 }
+
+/// A selection that matches nothing (a misspelt tag) must not pass silently.
+#[test]
+fn a_selection_of_nothing_fails_unless_allowed() {
+    let dir = suite("empty");
+    let (out, all) = check(&dir, &["--only", "tag(nope)"]);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("nothing to run: no expectation is selected by --only")
+            && all.contains("--allow-empty"),
+        "{all}"
+    );
+    let (out, all) = check(&dir, &["--only", "tag(nope)", "--allow-empty"]);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("0 passed, 0 failed"), "{all}");
+}

@@ -119,7 +119,7 @@ impl FileCompiler<'_> {
         };
         Check {
             index,
-            text: self.text(span).trim().to_string(),
+            text: self.shown(self.text(span).trim()),
             line,
             column,
             span,
@@ -134,10 +134,62 @@ impl FileCompiler<'_> {
             predicate,
             modifier,
             changes: w.changes,
-            barrier: matches!(w.effect, Effect::Barrier | Effect::Stop),
+            // Every `do` is a barrier: later expectations (and their `within` clocks) follow it.
+            barrier: action_only || matches!(w.effect, Effect::Barrier | Effect::Stop),
             ends: w.effect == Effect::Stop,
             touches,
         }
+    }
+
+    /// Source text as reports show it: each `${NAME}` replaced by the value of its `let` or
+    /// `--var` (a secret as `***`, a host read as written, a long value clipped).
+    pub(super) fn shown(&self, raw: &str) -> String {
+        let mut out = String::new();
+        let mut rest = raw;
+        while let Some(i) = rest.find("${") {
+            let escaped = rest[..i].ends_with('\\');
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 2..];
+            let Some(end) = after.find('}') else {
+                out.push_str(&rest[i..]);
+                return out;
+            };
+            let name = &after[..end];
+            let value = if escaped {
+                None
+            } else if let Some((_, v)) = self.opts.vars.iter().find(|(k, _)| k == name) {
+                Some(v.clone())
+            } else {
+                match self.lets.get(name) {
+                    Some((Some(Val::Text(t)), _)) if t.is_secret() => Some("***".to_string()),
+                    Some((Some(Val::Text(t)), _)) => t.as_lit(),
+                    Some((
+                        Some(
+                            v @ (Val::Int(_)
+                            | Val::Float(_)
+                            | Val::Size { .. }
+                            | Val::Duration { .. }
+                            | Val::Bool(_)),
+                        ),
+                        _,
+                    )) => Some(v.to_string()),
+                    _ => None,
+                }
+            };
+            match value {
+                Some(v) => {
+                    let clipped: String = v.chars().take(80).collect();
+                    out.push_str(&clipped);
+                    if clipped.len() < v.len() {
+                        out.push('…');
+                    }
+                }
+                None => out.push_str(&rest[i..i + 3 + end]),
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        out
     }
 
     fn walk(&mut self, path: &ast::Path) -> Option<Walked> {

@@ -201,6 +201,8 @@ impl<'a> FileCompiler<'a> {
             }
         }
 
+        self.check_reference_cycles(&subjects);
+
         // Pass 3: expectations and actions, in file order.
         let mut checks = Vec::new();
         let mut stopped: HashMap<String, Span> = HashMap::new();
@@ -228,6 +230,18 @@ impl<'a> FileCompiler<'a> {
 
         let has_errors = self.diags.iter().any(Diagnostic::is_error);
         self.mark_used(&mut subjects, &checks, !has_errors);
+        if checks.is_empty() && !has_errors {
+            let at = Span {
+                file: self.ast.file,
+                start: 0,
+                end: 0,
+            };
+            self.error(
+                Diagnostic::warning(Code::NoExpectation, at, "this file holds no expectation")
+                    .label("nothing here is checked")
+                    .help("add `expect SUBJECT.PROPERTY ...` lines; `dspec check` refuses a run that checks nothing"),
+            );
+        }
         CheckedFile {
             file: self.ast.file,
             path: source.display_path(),
@@ -315,12 +329,22 @@ impl<'a> FileCompiler<'a> {
             .iter()
             .flat_map(|c| c.touches.iter().cloned())
             .collect();
-        // Containers need their image.
-        for s in subjects.iter() {
-            if let SubjectSpec::Run(r) = &s.spec
-                && used.contains(&s.name)
+        // What a used subject needs is used too: a container's image, and the subjects its
+        // settings name (`env UP = upstream.url(9000)`), transitively.
+        let mut todo: Vec<String> = used.iter().cloned().collect();
+        while let Some(name) = todo.pop() {
+            let needs: Vec<String> = match subjects.iter().find(|s| s.name == name).map(|s| &s.spec)
             {
-                used.insert(r.image.clone());
+                Some(SubjectSpec::Run(r)) => std::iter::once(r.image.clone())
+                    .chain(r.refers_to.iter().cloned())
+                    .collect(),
+                Some(SubjectSpec::Host(h)) => h.refers_to.clone(),
+                _ => Vec::new(),
+            };
+            for n in needs {
+                if used.insert(n.clone()) {
+                    todo.push(n);
+                }
             }
         }
         for s in subjects.iter_mut() {
@@ -335,6 +359,53 @@ impl<'a> FileCompiler<'a> {
                     .label("not reached by any expectation or action")
                     .help("it will not be set up; add an expectation about it or remove it"),
                 );
+            }
+        }
+    }
+
+    /// Containers whose settings name each other in a circle cannot be started in any order.
+    fn check_reference_cycles(&mut self, subjects: &[SubjectDef]) {
+        let refs = |name: &str| -> Vec<String> {
+            match subjects.iter().find(|s| s.name == name).map(|s| &s.spec) {
+                Some(SubjectSpec::Run(r)) => r.refers_to.clone(),
+                _ => Vec::new(),
+            }
+        };
+        let mut reported: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for s in subjects {
+            if reported.contains(&s.name) {
+                continue;
+            }
+            // Depth-first from `s`: a path that comes back to `s` is a cycle.
+            let mut stack = vec![(s.name.clone(), vec![s.name.clone()])];
+            let mut seen = std::collections::HashSet::new();
+            while let Some((at, path)) = stack.pop() {
+                for next in refs(&at) {
+                    if next == s.name {
+                        let mut names = path.clone();
+                        names.push(next);
+                        reported.extend(names.iter().cloned());
+                        self.error(
+                            Diagnostic::error(
+                                Code::Cycle,
+                                s.span,
+                                format!(
+                                    "containers refer to each other in a circle: {}",
+                                    names.join(" → ")
+                                ),
+                            )
+                            .label("needs itself through its settings")
+                            .help("a container starts after those its settings name; break the circle (for example pass one address through a `let`)"),
+                        );
+                        stack.clear();
+                        break;
+                    }
+                    if seen.insert(next.clone()) {
+                        let mut p = path.clone();
+                        p.push(next.clone());
+                        stack.push((next, p));
+                    }
+                }
             }
         }
     }

@@ -121,6 +121,9 @@ pub struct RunSpec {
     pub init: bool,
     pub labels: Vec<(String, Text)>,
     pub timeout: Option<Duration>,
+    /// Other containers its settings name (`env UP = upstream.url(9000)`): they are set up
+    /// (and ready) before it starts.
+    pub refers_to: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -200,7 +203,55 @@ pub struct Check {
     pub touches: Vec<String>,
 }
 
+/// What a time budget measures. Such expectations are measured in a quiet slot: nothing else
+/// of the run is in flight, so dspec's own load does not skew them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Budget {
+    /// `build.duration`: the build itself.
+    Build,
+    /// `startup`: the container's (or the stack's) start up to healthy.
+    Startup,
+    /// A host command's `duration`: the command's run.
+    Command,
+    /// Measured by the check itself: `exec(...).duration`, `get(...).duration`,
+    /// `stop(...).duration`, `run(...).duration`, `cpu`.
+    Check,
+}
+
 impl Check {
+    /// The field names of the path, in order.
+    fn fields(&self) -> impl Iterator<Item = &str> {
+        self.path.iter().filter_map(|s| match s {
+            PathStep::Field { name, .. } => Some(name.as_str()),
+            PathStep::Index(_) => None,
+        })
+    }
+
+    /// Whether it is a time budget, and what must be measured quietly for it.
+    pub fn budget(&self) -> Option<Budget> {
+        let fields: Vec<&str> = self.fields().collect();
+        match (self.subject_kind, fields.as_slice()) {
+            (SubjectKind::Image, ["build", "duration", ..]) => Some(Budget::Build),
+            (SubjectKind::Command, ["duration", ..]) => Some(Budget::Command),
+            (_, f) if f.contains(&"startup") => Some(Budget::Startup),
+            (_, f) if f.contains(&"cpu") || f.last() == Some(&"duration") => Some(Budget::Check),
+            _ => None,
+        }
+    }
+
+    /// Whether it polls from its subject's start (or last action): a `within` expectation on
+    /// a container or a stack.
+    pub fn anchored(&self) -> bool {
+        matches!(
+            self.subject_kind,
+            SubjectKind::Container | SubjectKind::Stack
+        ) && self
+            .modifier
+            .as_ref()
+            .is_some_and(|m| m.kind == ModifierKind::Within)
+    }
+
     /// Whether it needs no running container (image facts, compose config).
     pub fn is_static(&self) -> bool {
         let first = match self.path.first() {

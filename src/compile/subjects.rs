@@ -39,12 +39,17 @@ impl FileCompiler<'_> {
             Source::Compose(file) => self.compose_spec(file, &args),
             Source::Host(cmd) => self.host_spec(cmd, &args),
         };
-        (ok && spec.is_some()).then(|| SubjectDef {
+        let mut spec = spec?;
+        if let SubjectSpec::Run(r) = &mut spec {
+            // A container reaches itself by its own name: no dependency.
+            r.refers_to.retain(|n| *n != s.name.name);
+        }
+        ok.then(|| SubjectDef {
             name: s.name.name.clone(),
             kind: s.kind,
             span: s.name.span,
             used: false,
-            spec: spec.expect("checked above"),
+            spec,
         })
     }
 
@@ -340,7 +345,10 @@ impl FileCompiler<'_> {
         for (def, arg, _) in args {
             match (def.name, arg) {
                 ("publish", Arg::Value(v, _)) => spec.publish.push(publish_of(v)),
-                ("env", Arg::KeyValue(k, v)) => spec.env.push((k.clone(), v.clone())),
+                ("env", Arg::KeyValue(k, v)) => {
+                    refer(&mut spec.refers_to, v);
+                    spec.env.push((k.clone(), v.clone()))
+                }
                 ("env_file", Arg::Value(Val::Text(t), span)) => match t.as_lit() {
                     Some(p) => spec.env_files.push(self.resolve_path(&p)),
                     None => {
@@ -424,11 +432,7 @@ impl FileCompiler<'_> {
         for (def, arg, _) in args {
             match (def.name, arg) {
                 ("env", Arg::KeyValue(k, v)) => {
-                    if let Val::Url { subject, .. } = v
-                        && !spec.refers_to.contains(subject)
-                    {
-                        spec.refers_to.push(subject.clone());
-                    }
+                    refer(&mut spec.refers_to, v);
                     spec.env.push((k.clone(), v.clone()));
                 }
                 ("workdir", Arg::Value(v, _)) => spec.workdir = Some(self.resolve_path(&plain(v))),
@@ -437,6 +441,15 @@ impl FileCompiler<'_> {
             }
         }
         Some(SubjectSpec::Host(spec))
+    }
+}
+
+/// Records the subject a setting's value names (`api.url(8000)`).
+fn refer(refers_to: &mut Vec<String>, v: &Val) {
+    if let Val::Url { subject, .. } = v
+        && !refers_to.contains(subject)
+    {
+        refers_to.push(subject.clone());
     }
 }
 

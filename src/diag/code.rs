@@ -35,6 +35,7 @@ codes! {
     UnknownSetting = 103, "unknown setting";
     BadSetting = 104, "wrong value for a setting";
     NotAnImage = 105, "`run` needs an image subject";
+    Cycle = 106, "subjects depend on each other in a circle";
     UnknownProperty = 201, "unknown property";
     BadOperator = 202, "operator not valid for this property";
     BadValue = 203, "value of the wrong type or unit";
@@ -47,6 +48,7 @@ codes! {
     NeedsPredicate = 210, "property needs a comparison";
     NotAnAction = 211, "`do` needs an action";
     Unused = 301, "subject never used";
+    NoExpectation = 302, "file has no expectation";
     ExpectationFailed = 401, "expectation failed";
     SetupFailed = 402, "setup failed";
     EngineUnreachable = 403, "engine unreachable";

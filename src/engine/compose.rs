@@ -2,16 +2,17 @@
 //! when present, else `docker-compose` (v1). dspec waits for services
 //! itself through the engine, so both versions behave the same.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 use tokio::process::Command;
 
 use super::Ctx;
 use super::actual::Actual;
-use super::container::{self, Running};
+use super::container::{self, Anchor, Running};
 use super::observe::{ObsError, Observed, arg_text, tail};
 use crate::compile::{ComposeSpec, PathStep};
 
@@ -107,6 +108,32 @@ pub struct Stack {
     pub config: Result<Json, String>,
     /// How `up` went, when it ran.
     pub up: Option<Result<(), UpError>>,
+    /// When `up` began and ended: the services started in between.
+    pub up_window: Option<(Instant, Instant)>,
+    /// Per service: its last action (`restart()`, `kill()`...), where `within` clocks start.
+    pub anchors: std::sync::Mutex<HashMap<String, Anchor>>,
+}
+
+impl Stack {
+    /// An action on `service` just ended.
+    pub fn acted(&self, service: &str, at: Anchor) {
+        self.anchors
+            .lock()
+            .expect("anchors lock")
+            .insert(service.to_string(), at);
+    }
+}
+
+/// Where a service's `within` clocks start: its last action, else its first container's
+/// start (on the engine's clock, kept inside the `up` that started it).
+pub async fn service_anchor(ctx: &Ctx, stack: &Stack, service: &str) -> Option<Anchor> {
+    if let Some(a) = stack.anchors.lock().expect("anchors lock").get(service) {
+        return Some(*a);
+    }
+    let (lo, hi) = stack.up_window?;
+    let first = service_containers(ctx, stack, service).await.ok()?;
+    let started = first.first()?.started_at?;
+    Some(Anchor::engine_time(started, lo, hi.max(lo)))
 }
 
 /// Why a stack did not come up.
@@ -142,27 +169,29 @@ pub struct Teardown {
     pub dir: PathBuf,
     /// dspec's own override file, removed after `down`.
     pub override_file: PathBuf,
+    /// Names Compose gives the images it builds for this project (`P_svc` for v1, `P-svc`
+    /// for v2): untagged after `down`.
+    pub built_images: Vec<String>,
 }
 
 impl Teardown {
-    pub async fn down(&self) -> Result<(), String> {
+    /// `down`, then the project's own image names go. Not with `--rmi local`, which also
+    /// prunes the images' untagged parents: the layer cache the next run's build needs.
+    pub async fn down(
+        &self,
+        engine: &std::sync::Arc<dyn super::docker::DockerApi>,
+    ) -> Result<(), String> {
         let mut args = self.args.clone();
-        args.extend(
-            [
-                "down",
-                "-v",
-                "--remove-orphans",
-                "--rmi",
-                "local",
-                "-t",
-                "10",
-            ]
-            .map(String::from),
-        );
+        args.extend(["down", "-v", "--remove-orphans", "-t", "10"].map(String::from));
         let result = match output(&self.tool, &args, &self.dir, Duration::from_secs(120)).await? {
             (0, _, _) => Ok(()),
             (_, _, err) => Err(err),
         };
+        for name in &self.built_images {
+            if let Ok(Some(_)) = engine.inspect_image(name).await {
+                let _ = engine.remove_image(name, true).await;
+            }
+        }
         let _ = std::fs::remove_file(&self.override_file);
         result
     }
@@ -218,9 +247,13 @@ pub async fn setup(
         dir: dir.to_path_buf(),
         config,
         up: None,
+        up_window: None,
+        anchors: std::sync::Mutex::new(HashMap::new()),
     };
     if up {
+        let began = Instant::now();
         stack.up = Some(bring_up(ctx, &mut stack, spec, timeout).await);
+        stack.up_window = Some((began, Instant::now()));
     }
     Ok(stack)
 }
@@ -297,12 +330,23 @@ async fn bring_up(
         .map_err(|e| UpError::spec(format!("cannot write {}: {e}", override_file.display())))?;
     stack.args.push("-f".into());
     stack.args.push(override_file.display().to_string());
+    let built_images = services
+        .iter()
+        .filter(|(_, svc)| svc.get("build").is_some() && svc.get("image").is_none())
+        .flat_map(|(name, _)| {
+            [
+                format!("{}_{name}", stack.project),
+                format!("{}-{name}", stack.project),
+            ]
+        })
+        .collect();
     ctx.add_teardown(Teardown {
         project: stack.project.clone(),
         tool: stack.tool.clone(),
         args: stack.args.clone(),
         dir: stack.dir.clone(),
         override_file: override_file.clone(),
+        built_images,
     });
     let mut args = stack.args.clone();
     args.extend(["up", "-d", "--build"].map(String::from));
@@ -345,7 +389,8 @@ async fn service_startup(ctx: &Ctx, service: &str, id: &str) -> Result<Duration,
     }
 }
 
-/// The containers of a service, in replica order.
+/// The containers of a service, in replica order, found by Compose's own labels (never by
+/// the names Compose would generate: `container_name:` replaces those).
 pub async fn service_containers(
     ctx: &Ctx,
     stack: &Stack,
@@ -360,21 +405,65 @@ pub async fn service_containers(
         let Ok(info) = ctx.engine.inspect_container(&id).await else {
             continue;
         };
-        // v1 names `P_svc_N`, v2 `P-svc-N`.
-        let rest = info
-            .name
-            .strip_prefix(&stack.project)
-            .unwrap_or("")
-            .trim_start_matches(['_', '-']);
-        let Some((svc, n)) = rest.rsplit_once(['_', '-']) else {
+        if info
+            .labels
+            .get("com.docker.compose.service")
+            .map(String::as_str)
+            != Some(service)
+        {
             continue;
-        };
-        if svc == service {
-            found.push((n.parse::<u32>().unwrap_or(0), info));
         }
+        // One-off containers (`compose run`) are not replicas.
+        if info
+            .labels
+            .get("com.docker.compose.oneoff")
+            .map(String::as_str)
+            == Some("True")
+        {
+            continue;
+        }
+        let n = info
+            .labels
+            .get("com.docker.compose.container-number")
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(0);
+        found.push((n, info));
     }
     found.sort_by_key(|(n, _)| *n);
     Ok(found.into_iter().map(|(_, i)| i).collect())
+}
+
+/// Why a service has no container, as precisely as the resolved config tells.
+fn no_container(stack: &Stack, service: &str) -> String {
+    let config = stack.config.as_ref().ok();
+    let services: Vec<String> = config
+        .and_then(|c| c.get("services"))
+        .and_then(Json::as_object)
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    let Some(svc) = config
+        .and_then(|c| c.get("services"))
+        .and_then(|s| s.get(service))
+    else {
+        return format!(
+            "the stack has no service `{service}` (its services: {})",
+            if services.is_empty() {
+                "none".to_string()
+            } else {
+                services.join(", ")
+            }
+        );
+    };
+    let profiles = list_of(svc.get("profiles"));
+    if !profiles.is_empty() {
+        return format!(
+            "service `{service}` has no container: it belongs to the profile{} {}, which the stack does not enable (add `profile \"{}\"`)",
+            if profiles.len() == 1 { "" } else { "s" },
+            profiles.join(", "),
+            profiles[0]
+        );
+    }
+    format!("service `{service}` has no container (scaled to 0, or its container was removed)")
 }
 
 fn list_of(v: Option<&Json>) -> Vec<String> {
@@ -566,19 +655,16 @@ pub async fn observe(ctx: &Ctx, stack: &Stack, steps: &[PathStep]) -> Observed {
                 return tail(Actual::Int(running as i64), &rest[1..]);
             }
             let Some(first) = containers.first() else {
-                return Err(ObsError::Missing(format!(
-                    "service `{service}` has no container (not in an enabled profile?)"
-                )));
+                return Err(ObsError::Missing(no_container(stack, &service)));
             };
             if matches!(rest.first(), Some(PathStep::Field { name, .. }) if name == "startup") {
                 let startup = service_startup(ctx, &service, &first.id).await?;
                 return tail(Actual::Duration(startup), &rest[1..]);
             }
-            let running = Running {
-                id: first.id.clone(),
-                startup: None,
-                stopped: tokio::sync::Mutex::new(None),
-            };
+            let anchor = service_anchor(ctx, stack, &service)
+                .await
+                .unwrap_or_else(Anchor::now);
+            let running = Running::adopted(first.id.clone(), anchor);
             container::observe(ctx, &running, rest).await
         }
         other => Err(ObsError::Missing(format!(

@@ -1,13 +1,15 @@
 //! Containers: start one from a `run` subject, observe it, act on it.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OnceCell};
 
 use super::Ctx;
-use super::actual::{Actual, resolve_text};
-use super::docker::{ContainerSpec, DockerApi, HealthOutcome, HealthStatus, PortSpec, Proto};
+use super::actual::{Actual, format_duration, resolve_text};
+use super::docker::{
+    ContainerSpec, DockerApi, HealthOutcome, HealthStatus, HealthcheckConfig, PortSpec, Proto,
+};
 use super::http;
 use super::image::ImageFacts;
 use super::observe::{ObsError, Observed, arg_text, process_text, tail};
@@ -15,25 +17,136 @@ use super::oneoff::argv_of;
 use crate::compile::value::Val;
 use crate::compile::{PathStep, RunSpec};
 
-/// How long setup waits for a container to be ready, unless `timeout` says.
-pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Timeout of one HTTP probe.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A moment on two clocks: this process's monotonic one, and the engine's wall clock (the one
+/// its event and state times use).
+#[derive(Clone, Copy, Debug)]
+pub struct Anchor {
+    pub at: Instant,
+    pub engine: SystemTime,
+}
+
+impl Anchor {
+    /// Now, on both clocks.
+    pub fn now() -> Anchor {
+        Anchor {
+            at: Instant::now(),
+            engine: SystemTime::now(),
+        }
+    }
+
+    /// The engine's moment `engine`, mapped onto the monotonic clock and kept inside
+    /// `[lo, hi]` (the moments around the call that caused it), so a clock skew between this
+    /// machine and a remote engine cannot move it outside what was observed.
+    pub fn engine_time(engine: SystemTime, lo: Instant, hi: Instant) -> Anchor {
+        let now = Instant::now();
+        let at = match SystemTime::now().duration_since(engine) {
+            Ok(ago) => now.checked_sub(ago).unwrap_or(lo),
+            Err(e) => now + e.duration(),
+        };
+        Anchor {
+            at: at.clamp(lo, hi),
+            engine,
+        }
+    }
+
+    /// The monotonic moment of an engine time measured from this anchor.
+    pub fn later(&self, engine: SystemTime) -> Instant {
+        self.at + engine.duration_since(self.engine).unwrap_or_default()
+    }
+}
 
 /// A started container of the run.
 pub struct Running {
     pub id: String,
-    /// Start to healthy (or to running without a health check).
-    pub startup: Option<Duration>,
+    /// When it started.
+    pub started: Anchor,
+    /// Its last action (`restart()`, `kill()`, `do ...`), or its start: `within` counts
+    /// from here.
+    pub anchor: std::sync::Mutex<Anchor>,
+    /// Whether it has a health check to wait for.
+    pub has_health: bool,
+    /// How long readiness may take, and where that limit comes from.
+    pub ready_limit: (Duration, String),
+    /// Readiness, waited for once (see [`ready`]).
+    ready: OnceCell<Result<(), SetupError>>,
+    /// Start to healthy (or to running without a health check), once ready.
+    pub startup: std::sync::Mutex<Option<Duration>>,
     /// Exit code and duration of a `stop`.
     pub stopped: Mutex<Option<(i64, Duration)>>,
 }
 
+impl Running {
+    /// A container started by someone else (a Compose service): ready as it is.
+    pub fn adopted(id: String, started: Anchor) -> Running {
+        let ready = OnceCell::new();
+        let _ = ready.set(Ok(()));
+        Running {
+            id,
+            started,
+            anchor: std::sync::Mutex::new(started),
+            has_health: false,
+            ready_limit: (Duration::ZERO, String::new()),
+            ready,
+            startup: std::sync::Mutex::new(None),
+            stopped: Mutex::new(None),
+        }
+    }
+
+    /// Where `within` clocks start now.
+    pub fn anchor(&self) -> Anchor {
+        *self.anchor.lock().expect("anchor lock")
+    }
+
+    /// An action just ended: later `within` clocks start here.
+    pub fn acted(&self, at: Anchor) {
+        *self.anchor.lock().expect("anchor lock") = at;
+    }
+}
+
 /// A setup failure: message, evidence, and whether the engine is to blame.
+#[derive(Clone, Debug)]
 pub struct SetupError {
     pub message: String,
     pub output: Vec<String>,
     pub infrastructure: bool,
+}
+
+/// How long setup waits for a container without a health check to be running.
+const RUNNING_LIMIT: Duration = Duration::from_secs(60);
+
+/// How long setup waits for readiness: the `timeout` setting, else what the image's
+/// HEALTHCHECK needs to decide (start period + interval × (retries + 1) + one probe's
+/// timeout, with Docker's defaults for what it leaves unset). The text says where it came from.
+pub fn ready_limit(
+    timeout: Option<Duration>,
+    health: Option<&HealthcheckConfig>,
+) -> (Duration, String) {
+    if let Some(t) = timeout {
+        return (t, "its `timeout`".to_string());
+    }
+    let Some(h) = health else {
+        return (
+            RUNNING_LIMIT,
+            "the default for a container without a HEALTHCHECK".into(),
+        );
+    };
+    let interval = h.interval.unwrap_or(Duration::from_secs(30));
+    let probe = h.timeout.unwrap_or(Duration::from_secs(30));
+    let retries = h.retries.unwrap_or(3);
+    let start_period = h.start_period.unwrap_or(Duration::ZERO);
+    let limit = start_period + interval * (retries + 1) + probe;
+    (
+        limit,
+        format!(
+            "its HEALTHCHECK: start period {} + interval {} × (retries {retries} + 1) + timeout {}; set `timeout` to change it",
+            format_duration(start_period),
+            format_duration(interval),
+            format_duration(probe)
+        ),
+    )
 }
 
 fn env_value(ctx: &Ctx, v: &Val) -> Result<String, String> {
@@ -192,7 +305,7 @@ pub async fn start(
             .await
             .map_err(infra)?;
     }
-    let started = Instant::now();
+    let before = Instant::now();
     if let Err(e) = engine.start_container(&id).await {
         return Err(SetupError {
             message: format!("the container did not start: {e}"),
@@ -200,40 +313,80 @@ pub async fn start(
             infrastructure: false,
         });
     }
-    let deadline = started + spec.timeout.unwrap_or(DEFAULT_READY_TIMEOUT);
-    let has_health = image.info.healthcheck.is_some();
-    let mut startup = None;
-    if has_health {
-        match engine.wait_health_event(&id, deadline).await {
-            Ok(HealthOutcome::Healthy) => startup = Some(started.elapsed()),
-            Ok(HealthOutcome::NotRunning { exit_code }) => {
-                return Err(exited_early(engine, &id, exit_code).await);
-            }
-            Ok(_) => {}
-            Err(super::docker::EngineError::Timeout { .. }) => {
-                return Err(SetupError {
-                    message: format!(
-                        "not healthy after {:.0}s (its `timeout`)",
-                        spec.timeout.unwrap_or(DEFAULT_READY_TIMEOUT).as_secs_f64()
-                    ),
-                    output: evidence(engine, &id).await,
-                    infrastructure: false,
-                });
-            }
-            Err(e) => return Err(infra(e)),
-        }
-    } else {
-        let info = engine.inspect_container(&id).await.map_err(infra)?;
-        if !info.running {
-            return Err(exited_early(engine, &id, info.exit_code).await);
-        }
-        startup = Some(started.elapsed());
-    }
+    let after = Instant::now();
+    let info = engine.inspect_container(&id).await.map_err(infra)?;
+    let started = match info.started_at {
+        Some(t) => Anchor::engine_time(t, before, after),
+        None => Anchor {
+            at: before,
+            engine: SystemTime::now() - after.duration_since(before),
+        },
+    };
+    let health = image
+        .info
+        .healthcheck
+        .as_ref()
+        .filter(|h| h.test.first().map(String::as_str) != Some("NONE"));
     Ok(Running {
         id,
-        startup,
+        started,
+        anchor: std::sync::Mutex::new(started),
+        has_health: health.is_some(),
+        ready_limit: ready_limit(spec.timeout, health),
+        ready: OnceCell::new(),
+        startup: std::sync::Mutex::new(None),
         stopped: Mutex::new(None),
     })
+}
+
+/// Waits (once; later calls get the same answer) until the container is ready: healthy when
+/// it has a health check (or unhealthy: expectations report that), else running. Exiting
+/// before that, or not deciding within its limit, is a setup failure.
+pub async fn ready(engine: &Arc<dyn DockerApi>, c: &Running) -> Result<(), SetupError> {
+    c.ready
+        .get_or_init(|| async {
+            let infra = |e: super::docker::EngineError| SetupError {
+                message: e.to_string(),
+                output: Vec::new(),
+                infrastructure: true,
+            };
+            let (limit, why) = &c.ready_limit;
+            let deadline = c.started.at + *limit;
+            if !c.has_health {
+                let info = engine.inspect_container(&c.id).await.map_err(infra)?;
+                if !info.running {
+                    return Err(exited_early(engine, &c.id, info.exit_code).await);
+                }
+                *c.startup.lock().expect("startup lock") = Some(c.started.at.elapsed().min(*limit));
+                return Ok(());
+            }
+            match engine.wait_health_event(&c.id, deadline).await {
+                Ok(HealthOutcome::Healthy) => {
+                    // From the engine's own times: the moment it turned healthy.
+                    let took = match engine.first_healthy_since(&c.id, c.started.engine).await {
+                        Ok(Some(t)) => t.duration_since(c.started.engine).unwrap_or_default(),
+                        _ => c.started.at.elapsed(),
+                    };
+                    *c.startup.lock().expect("startup lock") = Some(took);
+                    Ok(())
+                }
+                Ok(HealthOutcome::NotRunning { exit_code }) => {
+                    Err(exited_early(engine, &c.id, exit_code).await)
+                }
+                Ok(_) => Ok(()),
+                Err(super::docker::EngineError::Timeout { .. }) => Err(SetupError {
+                    message: format!(
+                        "not healthy after {} (the limit from {why})",
+                        format_duration(*limit)
+                    ),
+                    output: evidence(engine, &c.id).await,
+                    infrastructure: false,
+                }),
+                Err(e) => Err(infra(e)),
+            }
+        })
+        .await
+        .clone()
 }
 
 /// `uid`/`gid` of a numeric user spec, for tmpfs ownership.
@@ -410,7 +563,7 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
         }
         "restarts" => Actual::Int(engine.inspect_container(&c.id).await?.restart_count),
         "oom_killed" => Actual::Bool(engine.inspect_container(&c.id).await?.oom_killed),
-        "startup" => match c.startup {
+        "startup" => match *c.startup.lock().expect("startup lock") {
             Some(d) => Actual::Duration(d),
             None => {
                 return Err(ObsError::Missing(
@@ -600,5 +753,30 @@ pub async fn host_env_value(
             }
         }
         other => Ok(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ready_limit_follows_the_healthcheck() {
+        let s = Duration::from_secs;
+        // Docker's defaults: 30 s interval, 30 s timeout, 3 retries, no start period.
+        let (limit, why) = ready_limit(None, Some(&HealthcheckConfig::default()));
+        assert_eq!(limit, s(30 * 4 + 30));
+        assert!(why.contains("interval 30s × (retries 3 + 1)"), "{why}");
+        let h = HealthcheckConfig {
+            interval: Some(s(1)),
+            timeout: Some(s(1)),
+            retries: Some(3),
+            start_period: Some(s(10)),
+            ..HealthcheckConfig::default()
+        };
+        assert_eq!(ready_limit(None, Some(&h)).0, s(10 + 4 + 1));
+        // The `timeout` setting wins; no health check: a minute to be running.
+        assert_eq!(ready_limit(Some(s(7)), Some(&h)).0, s(7));
+        assert_eq!(ready_limit(None, None).0, s(60));
     }
 }

@@ -224,13 +224,16 @@ pub async fn build(
                 infrastructure: true,
             })?;
     }
-    // Stage images of a multi-stage build are left untagged by the legacy
-    // builder; the run removes the unused ones when it ends (not now: a
-    // concurrent build of another target may be about to tag one).
-    run.stage_images
-        .lock()
-        .expect("stage images lock")
-        .extend(out.stage_ids.iter().cloned());
+    // The images of the other stages of a multi-stage build are the build cache of those
+    // stages (perhaps made by the team's own `docker build`): they stay. The legacy builder
+    // leaves them untagged; a `dspec/` tag beside the image's own lets `dspec clean --images`
+    // find them.
+    let (repo, version) = tag.rsplit_once(':').unwrap_or((tag, "latest"));
+    for (n, id) in out.stage_ids.iter().enumerate() {
+        let _ = engine
+            .tag_image(id, &format!("{repo}:{version}-stage{}", n + 1))
+            .await;
+    }
     let info = engine
         .inspect_image(&out.image_id)
         .await

@@ -49,7 +49,7 @@ pub struct RunOutput {
 pub struct RunOptions {
     /// At most this many spec files set up and run at the same time
     /// (builds, containers, stacks); their containers are removed as soon
-    /// as a file is done. None: no bound.
+    /// as a file is done. None: one per CPU core ([`default_jobs`]).
     pub jobs: Option<usize>,
     /// Stop at the first failed expectation.
     pub fail_fast: bool,
@@ -57,6 +57,12 @@ pub struct RunOptions {
     pub deadline: Option<std::time::Instant>,
     /// Leave containers and stacks in place (no early removal).
     pub keep: bool,
+}
+
+/// Spec files run at the same time when `--jobs` is not given: one per CPU core, so that
+/// dspec's own load does not slow the services it measures.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
 }
 
 /// Per spec file: its share of `--jobs`.
@@ -81,6 +87,12 @@ struct Shared {
     hosts: Mutex<HashMap<StepId, Arc<HostResult>>>,
     stacks: Mutex<HashMap<StepId, Arc<Stack>>>,
     out: Mutex<RunOutput>,
+    /// Every step runs holding it for reading; a step that measures a time budget holds it
+    /// for writing, so nothing else of the run is in flight meanwhile.
+    quiet: Arc<tokio::sync::RwLock<()>>,
+    /// The quiet slot of a container whose `startup` is measured: taken by its `Run` step,
+    /// kept until its `Ready` step ends (start to healthy, measured alone).
+    held: Mutex<HashMap<StepId, tokio::sync::OwnedRwLockWriteGuard<()>>>,
 }
 
 impl Shared {
@@ -120,6 +132,12 @@ impl Shared {
     }
 }
 
+/// A step's hold on the quiet lock.
+enum Slot<'a> {
+    Shared(#[allow(dead_code)] tokio::sync::RwLockReadGuard<'a, ()>),
+    Alone(tokio::sync::OwnedRwLockWriteGuard<()>),
+}
+
 /// The spec file a step belongs to: its check's, or its first subject's
 /// (a build shared by several files belongs to the first).
 fn owner(step: &crate::plan::Step) -> Option<usize> {
@@ -144,9 +162,9 @@ pub async fn run(
         }
     }
     let shared = Arc::new(Shared {
-        jobs: options
-            .jobs
-            .map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1)))),
+        jobs: Some(Arc::new(tokio::sync::Semaphore::new(
+            options.jobs.unwrap_or_else(default_jobs).max(1),
+        ))),
         files: counts
             .into_iter()
             .map(|n| FileSlot {
@@ -165,6 +183,8 @@ pub async fn run(
         hosts: Mutex::new(HashMap::new()),
         stacks: Mutex::new(HashMap::new()),
         out: Mutex::new(RunOutput::default()),
+        quiet: Arc::new(tokio::sync::RwLock::new(())),
+        held: Mutex::new(HashMap::new()),
     });
     let (senders, receivers): (Vec<_>, Vec<StateRx>) =
         plan.steps.iter().map(|_| watch::channel(None)).unzip();
@@ -197,7 +217,37 @@ pub async fn run(
                     *slot = jobs.clone().acquire_owned().await.ok();
                 }
             }
-            let state = run_step(&shared, id, failed).await;
+            let state = {
+                // Skipped steps do nothing, and a `within` clock runs from its subject's start
+                // whatever else happens: they never wait for a quiet slot to end (their light
+                // polling does not count as load).
+                // A `Ready` step inherits its `Run` step's quiet slot.
+                let step = &shared.plan.steps[id];
+                let anchored = step.check.is_some_and(|c| {
+                    shared.program.files[c.file].checks[c.index].anchored()
+                });
+                let inherits = matches!(step.kind, StepKind::Ready { run_step } if shared.plan.steps[run_step].quiet);
+                let slot = match (failed.is_some() || anchored || inherits, step.quiet) {
+                    (true, _) => None,
+                    (false, true) => Some(Slot::Alone(shared.quiet.clone().write_owned().await)),
+                    (false, false) => Some(Slot::Shared(shared.quiet.read().await)),
+                };
+                let state = run_step(&shared, id, failed).await;
+                match (slot, &step.kind, &state) {
+                    // A container whose `startup` is measured: the slot stays taken until
+                    // its `Ready` step ends.
+                    (Some(Slot::Alone(guard)), StepKind::Run { .. }, State::Done)
+                        if shared.plan.steps.iter().any(|s| matches!(s.kind, StepKind::Ready { run_step } if run_step == id)) =>
+                    {
+                        shared.held.lock().expect("held lock").insert(id, guard);
+                    }
+                    (_, StepKind::Ready { run_step }, _) => {
+                        shared.held.lock().expect("held lock").remove(run_step);
+                    }
+                    _ => {}
+                }
+                state
+            };
             let _ = tx.send(Some(state));
             if let Some(f) = file
                 && shared.files[f]
@@ -241,6 +291,7 @@ pub async fn run(
                         reason: reason.to_string(),
                     },
                     duration: std::time::Duration::ZERO,
+                    quiet: false,
                 });
             }
         }
@@ -304,11 +355,13 @@ async fn run_step(shared: &Arc<Shared>, id: StepId, failed: Option<(SubjectRef, 
                 .await
             }
         };
+        let quiet = step.quiet && outcome_ran(&outcome);
         shared.emit(Event::CheckDone(CheckResult {
             file: c.file,
             index: c.index,
             outcome,
             duration: started.elapsed(),
+            quiet: quiet || quiet_setup(shared, id),
         }));
         return State::Done;
     }
@@ -318,9 +371,73 @@ async fn run_step(shared: &Arc<Shared>, id: StepId, failed: Option<(SubjectRef, 
     match &step.kind {
         StepKind::Build { .. } | StepKind::Inspect { .. } => setup_image(shared, id).await,
         StepKind::Run { image_step } => setup_container(shared, id, *image_step).await,
+        StepKind::Ready { run_step } => ready_container(shared, *run_step).await,
         StepKind::Host { .. } => setup_host(shared, id).await,
         StepKind::Compose { .. } => setup_stack(shared, id).await,
         StepKind::Observe | StepKind::Action | StepKind::Cleanup => State::Done,
+    }
+}
+
+/// Whether an outcome comes from a real observation (not a skip or an engine error).
+fn outcome_ran(o: &Outcome) -> bool {
+    matches!(o, Outcome::Passed { .. } | Outcome::Failed { .. })
+}
+
+/// Whether the check at step `id` measures a budget whose measurement happened in a quiet
+/// setup step (`build.duration`, `startup`, a command's `duration`).
+fn quiet_setup(shared: &Shared, id: StepId) -> bool {
+    let step = &shared.plan.steps[id];
+    let Some(c) = step.check else { return false };
+    let check = &shared.program.files[c.file].checks[c.index];
+    match check.budget() {
+        Some(crate::compile::Budget::Check) | None => false,
+        Some(_) => shared
+            .plan
+            .setup_step(&step.subjects[0])
+            .is_some_and(|s| shared.plan.steps[s].quiet),
+    }
+}
+
+/// The started container of a `Run` step.
+fn container_of(shared: &Shared, run_step: StepId) -> Option<Arc<Running>> {
+    shared
+        .containers
+        .lock()
+        .expect("containers lock")
+        .get(&run_step)
+        .cloned()
+}
+
+/// A `Ready` step: waits until the container is healthy (or running).
+async fn ready_container(shared: &Arc<Shared>, run_step: StepId) -> State {
+    let subject = shared.plan.steps[run_step].subjects[0].clone();
+    let Some(c) = container_of(shared, run_step) else {
+        return setup_failed(
+            shared,
+            &subject,
+            "the container was not started".into(),
+            Vec::new(),
+            true,
+        );
+    };
+    shared.progress(
+        &subject,
+        Activity::Working {
+            text: if c.has_health {
+                "waiting until healthy"
+            } else {
+                "waiting until running"
+            }
+            .into(),
+        },
+    );
+    match container::ready(&shared.ctx.engine, &c).await {
+        Ok(()) => {
+            let took = c.started.at.elapsed();
+            shared.ready(&subject, "ready".into(), took);
+            State::Done
+        }
+        Err(e) => setup_failed(shared, &subject, e.message, e.output, e.infrastructure),
     }
 }
 
@@ -409,17 +526,13 @@ async fn setup_container(shared: &Arc<Shared>, id: StepId, image_step: StepId) -
     .await
     {
         Ok(running) => {
-            let text = if running.startup.is_some() {
-                "started"
-            } else {
-                "created"
-            };
-            shared.ready(&subject, text.into(), started.elapsed());
+            let running = Arc::new(running);
             shared
                 .containers
                 .lock()
                 .expect("containers lock")
-                .insert(id, Arc::new(running));
+                .insert(id, running.clone());
+            shared.ready(&subject, "started".into(), started.elapsed());
             State::Done
         }
         Err(e) => setup_failed(shared, &subject, e.message, e.output, e.infrastructure),
@@ -712,6 +825,7 @@ async fn observe_check(shared: &Arc<Shared>, subject: SubjectRef, check: &Check)
         };
     };
     let ctx = &shared.ctx;
+    let modifier = modifier_of(check);
     match &shared.plan.steps[setup].kind {
         StepKind::Build { .. } | StepKind::Inspect { .. } => {
             let facts = shared
@@ -724,7 +838,7 @@ async fn observe_check(shared: &Arc<Shared>, subject: SubjectRef, check: &Check)
                 Some(f) => image::observe(ctx, &f, &check.path).await,
                 None => Err(ObsError::Engine("the image is not available".into())),
             };
-            evaluate(shared, check, observed, 1, None).1
+            evaluate(shared, check, observed).1
         }
         StepKind::Host { .. } => {
             let result = shared
@@ -737,44 +851,50 @@ async fn observe_check(shared: &Arc<Shared>, subject: SubjectRef, check: &Check)
                 Some(r) => host_property(shared, &r, &check.path),
                 None => Err(ObsError::Engine("the command did not run".into())),
             };
-            evaluate(shared, check, observed, 1, None).1
+            evaluate(shared, check, observed).1
         }
         StepKind::Run { .. } => {
-            let Some(c) = shared
-                .containers
-                .lock()
-                .expect("containers lock")
-                .get(&setup)
-                .cloned()
-            else {
+            let Some(c) = container_of(shared, setup) else {
                 return Outcome::Errored {
                     message: "the container is not running".into(),
                 };
             };
-            let modifier = modifier_of(check);
-            let health_wait = matches!(check.path.first(), Some(PathStep::Field { name, .. }) if name == "health");
+            let anchor = c.anchor();
+            let start = if check.anchored() {
+                anchor.at
+            } else {
+                Instant::now()
+            };
+            let health = is_health(check);
             let sampled = poll::sample(
                 modifier,
+                start,
                 || async {
                     let observed = container::observe(ctx, &c, &check.path).await;
-                    let (held, outcome) = evaluate(shared, check, observed, 1, None);
+                    let (held, outcome) = evaluate(shared, check, observed);
+                    let held_since = if held && health && check.anchored() {
+                        healthy_since(ctx, &c.id, anchor).await
+                    } else {
+                        None
+                    };
                     Sample {
                         held,
                         value: outcome,
+                        held_since,
                     }
                 },
                 |until| {
                     let c = c.clone();
                     async move {
-                        if health_wait {
+                        if health {
                             // Event-driven: wakes when the health status changes
                             // (the wait returns at once while it stays as it is).
-                            let health = |i: Option<super::docker::ContainerInfo>| {
+                            let status = |i: Option<super::docker::ContainerInfo>| {
                                 i.and_then(|i| i.health).map(|h| h.status)
                             };
-                            let before = health(ctx.engine.inspect_container(&c.id).await.ok());
+                            let before = status(ctx.engine.inspect_container(&c.id).await.ok());
                             let _ = ctx.engine.wait_health_event(&c.id, until).await;
-                            let after = health(ctx.engine.inspect_container(&c.id).await.ok());
+                            let after = status(ctx.engine.inspect_container(&c.id).await.ok());
                             if before == after {
                                 tokio::time::sleep_until(until.into()).await;
                             }
@@ -785,7 +905,13 @@ async fn observe_check(shared: &Arc<Shared>, subject: SubjectRef, check: &Check)
                 },
             )
             .await;
-            with_samples(ctx, sampled, || container::evidence(&ctx.engine, &c.id)).await
+            if check.barrier {
+                c.acted(after_action(ctx, &c.id, check).await);
+            }
+            with_samples(ctx, check, sampled, || {
+                container::evidence(&ctx.engine, &c.id)
+            })
+            .await
         }
         StepKind::Compose { .. } => {
             let Some(stack) = shared
@@ -806,26 +932,103 @@ async fn observe_check(shared: &Arc<Shared>, subject: SubjectRef, check: &Check)
                     reason: format!("stack `{}` did not come up", subject.name),
                 };
             }
-            let modifier = modifier_of(check);
+            // A service's `within` clock starts at its container's start or its last action.
+            let service = service_of(check);
+            let anchor = match &service {
+                Some(name) if check.anchored() => compose::service_anchor(ctx, &stack, name).await,
+                _ => None,
+            };
+            let start = anchor.map(|a| a.at).unwrap_or_else(Instant::now);
+            let health = is_health(check);
             let sampled = poll::sample(
                 modifier,
+                start,
                 || async {
                     let observed = compose::observe(ctx, &stack, &check.path).await;
-                    let (held, outcome) = evaluate(shared, check, observed, 1, None);
+                    let (held, outcome) = evaluate(shared, check, observed);
+                    let mut held_since = None;
+                    if let (true, true, Some(a), Some(name)) = (held, health, anchor, &service)
+                        && let Ok(cs) = compose::service_containers(ctx, &stack, name).await
+                        && let Some(first) = cs.first()
+                    {
+                        held_since = healthy_since(ctx, &first.id, a).await;
+                    }
                     Sample {
                         held,
                         value: outcome,
+                        held_since,
                     }
                 },
                 |until| async move { tokio::time::sleep_until(until.into()).await },
             )
             .await;
-            with_samples(ctx, sampled, || compose::evidence(ctx, &stack, &check.path)).await
+            if check.barrier
+                && let Some(name) = &service
+                && let Ok(cs) = compose::service_containers(ctx, &stack, name).await
+                && let Some(first) = cs.first()
+            {
+                let at = after_action(ctx, &first.id, check).await;
+                stack.acted(name, at);
+            }
+            with_samples(ctx, check, sampled, || {
+                compose::evidence(ctx, &stack, &check.path)
+            })
+            .await
         }
         _ => Outcome::Errored {
             message: "not an observable subject".into(),
         },
     }
+}
+
+/// Whether a check looks at `health` (of a container or a service).
+fn is_health(check: &Check) -> bool {
+    let fields: Vec<&str> = check
+        .path
+        .iter()
+        .filter_map(|s| match s {
+            PathStep::Field { name, .. } => Some(name.as_str()),
+            PathStep::Index(_) => None,
+        })
+        .collect();
+    matches!(fields.as_slice(), ["health"] | ["service", "health"])
+}
+
+/// The service a stack check is about: `service("web")...`.
+fn service_of(check: &Check) -> Option<String> {
+    match check.path.first() {
+        Some(PathStep::Field { name, args }) if name == "service" => {
+            Some(super::observe::arg_text(args, 0))
+        }
+        _ => None,
+    }
+}
+
+/// When a container turned healthy after `anchor`, from the engine's own event time.
+async fn healthy_since(ctx: &Ctx, id: &str, anchor: container::Anchor) -> Option<Instant> {
+    match ctx.engine.first_healthy_since(id, anchor.engine).await {
+        Ok(Some(t)) => Some(anchor.later(t)),
+        _ => None,
+    }
+}
+
+/// Where `within` clocks start after an action on a container: its new start for
+/// `restart()`, else the end of the action.
+async fn after_action(ctx: &Ctx, id: &str, check: &Check) -> container::Anchor {
+    let now = container::Anchor::now();
+    let restarted = matches!(check.path.first(), Some(PathStep::Field { name, .. }) if name == "restart")
+        || matches!(check.path.as_slice(), [PathStep::Field { name: s, .. }, PathStep::Field { name, .. }, ..] if s == "service" && name == "restart");
+    if restarted
+        && let Ok(info) = ctx.engine.inspect_container(id).await
+        && let Some(t) = info.started_at
+    {
+        return container::Anchor::engine_time(
+            t,
+            now.at - std::time::Duration::from_secs(60),
+            now.at,
+        );
+    }
+    now
 }
 
 /// The `within`/`for` of a check, as the sampler takes it.
@@ -836,10 +1039,11 @@ fn modifier_of(check: &Check) -> Option<(crate::ast::ModifierKind, std::time::Du
         .map(|m| (m.kind, std::time::Duration::from_millis(m.duration_ms)))
 }
 
-/// Puts the sampling facts and, on failure, the (masked) evidence into an
-/// outcome.
+/// Puts the sampling facts and, on failure, the (masked) evidence into an outcome. A
+/// `within` condition that first held after its deadline fails, saying when it held.
 async fn with_samples<F>(
     ctx: &Ctx,
+    check: &Check,
     sampled: poll::Sampled<Outcome>,
     evidence: impl FnOnce() -> F,
 ) -> Outcome
@@ -847,17 +1051,50 @@ where
     F: std::future::Future<Output = Vec<String>>,
 {
     let mut outcome = sampled.value;
+    let within = check
+        .modifier
+        .as_ref()
+        .filter(|m| m.kind == crate::ast::ModifierKind::Within);
+    let at_ms = sampled.at.as_millis() as u64;
+    if let (Some(m), Outcome::Passed { actual, .. }) = (within, &outcome)
+        && sampled.held
+        && at_ms > m.duration_ms
+    {
+        outcome = Outcome::Failed {
+            actual: actual.clone(),
+            message: format!(
+                "it first held at {}, after the deadline {}{}",
+                super::actual::format_duration(sampled.at),
+                m.text,
+                if check.anchored() {
+                    " (counted from the subject's start or its last action)"
+                } else {
+                    ""
+                }
+            ),
+            samples: sampled.samples,
+            at_ms: Some(at_ms),
+            evidence: Vec::new(),
+        };
+    }
     match &mut outcome {
-        Outcome::Passed { samples, .. } => *samples = sampled.samples,
+        Outcome::Passed {
+            samples, at_ms: a, ..
+        } => {
+            *samples = sampled.samples;
+            if within.is_some() {
+                *a = Some(at_ms);
+            }
+        }
         Outcome::Failed {
             samples,
-            at_ms,
+            at_ms: a,
             evidence: ev,
             ..
         } => {
             *samples = sampled.samples;
-            *at_ms = Some(sampled.at.as_millis() as u64);
-            *ev = evidence().await.iter().map(|e| ctx.redact(e)).collect();
+            *a = Some(at_ms);
+            ev.extend(evidence().await.iter().map(|e| ctx.redact(e)));
         }
         _ => {}
     }
@@ -895,73 +1132,38 @@ fn redact_json(ctx: &Ctx, j: serde_json::Value) -> serde_json::Value {
 }
 
 /// Turns an observation into whether it held and its outcome.
-fn evaluate(
-    shared: &Shared,
-    check: &Check,
-    observed: Observed,
-    samples: u32,
-    at_ms: Option<u64>,
-) -> (bool, Outcome) {
+fn evaluate(shared: &Shared, check: &Check, observed: Observed) -> (bool, Outcome) {
     let observed = observed.map(|a| match a {
         Actual::Text(t) => Actual::Text(shared.ctx.redact(&t)),
         Actual::Json(j) => Actual::Json(redact_json(&shared.ctx, j)),
         Actual::List(l) => Actual::List(l.iter().map(|s| shared.ctx.redact(s)).collect()),
         other => other,
     });
+    let failed = |actual: Option<Actual>, message: String| Outcome::Failed {
+        actual,
+        message,
+        samples: 1,
+        at_ms: None,
+        evidence: Vec::new(),
+    };
+    let passed = |actual: Actual| Outcome::Passed {
+        actual: Some(actual),
+        samples: 1,
+        at_ms: None,
+    };
     match observed {
         Err(ObsError::Engine(message)) => (false, Outcome::Errored { message }),
-        Err(ObsError::Missing(message)) => (
-            false,
-            Outcome::Failed {
-                actual: None,
-                message,
-                samples,
-                at_ms,
-                evidence: Vec::new(),
-            },
-        ),
+        Err(ObsError::Missing(message)) => (false, failed(None, message)),
+        Ok(actual) if check.action_only => (true, passed(actual)),
         Ok(actual) => {
-            if check.action_only {
-                return (
-                    true,
-                    Outcome::Passed {
-                        actual: Some(actual),
-                        samples,
-                    },
-                );
-            }
             let verdict = match &check.predicate {
                 None => Ok(actual == Actual::Bool(true)),
                 Some(p) => holds(&actual, p.op, p.value.as_ref()),
             };
             match verdict {
-                Ok(true) => (
-                    true,
-                    Outcome::Passed {
-                        actual: Some(actual),
-                        samples,
-                    },
-                ),
-                Ok(false) => (
-                    false,
-                    Outcome::Failed {
-                        actual: Some(actual),
-                        message: String::new(),
-                        samples,
-                        at_ms,
-                        evidence: Vec::new(),
-                    },
-                ),
-                Err(message) => (
-                    false,
-                    Outcome::Failed {
-                        actual: Some(actual),
-                        message,
-                        samples,
-                        at_ms,
-                        evidence: Vec::new(),
-                    },
-                ),
+                Ok(true) => (true, passed(actual)),
+                Ok(false) => (false, failed(Some(actual), String::new())),
+                Err(message) => (false, failed(Some(actual), message)),
             }
         }
     }

@@ -32,6 +32,9 @@ pub enum StepKind {
     Inspect { reference: String },
     /// Create and start a container.
     Run { image_step: StepId },
+    /// Wait until a started container is ready: healthy when its image has a HEALTHCHECK,
+    /// else running. Only expectations without `within` (and actions) wait for it.
+    Ready { run_step: StepId },
     /// Bring a compose stack up.
     Compose { files: Vec<PathBuf> },
     /// Run a host command.
@@ -57,6 +60,8 @@ pub struct Step {
     /// Needs no running container.
     #[serde(rename = "static")]
     pub is_static: bool,
+    /// Measures a time budget: runs with nothing else of the run in flight.
+    pub quiet: bool,
     /// Steps with equal waves can run at the same time.
     pub wave: usize,
 }
@@ -95,6 +100,8 @@ impl Plan {
 struct Builder {
     steps: Vec<Step>,
     setup: HashMap<SubjectRef, StepId>,
+    /// Per container: its `Ready` step, once something needs it.
+    ready: HashMap<SubjectRef, StepId>,
     /// Per subject: the last barrier and the steps since it.
     last_barrier: HashMap<SubjectRef, StepId>,
     since_barrier: HashMap<SubjectRef, Vec<StepId>>,
@@ -127,8 +134,30 @@ impl Builder {
             subjects,
             check,
             is_static,
+            quiet: false,
             wave,
         });
+        id
+    }
+
+    /// The step after which a container is ready (created on first need), or the setup step
+    /// of any other subject.
+    fn ready(&mut self, subject: &SubjectRef) -> StepId {
+        let setup = self.setup[subject];
+        if !matches!(self.steps[setup].kind, StepKind::Run { .. }) {
+            return setup;
+        }
+        if let Some(id) = self.ready.get(subject) {
+            return *id;
+        }
+        let id = self.push(
+            StepKind::Ready { run_step: setup },
+            vec![setup],
+            vec![subject.clone()],
+            None,
+            false,
+        );
+        self.ready.insert(subject.clone(), id);
         id
     }
 
@@ -170,6 +199,7 @@ pub fn lower(program: &Program) -> Plan {
     let mut b = Builder {
         steps: Vec::new(),
         setup: HashMap::new(),
+        ready: HashMap::new(),
         last_barrier: HashMap::new(),
         since_barrier: HashMap::new(),
         last_check: HashMap::new(),
@@ -250,15 +280,19 @@ pub fn lower(program: &Program) -> Plan {
         };
         let by_name: HashMap<&str, &crate::compile::SubjectDef> =
             f.subjects.iter().map(|s| (s.name.as_str(), s)).collect();
-        // Containers and stacks.
-        for s in f.subjects.iter().filter(|s| s.used) {
+        // Containers (after the containers their settings name) and stacks.
+        for s in start_order(f) {
             let me = sref(&s.name);
             let id = match &s.spec {
                 SubjectSpec::Run(r) => {
                     let image_step = b.setup[&sref(&r.image)];
+                    let mut deps = vec![image_step];
+                    for other in &r.refers_to {
+                        deps.push(b.ready(&sref(other)));
+                    }
                     b.push(
                         StepKind::Run { image_step },
-                        vec![image_step],
+                        deps,
                         vec![me.clone()],
                         None,
                         false,
@@ -285,7 +319,7 @@ pub fn lower(program: &Program) -> Plan {
                 let mut deps = Vec::new();
                 for r in &h.refers_to {
                     let rr = sref(r);
-                    deps.push(b.setup[&rr]);
+                    deps.push(b.ready(&rr));
                     deps.extend(b.barrier_deps(&rr, false));
                 }
                 let id = b.push(
@@ -302,8 +336,14 @@ pub fn lower(program: &Program) -> Plan {
                 }
                 b.setup.insert(me.clone(), id);
             }
-            let mut deps = vec![b.setup[&me]];
             let dynamic = matches!(c.subject_kind, SubjectKind::Container | SubjectKind::Stack);
+            // A `within` expectation polls from its subject's start or last action: it waits
+            // for neither readiness nor the expectations before it.
+            let mut deps = vec![if c.anchored() {
+                b.setup[&me]
+            } else {
+                b.ready(&me)
+            }];
             let touches: Vec<SubjectRef> = if dynamic {
                 vec![me.clone()]
             } else {
@@ -312,7 +352,7 @@ pub fn lower(program: &Program) -> Plan {
             for t in &touches {
                 deps.extend(b.barrier_deps(t, c.barrier));
             }
-            if dynamic {
+            if dynamic && !c.anchored() {
                 deps.extend(b.last_check.get(&me).copied());
             }
             let kind = if c.barrier || c.action_only {
@@ -338,6 +378,7 @@ pub fn lower(program: &Program) -> Plan {
             }
         }
     }
+    mark_quiet(&mut b, program);
     if b.steps.iter().any(|s| {
         matches!(
             s.kind,
@@ -348,4 +389,60 @@ pub fn lower(program: &Program) -> Plan {
         b.push(StepKind::Cleanup, all, Vec::new(), None, false);
     }
     Plan { steps: b.steps }
+}
+
+/// The used containers and stacks of a file, each container after the containers its
+/// settings name (the compiler rejects circles).
+fn start_order(f: &crate::compile::CheckedFile) -> Vec<&crate::compile::SubjectDef> {
+    let mut out: Vec<&crate::compile::SubjectDef> = Vec::new();
+    let mut placed: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    fn place<'a>(
+        f: &'a crate::compile::CheckedFile,
+        s: &'a crate::compile::SubjectDef,
+        out: &mut Vec<&'a crate::compile::SubjectDef>,
+        placed: &mut std::collections::HashSet<&'a str>,
+    ) {
+        if !placed.insert(s.name.as_str()) {
+            return;
+        }
+        if let SubjectSpec::Run(r) = &s.spec {
+            for other in &r.refers_to {
+                if let Some(o) = f.subject(other).filter(|o| o.used) {
+                    place(f, o, out, placed);
+                }
+            }
+        }
+        out.push(s);
+    }
+    for s in f
+        .subjects
+        .iter()
+        .filter(|s| s.used && matches!(s.spec, SubjectSpec::Run(_) | SubjectSpec::Compose(_)))
+    {
+        place(f, s, &mut out, &mut placed);
+    }
+    out
+}
+
+/// Marks the steps a time budget measures: they run in a quiet slot.
+fn mark_quiet(b: &mut Builder, program: &Program) {
+    use crate::compile::Budget;
+    let mut quiet = Vec::new();
+    for st in &b.steps {
+        let Some(c) = st.check else { continue };
+        let check = &program.files[c.file].checks[c.index];
+        let subject = &st.subjects[0];
+        match check.budget() {
+            Some(Budget::Check) => quiet.push(st.id),
+            Some(Budget::Build | Budget::Command) => quiet.extend(b.setup.get(subject).copied()),
+            Some(Budget::Startup) => {
+                quiet.extend(b.setup.get(subject).copied());
+                quiet.extend(b.ready.get(subject).copied());
+            }
+            None => {}
+        }
+    }
+    for id in quiet {
+        b.steps[id].quiet = true;
+    }
 }

@@ -156,6 +156,10 @@ pub fn render_human(plan: &Plan, program: &Program) -> String {
                         _ => format!("start container {}", r.name),
                     }
                 }
+                StepKind::Ready { .. } => format!(
+                    "wait until container {} is ready (healthy, or running without a HEALTHCHECK)",
+                    subjects.join(", ")
+                ),
                 StepKind::Compose { files } => {
                     let f: Vec<String> = files.iter().map(|p| rel(p)).collect();
                     format!("bring up stack {}: {}", subjects.join(", "), f.join(" + "))
@@ -194,7 +198,12 @@ pub fn render_human(plan: &Plan, program: &Program) -> String {
                         .join(" ")
                 )
             };
-            let _ = writeln!(out, "  #{} {what}{deps}", st.id);
+            let quiet = if st.quiet {
+                "  [quiet: nothing else runs meanwhile]"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  #{} {what}{quiet}{deps}", st.id);
         }
     }
     out

@@ -13,6 +13,10 @@ pub enum Outcome {
     Passed {
         actual: Option<Actual>,
         samples: u32,
+        /// For `within`: when the condition first held, from the subject's start or last
+        /// action.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        at_ms: Option<u64>,
     },
     Failed {
         /// What was seen last (`within`), first wrongly (`for`), or once.
@@ -20,7 +24,8 @@ pub enum Outcome {
         /// One line: why it failed.
         message: String,
         samples: u32,
-        /// When the deciding sample was taken, from the check's start.
+        /// When the deciding sample was taken: for `within`, from the subject's start or last
+        /// action; for `for`, from the window's start.
         at_ms: Option<u64>,
         /// Log tails, health logs, diffs.
         evidence: Vec<String>,
@@ -43,6 +48,8 @@ pub struct CheckResult {
     pub index: usize,
     pub outcome: Outcome,
     pub duration: Duration,
+    /// A time budget measured in a quiet slot: nothing else of the run was in flight.
+    pub quiet: bool,
 }
 
 /// A subject that could not be set up.

@@ -296,9 +296,11 @@ impl<'a> Item<'a> {
         }
     }
 
+    /// When the deciding sample was taken (a failure), or when a `within` condition first
+    /// held (a pass).
     pub fn at_ms(&self) -> Option<u64> {
         match &self.result.outcome {
-            Outcome::Failed { at_ms, .. } => *at_ms,
+            Outcome::Failed { at_ms, .. } | Outcome::Passed { at_ms, .. } => *at_ms,
             _ => None,
         }
     }

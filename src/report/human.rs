@@ -246,7 +246,18 @@ pub fn render_report(
                 } => format!("  — actual {}", clip(&a.to_string(), 60)),
                 Outcome::Failed { message, .. } => format!("  — {message}"),
                 Outcome::Errored { message } => format!("  — engine error: {message}"),
+                Outcome::Passed {
+                    at_ms: Some(ms), ..
+                } => format!(
+                    "  — held at {}",
+                    crate::engine::actual::format_duration(std::time::Duration::from_millis(*ms))
+                ),
                 Outcome::Passed { .. } => String::new(),
+            };
+            let extra = if r.quiet {
+                format!("{extra}  (measured alone)")
+            } else {
+                extra
             };
             let _ = writeln!(out, "{indent}{mark} {}{extra}", check.text);
             if let Some(d) = failure_diagnostic(program, r) {

@@ -77,6 +77,8 @@ struct ResultJson<'a> {
     modifier: Option<ModifierJson>,
     at_ms: Option<u64>,
     duration_ms: u64,
+    /// A time budget measured with nothing else of the run in flight.
+    quiet: bool,
     attachments: Attachments,
 }
 
@@ -213,6 +215,7 @@ fn result<'a>(item: &Item<'a>, program: &Program, sources: &SourceMap) -> Ordere
             }),
             at_ms: item.at_ms(),
             duration_ms: item.result.duration.as_millis() as u64,
+            quiet: item.result.quiet,
             attachments: Attachments {
                 evidence: item.evidence().to_vec(),
                 diff: item.diff(),

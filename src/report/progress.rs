@@ -328,6 +328,7 @@ mod tests {
             Outcome::Passed {
                 actual: None,
                 samples: 1,
+                at_ms: None,
             }
         } else {
             Outcome::Errored {
@@ -339,6 +340,7 @@ mod tests {
             index,
             outcome,
             duration: Duration::ZERO,
+            quiet: false,
         })
     }
 

@@ -143,6 +143,9 @@ pub trait DockerApi: Send + Sync {
     /// Everything carrying `label`, given as `key=value` (one run) or `key` (every run).
     fn list_by_label<'a>(&'a self, label: &'a str) -> EngineFuture<'a, Resources>;
 
+    /// IDs of the images with a tag that starts with `prefix` (such as `dspec/`).
+    fn images_tagged<'a>(&'a self, prefix: &'a str) -> EngineFuture<'a, Vec<String>>;
+
     /// Removes all of `resources`: containers first, then networks, volumes and images.
     /// Objects already gone are skipped; every object is tried, and the first real error is
     /// returned at the end. `prune_images` also removes the images' untagged parents (the

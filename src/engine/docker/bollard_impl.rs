@@ -181,6 +181,10 @@ impl DockerApi for Engine {
         Box::pin(cleanup::list_by_label(self, label))
     }
 
+    fn images_tagged<'a>(&'a self, prefix: &'a str) -> EngineFuture<'a, Vec<String>> {
+        Box::pin(cleanup::images_tagged(self, prefix))
+    }
+
     fn remove_all<'a>(
         &'a self,
         resources: &'a Resources,

@@ -90,6 +90,23 @@ pub(crate) async fn list_by_label(engine: &Engine, label: &str) -> Result<Resour
     })
 }
 
+/// IDs of the images with a tag under `prefix` (`dspec/`): what dspec tagged itself.
+pub(crate) async fn images_tagged(
+    engine: &Engine,
+    prefix: &str,
+) -> Result<Vec<String>, EngineError> {
+    let images = engine
+        .docker
+        .list_images(Some(ListImagesOptionsBuilder::default().build()))
+        .await
+        .map_err(|e| engine.err(e, Subject::Other))?;
+    Ok(images
+        .into_iter()
+        .filter(|i| i.repo_tags.iter().any(|t| t.starts_with(prefix)))
+        .map(|i| i.id)
+        .collect())
+}
+
 pub(crate) async fn remove_all(
     engine: &Engine,
     resources: &Resources,

@@ -10,6 +10,11 @@ use super::types::{ContainerInfo, HealthInfo, HealthProbe, HealthStatus};
 /// Maps an inspect answer.
 pub(crate) fn container_info(c: ContainerInspectResponse) -> ContainerInfo {
     let state = c.state.unwrap_or_default();
+    let labels = c
+        .config
+        .and_then(|c| c.labels)
+        .map(|l| l.into_iter().collect())
+        .unwrap_or_default();
     let mut host_ports = BTreeMap::new();
     let mut ip_addresses = BTreeMap::new();
     if let Some(net) = c.network_settings {
@@ -48,6 +53,7 @@ pub(crate) fn container_info(c: ContainerInspectResponse) -> ContainerInfo {
         host_ports,
         ip_addresses,
         pid: state.pid.unwrap_or(0),
+        labels,
     }
 }
 

@@ -328,6 +328,8 @@ pub struct ContainerInfo {
     pub ip_addresses: BTreeMap<String, String>,
     /// Host PID of the main process (0 when not running).
     pub pid: i64,
+    /// The container's labels (Compose's `com.docker.compose.*` among them).
+    pub labels: BTreeMap<String, String>,
 }
 
 /// How a wait for health ended (a timeout is an error instead).
