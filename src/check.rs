@@ -160,7 +160,7 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
             loop {
                 tokio::select! {
                     e = rx.recv() => match e {
-                        Some(e) => write(view.event(&e, std::time::Instant::now())),
+                        Some(e) => write(view.event(&e.visible(), std::time::Instant::now())),
                         None => break,
                     },
                     _ = clock.tick(), if live => write(view.tick(std::time::Instant::now())),
@@ -168,26 +168,32 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
             }
             write(view.finish());
         });
-        let run = engine::run(
-            program.clone(),
-            plan.clone(),
-            ctx.clone(),
-            tx,
-            args.run.clone(),
-        );
+        // `--timeout` bounds the whole run, cleanup included: part of it is kept for the
+        // cleanup (a quarter, at most 15 s).
+        let cleanup_deadline = args.run.deadline;
+        let mut run_options = args.run.clone();
+        if let Some(d) = cleanup_deadline {
+            let total = d.saturating_duration_since(std::time::Instant::now());
+            run_options.deadline = Some(d - (total / 4).min(Duration::from_secs(15)));
+        }
+        let run = engine::run(program.clone(), plan.clone(), ctx.clone(), tx, run_options);
         let (output, interrupted) = tokio::select! {
             out = run => (out, None),
             s = engine::signals::interrupted() => (engine::RunOutput::default(), Some(s)),
         };
         let _ = progress.await;
-        let cleanup = if args.keep {
-            ctx.engine
-                .list_by_label(&ctx.label_filter())
-                .await
-                .map(|r| r.runtime_ids())
-                .map_err(|e| e.to_string())
+        let cleanup_limit = if output.engine_lost {
+            engine::run::ENGINE_PING
         } else {
-            tokio::time::timeout(Duration::from_secs(90), async {
+            cleanup_deadline
+                .map(|d| d.saturating_duration_since(std::time::Instant::now()))
+                .unwrap_or(Duration::from_secs(90))
+                .max(Duration::from_secs(1))
+        };
+        let cleanup = if args.keep {
+            tokio::time::timeout(cleanup_limit, ctx.kept()).await
+        } else {
+            tokio::time::timeout(cleanup_limit, async {
                 let mut removed = ctx.cleanup().await?;
                 // A run cut short may have had creations in flight that the
                 // engine completes after the first sweep: sweep until clean.
@@ -204,18 +210,50 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
                 Ok(removed)
             })
             .await
-            .unwrap_or_else(|_| Err("cleanup timed out".into()))
         };
+        let cleanup_timed_out = cleanup.is_err();
+        let cleanup = cleanup.unwrap_or_else(|_| {
+            Err(format!(
+                "the engine did not answer the cleanup within {}",
+                crate::engine::actual::format_duration(cleanup_limit)
+            ))
+        });
+        // Cleanup failed: if the engine is gone, say what is left and how to remove it later.
+        // A cleanup that ran out of time had the engine not answering all that while.
+        let mut lost = output.engine_lost;
+        if let Err(e) = &cleanup
+            && !args.keep
+        {
+            lost |= cleanup_timed_out || ctx.engine.ping(engine::run::ENGINE_PING).await.is_err();
+            let left = ctx.left();
+            eprintln!("warning: {e}");
+            if !left.is_empty() {
+                eprintln!(
+                    "left in the engine{}: {}\n  help: run `dspec clean` once the engine answers again (or `docker ps -a --filter label={}`)",
+                    if lost { " (it stopped answering)" } else { "" },
+                    left.join(", "),
+                    ctx.label_filter()
+                );
+            }
+        }
         if let Some(signal) = interrupted {
             if args.keep {
                 eprintln!(
                     "interrupted ({signal}): kept the run's resources (label {})",
                     ctx.label_filter()
                 );
-            } else {
+            } else if cleanup.is_ok() {
                 eprintln!("interrupted ({signal}): removed the run's containers and networks");
+            } else {
+                eprintln!("interrupted ({signal})");
             }
             return exit_code::INTERRUPTED;
+        }
+        if lost {
+            eprintln!(
+                "error[{}]: the Docker engine stopped answering during the run",
+                crate::diag::Code::EngineUnreachable
+            );
         }
         let (text, summary) = report::human::render_report(
             &program,
@@ -232,7 +270,7 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
             engine_host: versions.host.clone(),
             started_at: rfc3339(started),
             duration_ms: started.elapsed().map(|d| d.as_millis() as u64).unwrap_or(0),
-            hostname: crate::clean::hostname(),
+            hostname: crate::liveness::hostname(),
         };
         let mut infra_error = false;
         for r in &args.reports {
@@ -309,12 +347,10 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
                 );
             }
             Ok(_) => {}
-            Err(e) => eprintln!(
-                "warning: cleanup failed: {e}; see `docker ps -a --filter label={}`",
-                ctx.label_filter()
-            ),
+            Err(e) if args.keep => eprintln!("warning: {e}"),
+            Err(_) => {}
         }
-        if infra_error && summary.exit_code() == exit_code::OK {
+        if lost || (infra_error && summary.exit_code() == exit_code::OK) {
             return exit_code::INFRA;
         }
         summary.exit_code()

@@ -6,30 +6,38 @@ use std::sync::Arc;
 
 use crate::engine::docker::{DockerApi, Resources};
 use crate::exit_code;
+use crate::liveness::Instance;
 
-/// This machine's host name, as put in the `dspec.host` label.
-pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default()
+/// The run instance in a Compose project name `dspec-<pid>-<start ticks>-<nanos>-f<N>-<stack>`
+/// (hex); `None` for a project dspec did not name.
+fn project_instance(project: &str) -> Option<Instance> {
+    let mut parts = project.strip_prefix("dspec-")?.split('-');
+    let pid = u32::from_str_radix(parts.next()?, 16).ok()?;
+    let started = u64::from_str_radix(parts.next()?, 16)
+        .ok()
+        .filter(|s| *s > 0);
+    Some(Instance {
+        pid,
+        started,
+        boot: None,
+        host: None,
+    })
 }
 
-/// Whether the dspec run of process `pid` on `host` is still running.
-fn alive(pid: Option<u32>, host: Option<&str>) -> bool {
-    let Some(pid) = pid else { return false };
-    if host.is_some_and(|h| h != hostname()) {
-        // Another machine's run: only it can tell; leave it alone.
-        return true;
-    }
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|c| String::from_utf8_lossy(&c).contains("dspec"))
-        .unwrap_or(false)
-}
-
-/// The pid in a compose project name `dspec-<pid hex>-<nanos>-<stack>`.
-fn project_pid(project: &str) -> Option<u32> {
-    let hex = project.strip_prefix("dspec-")?.split('-').next()?;
-    u32::from_str_radix(hex, 16).ok()
+/// dspec's Compose override files (`dspec-<project>-labels.yml` in the temp directory) of
+/// runs that are over: a run removes its own right after `up`, but a killed one cannot.
+pub fn stale_override_files() -> Vec<std::path::PathBuf> {
+    let Ok(dir) = std::fs::read_dir(std::env::temp_dir()) else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.to_string();
+            let project = name.strip_suffix("-labels.yml")?;
+            let run = project_instance(project)?;
+            (!run.alive()).then(|| e.path())
+        })
+        .collect()
 }
 
 /// What a clean would remove: resources of dead runs.
@@ -39,12 +47,10 @@ pub async fn leftovers(engine: &Arc<dyn DockerApi>, images: bool) -> Result<Reso
         .await
         .map_err(|e| e.to_string())?;
     let dead = |id: &String| {
-        let l = all.labels.get(id);
-        let pid = l
-            .and_then(|l| l.get("dspec.pid"))
-            .and_then(|p| p.parse().ok());
-        let host = l.and_then(|l| l.get("dspec.host")).map(String::as_str);
-        !alive(pid, host)
+        all.labels
+            .get(id)
+            .and_then(Instance::from_labels)
+            .is_some_and(|run| !run.alive())
     };
     let mut out = Resources {
         containers: all
@@ -92,8 +98,8 @@ pub async fn leftovers(engine: &Arc<dyn DockerApi>, images: bool) -> Result<Reso
                 .and_then(|l| l.get("com.docker.compose.project"))
                 .cloned()
                 .unwrap_or_default();
-            if let Some(pid) = project_pid(&project)
-                && !alive(Some(pid), None)
+            if let Some(run) = project_instance(&project)
+                && !run.alive()
                 && !target.contains(id)
             {
                 target.push(id.clone());
@@ -113,7 +119,12 @@ pub fn clean(context: Option<&str>, images: bool, dry_run: bool) -> i32 {
                 return exit_code::INFRA;
             }
         };
-        let n = res.containers.len() + res.networks.len() + res.volumes.len() + res.images.len();
+        let files = stale_override_files();
+        let n = res.containers.len()
+            + res.networks.len()
+            + res.volumes.len()
+            + res.images.len()
+            + files.len();
         let verb = if dry_run { "would remove" } else { "removed" };
         let done = if dry_run {
             "would be removed"
@@ -128,6 +139,12 @@ pub fn clean(context: Option<&str>, images: bool, dry_run: bool) -> i32 {
         ] {
             for id in ids {
                 println!("{verb} {kind} {}", &id[..id.len().min(19)]);
+            }
+        }
+        for f in &files {
+            println!("{verb} file {}", f.display());
+            if !dry_run {
+                let _ = std::fs::remove_file(f);
             }
         }
         if !dry_run
@@ -150,12 +167,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn project_names_carry_the_pid() {
-        assert_eq!(project_pid("dspec-1f2e-abc123-app"), Some(0x1f2e));
-        assert_eq!(project_pid("myproject"), None);
-        assert!(
-            alive(Some(std::process::id()), None) || !std::env::args().any(|a| a.contains("dspec"))
+    fn project_names_carry_the_run() {
+        let me = Instance::current();
+        let project = format!(
+            "dspec-{:x}-{:x}-abc123-f0-app",
+            me.pid,
+            me.started.unwrap_or(0)
         );
-        assert!(!alive(None, None));
+        let run = project_instance(&project).unwrap();
+        assert_eq!((run.pid, run.started), (me.pid, me.started));
+        assert!(run.alive());
+        assert!(project_instance("myproject").is_none());
+        let old = project_instance(&format!("dspec-{:x}-1-abc-f0-app", me.pid)).unwrap();
+        assert!(!old.alive(), "same pid, another start time");
     }
 }

@@ -21,6 +21,7 @@ pub mod fnv;
 pub mod format;
 pub mod glob;
 pub mod init;
+pub mod liveness;
 pub mod load;
 pub mod parse;
 pub mod plan;

@@ -141,7 +141,6 @@ use Owner as O;
 
 const GLOB: &[Arg] = &[arg("GLOB", A::Glob)];
 const PATH: &[Arg] = &[arg("PATH", A::AbsPath)];
-const CMD: &[Arg] = &[arg("CMD", A::Command)];
 const URL: &[Arg] = &[arg("PATH", A::UrlPath)];
 const POST: &[Arg] = &[arg("PATH", A::UrlPath), opt("BODY", A::Text)];
 const PORT: &[Arg] = &[arg("N", A::Port)];
@@ -493,11 +492,11 @@ pub const CATALOGUE: &[Prop] = &[
     call(
         O::Container,
         "exec",
-        CMD,
+        &[arg("CMD", A::Command), opt("TIMEOUT", A::Duration)],
         Ty::Obj(O::Exec),
         true,
         E::Runs,
-        "runs a command in the container (no implicit shell)",
+        "runs a command in the container (no implicit shell); killed after TIMEOUT (default 60s, and never past a `within`/`for` deadline)",
     ),
     call(
         O::Container,

@@ -132,3 +132,38 @@ impl Diagnostics {
             .sort_by_key(|d| (d.primary.span.file, d.primary.span.start, d.code));
     }
 }
+
+/// `text` safe to print on a terminal: control characters (ESC, BEL, a carriage return,
+/// the C1 range...) are written as escapes (`\u{1b}`), as Rust's `{:?}` writes them, so that
+/// nothing from a container's logs, a file or a process can move the cursor, change the
+/// title or ring. Newlines and tabs stay.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c != '\n' && c != '\t' && (c.is_control() || c == '\u{7f}');
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&c.escape_default().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod visible_tests {
+    use super::visible;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(visible("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(
+            visible("\u{1b}]0;pwned\u{7}red \u{1b}[31mx\r"),
+            "\\u{1b}]0;pwned\\u{7}red \\u{1b}[31mx\\r"
+        );
+        assert_eq!(visible("\u{9b}2J"), "\\u{9b}2J");
+    }
+}

@@ -93,8 +93,11 @@ impl miette::Diagnostic for Adapter<'_> {
     }
 }
 
-/// Renders one diagnostic, snippet included.
+/// Renders one diagnostic, snippet included. Its texts (which may quote logs, files and
+/// process output) reach the terminal with their control characters escaped.
 pub fn render(diag: &Diagnostic, sources: &SourceMap, opts: &RenderOptions) -> String {
+    let safe = escaped(diag);
+    let diag = &safe;
     let file = sources.get(diag.primary.span.file);
     let mut labels = Vec::new();
     let mut far_notes = Vec::new();
@@ -133,11 +136,24 @@ pub fn render(diag: &Diagnostic, sources: &SourceMap, opts: &RenderOptions) -> S
     for note in far_notes.iter().chain(&diag.notes) {
         for line in note.lines() {
             out.push_str("  │ ");
-            out.push_str(line);
+            out.push_str(&super::visible(line));
             out.push('\n');
         }
     }
     out
+}
+
+/// The diagnostic with every text made [`super::visible`].
+fn escaped(diag: &Diagnostic) -> Diagnostic {
+    let v = |t: &str| super::visible(t).into_owned();
+    let mut d = diag.clone();
+    d.title = v(&d.title);
+    d.primary.text = v(&d.primary.text);
+    for l in &mut d.secondary {
+        l.text = v(&l.text);
+    }
+    d.help = d.help.as_deref().map(v);
+    d
 }
 
 /// Renders every diagnostic followed by a count line.

@@ -160,6 +160,15 @@ impl UpError {
     }
 }
 
+/// A file removed when dropped.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// A stack to take down at the end of the run.
 #[derive(Clone, Debug)]
 pub struct Teardown {
@@ -167,8 +176,6 @@ pub struct Teardown {
     pub tool: Tool,
     pub args: Vec<String>,
     pub dir: PathBuf,
-    /// dspec's own override file, removed after `down`.
-    pub override_file: PathBuf,
     /// Names Compose gives the images it builds for this project (`P_svc` for v1, `P-svc`
     /// for v2): untagged after `down`.
     pub built_images: Vec<String>,
@@ -192,7 +199,6 @@ impl Teardown {
                 let _ = engine.remove_image(name, true).await;
             }
         }
-        let _ = std::fs::remove_file(&self.override_file);
         result
     }
 }
@@ -325,11 +331,12 @@ async fn bring_up(
             labels.push_str(&format!("      {k:?}: {v:?}\n"));
         }
     }
-    let override_file = std::env::temp_dir().join(format!("{}-labels.yml", stack.project));
-    std::fs::write(&override_file, labels)
-        .map_err(|e| UpError::spec(format!("cannot write {}: {e}", override_file.display())))?;
-    stack.args.push("-f".into());
-    stack.args.push(override_file.display().to_string());
+    // Compose reads it only during `up`: it goes right after (or when `up` is abandoned);
+    // `dspec clean` removes one that a killed run left.
+    let override_file =
+        TempFile(std::env::temp_dir().join(format!("{}-labels.yml", stack.project)));
+    std::fs::write(&override_file.0, labels)
+        .map_err(|e| UpError::spec(format!("cannot write {}: {e}", override_file.0.display())))?;
     let built_images = services
         .iter()
         .filter(|(_, svc)| svc.get("build").is_some() && svc.get("image").is_none())
@@ -345,24 +352,29 @@ async fn bring_up(
         tool: stack.tool.clone(),
         args: stack.args.clone(),
         dir: stack.dir.clone(),
-        override_file: override_file.clone(),
         built_images,
     });
     let mut args = stack.args.clone();
+    args.extend(["-f".to_string(), override_file.0.display().to_string()]);
     args.extend(["up", "-d", "--build"].map(String::from));
     for (svc, n) in &spec.scale {
         args.push("--scale".into());
         args.push(format!("{svc}={n}"));
     }
-    match output(&stack.tool, &args, &stack.dir, timeout)
-        .await
-        .map_err(UpError::spec)?
-    {
-        (0, _, _) => Ok(()),
-        (code, _, err) => Err(UpError::spec(format!(
-            "`up` failed (exit {code}):\n{}",
-            err.trim()
-        ))),
+    let result = output(&stack.tool, &args, &stack.dir, timeout).await;
+    drop(override_file);
+    let result = match result {
+        Ok((0, _, _)) => return Ok(()),
+        Ok((code, _, err)) => format!("`up` failed (exit {code}):\n{}", err.trim()),
+        Err(e) => e,
+    };
+    // The stack's fault, unless the engine itself stopped answering meanwhile.
+    match ctx.engine.ping(super::run::ENGINE_PING).await {
+        Ok(()) => Err(UpError::spec(result)),
+        Err(e) => Err(UpError {
+            message: format!("the Docker engine stopped answering during `up` ({e}):\n{result}"),
+            infrastructure: true,
+        }),
     }
 }
 
@@ -524,7 +536,12 @@ fn service_config<'a>(config: &'a Json, name: &str) -> Result<&'a Json, ObsError
 }
 
 /// Answers a stack property.
-pub async fn observe(ctx: &Ctx, stack: &Stack, steps: &[PathStep]) -> Observed {
+pub async fn observe(
+    ctx: &Ctx,
+    stack: &Stack,
+    steps: &[PathStep],
+    until: Option<std::time::Instant>,
+) -> Observed {
     let Some(PathStep::Field { name, args }) = steps.first() else {
         return Err(ObsError::Missing("empty path".into()));
     };
@@ -665,7 +682,7 @@ pub async fn observe(ctx: &Ctx, stack: &Stack, steps: &[PathStep]) -> Observed {
                 .await
                 .unwrap_or_else(Anchor::now);
             let running = Running::adopted(first.id.clone(), anchor);
-            container::observe(ctx, &running, rest).await
+            container::observe(ctx, &running, rest, until).await
         }
         other => Err(ObsError::Missing(format!(
             "unknown stack property `{other}`"

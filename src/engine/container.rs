@@ -19,6 +19,70 @@ use crate::compile::{PathStep, RunSpec};
 
 /// Timeout of one HTTP probe.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Limit of an `exec(...)` unless its second argument says otherwise.
+pub const EXEC_LIMIT: Duration = Duration::from_secs(60);
+
+/// `limit`, cut to what is left until `until` (the deadline of a `within`/`for`), at least a
+/// moment so that one attempt is made.
+fn bounded(limit: Duration, until: Option<Instant>) -> Duration {
+    match until {
+        Some(u) => limit
+            .min(u.saturating_duration_since(Instant::now()))
+            .max(Duration::from_millis(100)),
+        None => limit,
+    }
+}
+
+/// Runs `argv` in the container within `limit`; an exec past its limit is killed (with its
+/// children) and reported as such.
+async fn exec_bounded(
+    ctx: &Ctx,
+    c: &Running,
+    argv: &[String],
+    limit: Duration,
+) -> Result<super::docker::ExecOutput, ObsError> {
+    match ctx.engine.exec(&c.id, argv, None, limit).await {
+        Ok(out) => Ok(out),
+        Err(super::docker::EngineError::ExecTimedOut { after, pid, .. }) => {
+            let how = kill_exec(ctx, &c.id, pid).await;
+            Err(ObsError::Missing(format!(
+                "`{}` did not finish within {} ({how}); give a longer limit as exec's second argument: `exec(\"...\", 5m)`",
+                argv.join(" "),
+                format_duration(after)
+            )))
+        }
+        Err(e) => Err(ObsError::Missing(format!("exec failed: {e}"))),
+    }
+}
+
+/// Kills an abandoned exec and everything it started: from this machine when the engine runs
+/// here and allows it, else from inside the container with its `kill`. Says what happened.
+async fn kill_exec(ctx: &Ctx, container: &str, pid: i64) -> String {
+    use super::procfs;
+    if !procfs::is_process_of(pid, container) {
+        return "left running until the container is removed: its process is not visible here"
+            .into();
+    }
+    let pids = procfs::with_descendants(pid);
+    if procfs::kill(&pids) {
+        return "killed".into();
+    }
+    let inside: Vec<String> = pids
+        .iter()
+        .filter_map(|p| procfs::ns_pid(*p))
+        .map(|p| p.to_string())
+        .collect();
+    let mut argv = vec!["kill".to_string(), "-KILL".to_string()];
+    argv.extend(inside);
+    match ctx
+        .engine
+        .exec(container, &argv, Some("0"), Duration::from_secs(10))
+        .await
+    {
+        Ok(out) if out.exit_code == 0 => "killed".into(),
+        _ => "left running until the container is removed: it could not be killed".into(),
+    }
+}
 
 /// A moment on two clocks: this process's monotonic one, and the engine's wall clock (the one
 /// its event and state times use).
@@ -61,6 +125,8 @@ impl Anchor {
 /// A started container of the run.
 pub struct Running {
     pub id: String,
+    /// Its name in the engine.
+    pub name: String,
     /// When it started.
     pub started: Anchor,
     /// Its last action (`restart()`, `kill()`, `do ...`), or its start: `within` counts
@@ -84,6 +150,7 @@ impl Running {
         let ready = OnceCell::new();
         let _ = ready.set(Ok(()));
         Running {
+            name: id.clone(),
             id,
             started,
             anchor: std::sync::Mutex::new(started),
@@ -238,7 +305,7 @@ pub async fn start(
         .map(|(v, p)| (ctx.resource_name(file, v), p.clone()))
         .collect();
     for (v, _) in &volumes {
-        ctx.add_volume(v);
+        ctx.made("volume", v);
     }
     let cspec = ContainerSpec {
         name: Some(cname.clone()),
@@ -290,6 +357,7 @@ pub async fn start(
         output: Vec::new(),
         infrastructure: true,
     };
+    ctx.made("container", &cname);
     let id = engine.create_container(&cspec).await.map_err(infra)?;
     for n in &spec.networks {
         let net = ctx
@@ -329,6 +397,7 @@ pub async fn start(
         .filter(|h| h.test.first().map(String::as_str) != Some("NONE"));
     Ok(Running {
         id,
+        name: cname,
         started,
         anchor: std::sync::Mutex::new(started),
         has_health: health.is_some(),
@@ -488,6 +557,7 @@ async fn http_observe(
     method: &str,
     args: &[Val],
     rest: &[PathStep],
+    until: Option<Instant>,
 ) -> Observed {
     let hp = host_port(ctx, c, port).await?;
     let path = arg_text(args, 0);
@@ -498,7 +568,7 @@ async fn http_observe(
         method,
         &path,
         body.as_deref(),
-        HTTP_TIMEOUT,
+        bounded(HTTP_TIMEOUT, until),
     )
     .await
     .map_err(ObsError::Missing)?;
@@ -535,8 +605,14 @@ async fn http_observe(
     tail(value, &rest[used..])
 }
 
-/// Answers a container property or performs an action.
-pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
+/// Answers a container property or performs an action. `until` is the deadline of the
+/// `within`/`for` sampling it, if any: a process or a request never outlives it.
+pub async fn observe(
+    ctx: &Ctx,
+    c: &Running,
+    steps: &[PathStep],
+    until: Option<Instant>,
+) -> Observed {
     let engine = &ctx.engine;
     let Some(PathStep::Field { name, args }) = steps.first() else {
         return Err(ObsError::Missing("empty path".into()));
@@ -604,11 +680,12 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
         }
         "exec" => {
             let argv = argv_of(args.first()).unwrap_or_default();
+            let limit = match args.get(1) {
+                Some(Val::Duration { ms, .. }) => Duration::from_millis(*ms),
+                _ => EXEC_LIMIT,
+            };
             let started = Instant::now();
-            let out = engine
-                .exec(&c.id, &argv, None)
-                .await
-                .map_err(|e| ObsError::Missing(format!("exec failed: {e}")))?;
+            let out = exec_bounded(ctx, c, &argv, bounded(limit, until)).await?;
             let duration = started.elapsed();
             return match rest.first() {
                 Some(PathStep::Field { name, .. }) => {
@@ -627,16 +704,16 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
                 _ => Ok(Actual::Int(out.exit_code)),
             };
         }
-        "get" => return http_observe(ctx, c, None, "GET", args, rest).await,
-        "post" => return http_observe(ctx, c, None, "POST", args, rest).await,
+        "get" => return http_observe(ctx, c, None, "GET", args, rest, until).await,
+        "post" => return http_observe(ctx, c, None, "POST", args, rest, until).await,
         "port" => {
             let port = port_arg(args);
             return match rest.first() {
                 Some(PathStep::Field { name, args }) if name == "open" => {
                     let info = engine.inspect_container(&c.id).await?;
                     // /proc/PID is the container's process only on the engine's own machine.
-                    let in_namespace = if http::is_process_of(info.pid, &info.id) {
-                        http::listening_in_namespace(info.pid, port)
+                    let in_namespace = if super::procfs::is_process_of(info.pid, &info.id) {
+                        super::procfs::listening_in_namespace(info.pid, port)
                     } else {
                         None
                     };
@@ -662,7 +739,7 @@ pub async fn observe(ctx: &Ctx, c: &Running, steps: &[PathStep]) -> Observed {
                 }
                 Some(PathStep::Field { name, args }) if name == "get" || name == "post" => {
                     let method = if name == "get" { "GET" } else { "POST" };
-                    http_observe(ctx, c, Some(port), method, args, &rest[1..]).await
+                    http_observe(ctx, c, Some(port), method, args, &rest[1..], until).await
                 }
                 _ => Err(ObsError::Missing(
                     "a port needs `.open`, `.get(PATH)` or `.post(PATH)`".into(),

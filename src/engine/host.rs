@@ -1,4 +1,5 @@
-//! `command X = host "CMD"`: a process on the host, through `sh -c`.
+//! `command X = host "CMD"`: a process on the host, through `sh -c`, in a process group
+//! of its own that never outlives it.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -18,7 +19,27 @@ pub struct HostResult {
 /// Default limit of a host command.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// Runs `command` with `env` in `workdir`; killed at `timeout`.
+/// The process group of a running host command: killed, all of it, when dropped (a finished
+/// command, a timeout, an interrupted or stopped run), so no child or grandchild outlives it.
+struct Group(Option<u32>);
+
+impl Group {
+    fn kill(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            super::procfs::kill(&[-i64::from(pgid)]);
+        }
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs `command` with `env` in `workdir`, in a process group of its own. When the shell
+/// exits, whatever it left running in the background is killed (its output so far is kept);
+/// at `timeout`, the whole group is.
 pub async fn run(
     command: &str,
     env: &[(String, String)],
@@ -34,6 +55,7 @@ pub async fn run(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| {
@@ -42,33 +64,39 @@ pub async fn run(
                 workdir.display()
             )
         })?;
-    let mut out = child.stdout.take().expect("piped stdout");
-    let mut err = child.stderr.take().expect("piped stderr");
-    let collect = async {
-        let mut o = Vec::new();
-        let mut e = Vec::new();
-        let (r1, r2, status) = tokio::join!(
-            out.read_to_end(&mut o),
-            err.read_to_end(&mut e),
-            child.wait()
-        );
-        r1.and(r2).map_err(|e| e.to_string())?;
-        let status = status.map_err(|e| e.to_string())?;
-        Ok::<_, String>((status.code().map(i64::from).unwrap_or(-1), o, e))
+    let mut group = Group(child.id());
+    let read = |mut r: Box<dyn tokio::io::AsyncRead + Unpin + Send>| {
+        tokio::spawn(async move {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf).await;
+            buf
+        })
     };
-    match tokio::time::timeout(timeout, collect).await {
-        Ok(r) => {
-            let (exit_code, o, e) = r?;
-            Ok(HostResult {
-                exit_code,
-                stdout: String::from_utf8_lossy(&o).to_string(),
-                stderr: String::from_utf8_lossy(&e).to_string(),
-                duration: started.elapsed(),
-            })
+    let out = read(Box::new(child.stdout.take().expect("piped stdout")));
+    let err = read(Box::new(child.stderr.take().expect("piped stderr")));
+    let status = match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(status) => status.map_err(|e| e.to_string())?,
+        Err(_) => {
+            group.kill();
+            return Err(format!(
+                "the command did not finish within {}s (its `timeout`); it was killed with everything it started",
+                timeout.as_secs_f64()
+            ));
         }
-        Err(_) => Err(format!(
-            "the command did not finish within {}s (its `timeout`)",
-            timeout.as_secs_f64()
-        )),
-    }
+    };
+    let duration = started.elapsed();
+    // The shell is done: what it started in the background goes, which also closes the pipes.
+    group.kill();
+    let collect = |h: tokio::task::JoinHandle<Vec<u8>>| async move {
+        match tokio::time::timeout(Duration::from_secs(5), h).await {
+            Ok(Ok(b)) => String::from_utf8_lossy(&b).to_string(),
+            _ => String::new(),
+        }
+    };
+    Ok(HostResult {
+        exit_code: status.code().map(i64::from).unwrap_or(-1),
+        stdout: collect(out).await,
+        stderr: collect(err).await,
+        duration,
+    })
 }

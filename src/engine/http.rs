@@ -143,45 +143,6 @@ pub fn authority(host: &str, port: u16) -> String {
     }
 }
 
-/// Whether `/proc/PID` on this machine is a process of the container `id`: its cgroup path
-/// names the container (`/docker/ID` or `docker-ID.scope`, cgroup v1 and v2). False for a
-/// remote engine, whose PIDs mean nothing here, or when `/proc` is not the engine's.
-pub fn is_process_of(pid: i64, id: &str) -> bool {
-    pid > 0
-        && id.len() >= 12
-        && std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|c| c.contains(id))
-}
-
-/// Whether a process in the container's network namespace listens on TCP
-/// `port` (IPv4 or IPv6), read from the host's `/proc/PID/net/tcp{,6}`.
-/// None when those files cannot be read (a remote or rootless engine).
-pub fn listening_in_namespace(pid: i64, port: u16) -> Option<bool> {
-    if pid <= 0 {
-        return Some(false);
-    }
-    let mut readable = false;
-    for file in ["tcp", "tcp6"] {
-        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{file}")) else {
-            continue;
-        };
-        readable = true;
-        for line in text.lines().skip(1) {
-            let cols: Vec<&str> = line.split_whitespace().collect();
-            if cols.len() < 4 || cols[3] != "0A" {
-                continue; // 0A = LISTEN
-            }
-            let local_port = cols[1]
-                .rsplit(':')
-                .next()
-                .and_then(|p| u16::from_str_radix(p, 16).ok());
-            if local_port == Some(port) {
-                return Some(true);
-            }
-        }
-    }
-    readable.then_some(false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,18 +158,5 @@ mod tests {
         let r = parse(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").unwrap();
         assert_eq!(r.body, "abcde");
         assert!(parse(b"").is_err());
-    }
-
-    #[test]
-    fn reads_listening_sockets_of_this_process() {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        let me = std::process::id() as i64;
-        assert_eq!(listening_in_namespace(me, port), Some(true));
-        drop(l);
-        assert_eq!(listening_in_namespace(me, port), Some(false));
-        // This process is no container's.
-        assert!(!is_process_of(me, &"0".repeat(64)));
-        assert!(!is_process_of(me, ""));
     }
 }

@@ -14,7 +14,8 @@ mod livefs;
 mod observe;
 mod oneoff;
 mod poll;
-mod run;
+pub mod procfs;
+pub mod run;
 pub mod signals;
 
 use std::collections::BTreeMap;
@@ -70,8 +71,9 @@ pub struct Ctx {
     pub labels: BTreeMap<String, String>,
     /// Secret values read this run: masked in everything shown.
     secrets: std::sync::Mutex<Vec<String>>,
-    /// Named volumes created for containers (unlabelled by the engine).
-    volumes: std::sync::Mutex<Vec<String>>,
+    /// What the run made in the engine and has not removed yet, as `kind name` (`container
+    /// dspec-...`): named when the engine stops answering and cannot be cleaned.
+    ledger: std::sync::Mutex<std::collections::BTreeSet<String>>,
     /// Networks of the run, created on first use (see [`Ctx::network`]).
     networks: tokio::sync::Mutex<BTreeMap<String, String>>,
     /// The Compose tool, found on first use.
@@ -84,17 +86,16 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(engine: Arc<dyn DockerApi>) -> Ctx {
-        let run_id = new_run_id();
-        let mut labels = BTreeMap::new();
+        let me = crate::liveness::Instance::current();
+        let run_id = new_run_id(&me);
+        let mut labels: BTreeMap<String, String> = me.labels().into_iter().collect();
         labels.insert("dspec.run".to_string(), run_id.clone());
-        labels.insert("dspec.pid".to_string(), std::process::id().to_string());
-        labels.insert("dspec.host".to_string(), crate::clean::hostname());
         Ctx {
             engine,
             run_id,
             labels,
             secrets: std::sync::Mutex::new(Vec::new()),
-            volumes: std::sync::Mutex::new(Vec::new()),
+            ledger: std::sync::Mutex::new(std::collections::BTreeSet::new()),
             networks: tokio::sync::Mutex::new(BTreeMap::new()),
             compose: tokio::sync::OnceCell::new(),
             teardowns: std::sync::Mutex::new(Vec::new()),
@@ -107,14 +108,27 @@ impl Ctx {
         format!("dspec.run={}", self.run_id)
     }
 
-    /// Remembers a secret value so that [`Ctx::redact`] masks it.
+    /// Remembers a secret value so that [`Ctx::redact`] masks it: the value as it is, without
+    /// the whitespace around it (output loses trailing newlines before it is shown), and each
+    /// of its lines (a PEM key printed line by line) of four characters or more.
     pub fn add_secret(&self, value: &str) {
-        if !value.is_empty() {
-            self.secrets
-                .lock()
-                .expect("secrets lock")
-                .push(value.to_string());
+        let mut secrets = self.secrets.lock().expect("secrets lock");
+        let mut add = |s: &str| {
+            if !s.is_empty() && !secrets.iter().any(|k| k == s) {
+                secrets.push(s.to_string());
+            }
+        };
+        add(value);
+        add(value.trim());
+        for line in value
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.chars().count() >= 4)
+        {
+            add(line);
         }
+        // Longest first, so that a value is masked whole before its lines are.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
 
     /// `text` with every secret value replaced by `***`.
@@ -126,11 +140,40 @@ impl Ctx {
         out
     }
 
-    pub fn add_volume(&self, name: &str) {
-        self.volumes
+    /// Whether `text` is exactly a secret (a JSON number that echoes one, say).
+    pub fn is_secret(&self, text: &str) -> bool {
+        self.secrets
             .lock()
-            .expect("volumes lock")
-            .push(name.to_string());
+            .expect("secrets lock")
+            .iter()
+            .any(|s| s == text)
+    }
+
+    /// Records something the run made in the engine (`kind` is `container`, `network`,
+    /// `volume` or `compose project`).
+    pub fn made(&self, kind: &str, name: &str) {
+        self.ledger
+            .lock()
+            .expect("ledger lock")
+            .insert(format!("{kind} {name}"));
+    }
+
+    /// Something recorded with [`Ctx::made`] is gone.
+    pub fn gone(&self, kind: &str, name: &str) {
+        self.ledger
+            .lock()
+            .expect("ledger lock")
+            .remove(&format!("{kind} {name}"));
+    }
+
+    /// What the run made and has not seen removed.
+    pub fn left(&self) -> Vec<String> {
+        self.ledger
+            .lock()
+            .expect("ledger lock")
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// A network of this run, created on first use: spec file `file`'s own
@@ -147,6 +190,7 @@ impl Ctx {
             return Ok(n.clone());
         }
         let full = format!("dspec-{}-{key}", self.run_id);
+        self.made("network", &full);
         self.engine
             .create_network(&full, &self.labels)
             .await
@@ -184,17 +228,46 @@ impl Ctx {
             let i = all.iter().position(|t| t.project == project);
             i.map(|i| all.remove(i))
         };
-        if let Some(t) = t {
-            let _ = t.down(&self.engine).await;
+        if let Some(t) = t
+            && t.down(&self.engine).await.is_ok()
+        {
+            self.gone("compose project", project);
         }
     }
 
     fn add_teardown(&self, t: compose::Teardown) {
+        self.made("compose project", &t.project);
         self.projects
             .lock()
             .expect("projects lock")
             .push(t.project.clone());
         self.teardowns.lock().expect("teardowns lock").push(t);
+    }
+
+    /// What `--keep` leaves: the run's containers, networks and volumes, and its Compose
+    /// projects' (which carry only Compose's labels).
+    pub async fn kept(&self) -> Result<Vec<String>, String> {
+        let projects = self.projects.lock().expect("projects lock").clone();
+        let mut filters = vec![self.label_filter()];
+        filters.extend(
+            projects
+                .iter()
+                .map(|p| format!("com.docker.compose.project={p}")),
+        );
+        let mut names = Vec::new();
+        for filter in filters {
+            let res = self
+                .engine
+                .list_by_label(&filter)
+                .await
+                .map_err(|e| e.to_string())?;
+            for n in res.runtime_ids() {
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+        }
+        Ok(names)
     }
 
     /// Removes every container, network and volume of this run; stacks go
@@ -229,18 +302,22 @@ impl Ctx {
                 .await
                 .map_err(|e| e.to_string())?;
         }
+        self.ledger.lock().expect("ledger lock").clear();
         Ok(names)
     }
 }
 
-fn new_run_id() -> String {
+/// `<pid>-<start ticks>-<nanos>` in hex: names the run's Compose projects, so `dspec clean`
+/// can tell from a project's name alone whether its run is over.
+fn new_run_id(me: &crate::liveness::Instance) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
     format!(
-        "{:x}-{:x}",
-        std::process::id(),
-        (nanos as u64) & 0xffff_ffff_ffff
+        "{:x}-{:x}-{:x}",
+        me.pid,
+        me.started.unwrap_or(0),
+        (nanos as u64) & 0xff_ffff_ffff
     )
 }

@@ -43,6 +43,7 @@ pub async fn observe(ctx: &Ctx, facts: &ImageFacts, args: &[Val], rest: &[PathSt
     };
     let started = Instant::now();
     let id = engine.create_container(&spec).await?;
+    ctx.made("container", &id);
     let result = async {
         engine
             .start_container(&id)
@@ -73,7 +74,9 @@ pub async fn observe(ctx: &Ctx, facts: &ImageFacts, args: &[Val], rest: &[PathSt
         Ok((code, duration, stdout, stderr))
     }
     .await;
-    let _ = engine.remove_container(&id).await;
+    if engine.remove_container(&id).await.is_ok() {
+        ctx.gone("container", &id);
+    }
     let (code, duration, stdout, stderr) = result?;
     let (value, used) = match rest.first() {
         Some(PathStep::Field { name, .. }) => match name.as_str() {

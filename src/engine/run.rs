@@ -40,8 +40,10 @@ type StateRx = watch::Receiver<Option<State>>;
 pub struct RunOutput {
     pub results: Vec<CheckResult>,
     pub setup: Vec<SetupFailure>,
-    /// Why the run stopped before every step ran (`--fail-fast`, `--timeout`).
+    /// Why the run stopped before every step ran (`--fail-fast`, `--timeout`, a lost engine).
     pub stopped: Option<&'static str>,
+    /// The engine stopped answering during the run.
+    pub engine_lost: bool,
 }
 
 /// How a run is bounded.
@@ -58,6 +60,9 @@ pub struct RunOptions {
     /// Leave containers and stacks in place (no early removal).
     pub keep: bool,
 }
+
+/// How long the engine has to answer a ping after an engine error before it counts as lost.
+pub const ENGINE_PING: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Spec files run at the same time when `--jobs` is not given: one per CPU core, so that
 /// dspec's own load does not slow the services it measures.
@@ -78,6 +83,9 @@ struct Shared {
     files: Vec<FileSlot>,
     /// Set by `--fail-fast` on the first failure.
     stop: tokio::sync::Notify,
+    /// Set when the engine no longer answers: the run stops (exit 3).
+    lost: tokio::sync::Notify,
+    engine_lost: std::sync::atomic::AtomicBool,
     program: Arc<Program>,
     plan: Arc<Plan>,
     ctx: Arc<Ctx>,
@@ -114,6 +122,27 @@ impl Shared {
             Event::SetupFailed(f) => out.setup.push(f),
             Event::CheckDone(r) => out.results.push(r),
             Event::Progress(_) | Event::FileDone { .. } => {}
+        }
+    }
+
+    /// Engine errors so far: infrastructure setup failures and errored expectations.
+    fn infra_errors(&self) -> usize {
+        let out = self.out.lock().expect("run output lock");
+        out.setup.iter().filter(|f| f.infrastructure).count()
+            + out
+                .results
+                .iter()
+                .filter(|r| matches!(r.outcome, Outcome::Errored { .. }))
+                .count()
+    }
+
+    /// After an engine error: when the engine does not answer a ping within a few seconds,
+    /// it is lost and the run stops.
+    async fn check_engine(&self) {
+        if self.ctx.engine.ping(ENGINE_PING).await.is_err() {
+            self.engine_lost
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            self.lost.notify_one();
         }
     }
 
@@ -173,6 +202,8 @@ pub async fn run(
             })
             .collect(),
         stop: tokio::sync::Notify::new(),
+        lost: tokio::sync::Notify::new(),
+        engine_lost: std::sync::atomic::AtomicBool::new(false),
         options: options.clone(),
         program,
         plan: plan.clone(),
@@ -217,6 +248,7 @@ pub async fn run(
                     *slot = jobs.clone().acquire_owned().await.ok();
                 }
             }
+            let errors_before = shared.infra_errors();
             let state = {
                 // Skipped steps do nothing, and a `within` clock runs from its subject's start
                 // whatever else happens: they never wait for a quiet slot to end (their light
@@ -248,6 +280,10 @@ pub async fn run(
                 }
                 state
             };
+            // An engine error: is the engine still there at all?
+            if shared.infra_errors() > errors_before {
+                shared.check_engine().await;
+            }
             let _ = tx.send(Some(state));
             if let Some(f) = file
                 && shared.files[f]
@@ -269,11 +305,13 @@ pub async fn run(
     let stopped = tokio::select! {
         _ = async { while tasks.join_next().await.is_some() {} } => None,
         _ = shared.stop.notified() => Some("--fail-fast stopped the run"),
+        _ = shared.lost.notified() => Some("the Docker engine stopped answering"),
         _ = deadline => Some("the run hit its --timeout"),
     };
     drop(tasks);
     let mut out = std::mem::take(&mut *shared.out.lock().expect("run output lock"));
     out.stopped = stopped;
+    out.engine_lost = shared.engine_lost.load(std::sync::atomic::Ordering::SeqCst);
     if let Some(reason) = stopped {
         // Every expectation not judged is reported as not run.
         for s in &plan.steps {
@@ -316,7 +354,9 @@ async fn file_done(shared: &Arc<Shared>, file: usize) {
             steps.iter().filter_map(|id| map.get(id).cloned()).collect()
         };
         for c in containers {
-            let _ = shared.ctx.engine.remove_container(&c.id).await;
+            if shared.ctx.engine.remove_container(&c.id).await.is_ok() {
+                shared.ctx.gone("container", &c.name);
+            }
         }
         let stacks: Vec<Arc<Stack>> = {
             let map = shared.stacks.lock().expect("stacks lock");
@@ -866,11 +906,12 @@ async fn observe_check(shared: &Arc<Shared>, subject: SubjectRef, check: &Check)
                 Instant::now()
             };
             let health = is_health(check);
+            let until = modifier.map(|(_, d)| start + d);
             let sampled = poll::sample(
                 modifier,
                 start,
                 || async {
-                    let observed = container::observe(ctx, &c, &check.path).await;
+                    let observed = container::observe(ctx, &c, &check.path, until).await;
                     let (held, outcome) = evaluate(shared, check, observed);
                     let held_since = if held && health && check.anchored() {
                         healthy_since(ctx, &c.id, anchor).await
@@ -940,11 +981,12 @@ async fn observe_check(shared: &Arc<Shared>, subject: SubjectRef, check: &Check)
             };
             let start = anchor.map(|a| a.at).unwrap_or_else(Instant::now);
             let health = is_health(check);
+            let until = modifier.map(|(_, d)| start + d);
             let sampled = poll::sample(
                 modifier,
                 start,
                 || async {
-                    let observed = compose::observe(ctx, &stack, &check.path).await;
+                    let observed = compose::observe(ctx, &stack, &check.path, until).await;
                     let (held, outcome) = evaluate(shared, check, observed);
                     let mut held_since = None;
                     if let (true, true, Some(a), Some(name)) = (held, health, anchor, &service)
@@ -1116,7 +1158,8 @@ fn host_property(shared: &Shared, r: &HostResult, steps: &[PathStep]) -> Observe
     tail(v, &steps[1..])
 }
 
-/// Masks secrets in every string of a JSON value.
+/// Masks secrets in a JSON value: in its strings and keys, and a number (or a boolean) whose
+/// text is a secret becomes the string `***`.
 fn redact_json(ctx: &Ctx, j: serde_json::Value) -> serde_json::Value {
     use serde_json::Value as J;
     match j {
@@ -1124,9 +1167,11 @@ fn redact_json(ctx: &Ctx, j: serde_json::Value) -> serde_json::Value {
         J::Array(a) => J::Array(a.into_iter().map(|v| redact_json(ctx, v)).collect()),
         J::Object(o) => J::Object(
             o.into_iter()
-                .map(|(k, v)| (k, redact_json(ctx, v)))
+                .map(|(k, v)| (ctx.redact(&k), redact_json(ctx, v)))
                 .collect(),
         ),
+        J::Number(n) if ctx.is_secret(&n.to_string()) => J::String("***".into()),
+        J::Bool(b) if ctx.is_secret(&b.to_string()) => J::String("***".into()),
         other => other,
     }
 }

@@ -105,8 +105,9 @@ struct Builder {
     /// Per subject: the last barrier and the steps since it.
     last_barrier: HashMap<SubjectRef, StepId>,
     since_barrier: HashMap<SubjectRef, Vec<StepId>>,
-    /// Per dynamic subject: the last check, to keep file order.
-    last_check: HashMap<SubjectRef, StepId>,
+    /// Per dynamic subject, to keep file order: the last check that followed the ones before
+    /// it, and the `within` checks since (they start early, so the next check waits for all).
+    last_check: HashMap<SubjectRef, Vec<StepId>>,
 }
 
 impl Builder {
@@ -353,7 +354,7 @@ pub fn lower(program: &Program) -> Plan {
                 deps.extend(b.barrier_deps(t, c.barrier));
             }
             if dynamic && !c.anchored() {
-                deps.extend(b.last_check.get(&me).copied());
+                deps.extend(b.last_check.get(&me).into_iter().flatten().copied());
             }
             let kind = if c.barrier || c.action_only {
                 StepKind::Action
@@ -373,8 +374,10 @@ pub fn lower(program: &Program) -> Plan {
             for t in &touches {
                 b.touched(t, id, c.barrier);
             }
-            if dynamic {
-                b.last_check.insert(me, id);
+            if dynamic && c.anchored() {
+                b.last_check.entry(me).or_default().push(id);
+            } else if dynamic {
+                b.last_check.insert(me, vec![id]);
             }
         }
     }

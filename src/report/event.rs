@@ -104,3 +104,30 @@ pub enum Event {
         file: usize,
     },
 }
+
+impl Event {
+    /// The event with the texts it carries from outside (build steps, commands, messages)
+    /// made safe for a terminal (see [`crate::diag::visible`]).
+    pub fn visible(&self) -> Event {
+        let v = |t: &str| crate::diag::visible(t).into_owned();
+        match self {
+            Event::Progress(p) => Event::Progress(Progress {
+                activity: match &p.activity {
+                    Activity::Working { text } => Activity::Working { text: v(text) },
+                    Activity::Ready { text, took } => Activity::Ready {
+                        text: v(text),
+                        took: *took,
+                    },
+                    other => other.clone(),
+                },
+                ..p.clone()
+            }),
+            Event::SetupFailed(f) => Event::SetupFailed(SetupFailure {
+                message: v(&f.message),
+                output: f.output.iter().map(|l| v(l)).collect(),
+                ..f.clone()
+            }),
+            other => other.clone(),
+        }
+    }
+}

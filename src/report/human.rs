@@ -259,7 +259,12 @@ pub fn render_report(
             } else {
                 extra
             };
-            let _ = writeln!(out, "{indent}{mark} {}{extra}", check.text);
+            let _ = writeln!(
+                out,
+                "{indent}{mark} {}{}",
+                crate::diag::visible(&check.text),
+                crate::diag::visible(&extra)
+            );
             if let Some(d) = failure_diagnostic(program, r) {
                 failures.push(d);
             }

@@ -43,6 +43,7 @@ pub async fn network_alias_and_volume(ctx: &Ctx) {
             &server,
             &argv(&["sh", "-c", "echo persisted > /data/f"]),
             None,
+            crate::EXEC_LIMIT,
         )
         .await
         .unwrap();
@@ -55,6 +56,7 @@ pub async fn network_alias_and_volume(ctx: &Ctx) {
                 &client,
                 &argv(&["wget", "-q", "-O", "-", "http://web:8000/"]),
                 None,
+                crate::EXEC_LIMIT,
             )
             .await
             .unwrap();

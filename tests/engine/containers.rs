@@ -139,16 +139,23 @@ pub async fn container_lifecycle(ctx: &Ctx) {
 
     // Exec.
     let t = Instant::now();
-    let who = e.exec(&id, &argv(&["whoami"]), None).await.unwrap();
+    let who = e
+        .exec(&id, &argv(&["whoami"]), None, crate::EXEC_LIMIT)
+        .await
+        .unwrap();
     ctx.time("exec whoami", t.elapsed());
     assert_eq!((who.exit_code, who.stdout.as_str()), (0, "appuser\n"));
-    let root = e.exec(&id, &argv(&["whoami"]), Some("0")).await.unwrap();
+    let root = e
+        .exec(&id, &argv(&["whoami"]), Some("0"), crate::EXEC_LIMIT)
+        .await
+        .unwrap();
     assert_eq!(root.stdout, "root\n");
     let mixed = e
         .exec(
             &id,
             &argv(&["sh", "-c", "echo out; echo err >&2; echo $FOO; exit 3"]),
             None,
+            crate::EXEC_LIMIT,
         )
         .await
         .unwrap();
@@ -156,7 +163,7 @@ pub async fn container_lifecycle(ctx: &Ctx) {
     assert_eq!(mixed.stdout, "out\nbar\n");
     assert_eq!(mixed.stderr, "err\n");
     let missing = e
-        .exec(&id, &argv(&["/no/such/binary"]), None)
+        .exec(&id, &argv(&["/no/such/binary"]), None, crate::EXEC_LIMIT)
         .await
         .unwrap();
     println!(
@@ -169,6 +176,7 @@ pub async fn container_lifecycle(ctx: &Ctx) {
             &id,
             &argv(&["sh", "-c", "touch /x 2>&1; touch /tmp/x && echo tmp-ok"]),
             None,
+            crate::EXEC_LIMIT,
         )
         .await
         .unwrap();

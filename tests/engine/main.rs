@@ -67,6 +67,9 @@ impl Ctx {
     }
 }
 
+/// The limit every exec of these tests gets.
+pub const EXEC_LIMIT: Duration = Duration::from_secs(60);
+
 type Case = for<'a> fn(&'a Ctx) -> Pin<Box<dyn Future<Output = ()> + 'a>>;
 
 macro_rules! cases {

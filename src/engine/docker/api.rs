@@ -27,6 +27,9 @@ pub trait DockerApi: Send + Sync {
     /// Versions and address of the daemon, recorded at connection time.
     fn versions(&self) -> &Versions;
 
+    /// Whether the daemon answers at all (`GET /_ping`), within `limit`.
+    fn ping<'a>(&'a self, limit: Duration) -> EngineFuture<'a, ()>;
+
     /// Builds an image with the legacy builder from an in-memory context tar (already filtered
     /// by `.dockerignore`; it must contain the Dockerfile). `on_progress` is called for every
     /// `Step N/M` header and every other output line. A failing step gives
@@ -64,12 +67,15 @@ pub trait DockerApi: Send + Sync {
     /// Current state of a container.
     fn inspect_container<'a>(&'a self, id: &'a str) -> EngineFuture<'a, ContainerInfo>;
 
-    /// Runs `argv` in a running container (as `user` if given) and collects its output.
+    /// Runs `argv` in a running container (as `user` if given) and collects its output. Past
+    /// `limit` it gives [`EngineError::ExecTimedOut`] with the process's host PID; the process
+    /// is left running (the engine cannot kill an exec).
     fn exec<'a>(
         &'a self,
         id: &'a str,
         argv: &'a [String],
         user: Option<&'a str>,
+        limit: Duration,
     ) -> EngineFuture<'a, ExecOutput>;
 
     /// stdout and stderr lines so far, sorted by timestamp; only the last `tail` if given.

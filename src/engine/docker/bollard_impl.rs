@@ -54,6 +54,19 @@ impl DockerApi for Engine {
         &self.versions
     }
 
+    fn ping<'a>(&'a self, limit: Duration) -> EngineFuture<'a, ()> {
+        Box::pin(async move {
+            match tokio::time::timeout(limit, self.docker.ping()).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(self.err(e, Subject::Other)),
+                Err(_) => Err(EngineError::Timeout {
+                    what: "the daemon's ping".into(),
+                    after: limit,
+                }),
+            }
+        })
+    }
+
     fn build<'a>(
         &'a self,
         context_tar: Vec<u8>,
@@ -92,8 +105,9 @@ impl DockerApi for Engine {
         id: &'a str,
         argv: &'a [String],
         user: Option<&'a str>,
+        limit: Duration,
     ) -> EngineFuture<'a, ExecOutput> {
-        Box::pin(exec::exec(self, id, argv, user))
+        Box::pin(exec::exec(self, id, argv, user, limit))
     }
 
     fn logs<'a>(&'a self, id: &'a str, tail: Option<usize>) -> EngineFuture<'a, Vec<LogLine>> {

@@ -21,7 +21,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Limit for receiving the response headers of one API call (streamed bodies — build output,
 /// events, logs — are not limited by it). `stop` and `restart` raise it by their own timeout.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// An engine that has not begun to answer a call in this time counts as lost.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where the daemon listens, as parsed from `DOCKER_HOST`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -58,6 +58,19 @@ pub enum EngineError {
         after: Duration,
     },
 
+    /// An exec'd command ran past its limit; it was left running (the caller may kill it).
+    #[error("the command did not finish within {}", crate::engine::actual::format_duration(*.after))]
+    ExecTimedOut {
+        /// Its limit.
+        after: Duration,
+        /// Its process on the engine's host (0 when the engine did not say).
+        pid: i64,
+        /// What it had written by then.
+        stdout: String,
+        /// What it had written to stderr by then.
+        stderr: String,
+    },
+
     /// Any other error answered by the daemon.
     #[error("Docker daemon error (HTTP {status}): {message}")]
     Api {

@@ -19,7 +19,9 @@ pub(crate) async fn exec(
     id: &str,
     argv: &[String],
     user: Option<&str>,
+    limit: Duration,
 ) -> Result<ExecOutput, EngineError> {
+    let started = tokio::time::Instant::now();
     let container_err = |e| engine.err(e, Subject::Container(id));
     let created = engine
         .docker
@@ -45,13 +47,34 @@ pub(crate) async fn exec(
         .map_err(container_err)?
     {
         StartExecResults::Attached { mut output, .. } => {
-            while let Some(frame) = output.next().await {
-                match frame.map_err(container_err)? {
-                    LogOutput::StdErr { message } => stderr.extend_from_slice(&message),
-                    LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                        stdout.extend_from_slice(&message)
+            let collect = async {
+                while let Some(frame) = output.next().await {
+                    match frame.map_err(container_err)? {
+                        LogOutput::StdErr { message } => stderr.extend_from_slice(&message),
+                        LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                            stdout.extend_from_slice(&message)
+                        }
+                        LogOutput::StdIn { .. } => {}
                     }
-                    LogOutput::StdIn { .. } => {}
+                }
+                Ok::<_, EngineError>(())
+            };
+            match tokio::time::timeout_at(started + limit, collect).await {
+                Ok(r) => r?,
+                Err(_) => {
+                    let pid = engine
+                        .docker
+                        .inspect_exec(&created.id)
+                        .await
+                        .ok()
+                        .and_then(|i| i.pid)
+                        .unwrap_or(0);
+                    return Err(EngineError::ExecTimedOut {
+                        after: limit,
+                        pid,
+                        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+                        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+                    });
                 }
             }
         }
@@ -60,7 +83,7 @@ pub(crate) async fn exec(
     out.stdout = String::from_utf8_lossy(&stdout).into_owned();
     out.stderr = String::from_utf8_lossy(&stderr).into_owned();
 
-    let started = tokio::time::Instant::now();
+    let ended = tokio::time::Instant::now();
     loop {
         let inspect = engine
             .docker
@@ -71,7 +94,7 @@ pub(crate) async fn exec(
             out.exit_code = inspect.exit_code.unwrap_or(-1);
             return Ok(out);
         }
-        if started.elapsed() > EXIT_CODE_WAIT {
+        if ended.elapsed() > EXIT_CODE_WAIT {
             return Err(EngineError::Timeout {
                 what: format!("exit code of {:?} in {id}", argv.join(" ")),
                 after: EXIT_CODE_WAIT,
