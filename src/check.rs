@@ -183,7 +183,7 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
         };
         let _ = progress.await;
         let cleanup_limit = if output.engine_lost {
-            engine::run::ENGINE_PING
+            engine::scheduler::ENGINE_PING
         } else {
             cleanup_deadline
                 .map(|d| d.saturating_duration_since(std::time::Instant::now()))
@@ -224,7 +224,12 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
         if let Err(e) = &cleanup
             && !args.keep
         {
-            lost |= cleanup_timed_out || ctx.engine.ping(engine::run::ENGINE_PING).await.is_err();
+            lost |= cleanup_timed_out
+                || ctx
+                    .engine
+                    .ping(engine::scheduler::ENGINE_PING)
+                    .await
+                    .is_err();
             let left = ctx.left();
             eprintln!("warning: {e}");
             if !left.is_empty() {

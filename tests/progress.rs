@@ -46,7 +46,7 @@ fn a_log_gets_one_block_per_file_in_file_order() {
         untimed(&stderr),
         "[1/2] tests/specs/progress/a_slow.dspec: 2 passed, 0 failed
   image prod: built in T
-  container api: started in T
+  container api: ready in T
   command wait: exited 0 in T
 [2/2] tests/specs/progress/b_fast.dspec: 1 passed, 0 failed
   image bare: built in T

@@ -310,6 +310,7 @@ impl FileCompiler<'_> {
                     let vals = self.call_args(prop, name, args.as_ref())?;
                     w.steps.push(PathStep::Field {
                         name: name.name.clone(),
+                        key: prop.key,
                         args: vals,
                     });
                     w.ty = prop.ty;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::property::{ContainerProp, ImageProp, Key, StackProp};
 use super::types::Ty;
 use super::value::{Text, Val};
 use crate::ast::{ModifierKind, PredicateOp, SubjectKind};
@@ -150,8 +151,24 @@ pub struct HostSpec {
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PathStep {
-    Field { name: String, args: Vec<Val> },
+    /// A property of the catalogue: `key` says which (what the engine dispatches on), `name`
+    /// is as written (the variable of `env.NAME`, the member of `json.a`).
+    Field {
+        name: String,
+        key: Key,
+        args: Vec<Val>,
+    },
     Index(Val),
+}
+
+impl PathStep {
+    /// The catalogue key of a field step.
+    pub fn key(&self) -> Option<Key> {
+        match self {
+            PathStep::Field { key, .. } => Some(*key),
+            PathStep::Index(_) => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -220,22 +237,38 @@ pub enum Budget {
 }
 
 impl Check {
-    /// The field names of the path, in order.
-    fn fields(&self) -> impl Iterator<Item = &str> {
-        self.path.iter().filter_map(|s| match s {
-            PathStep::Field { name, .. } => Some(name.as_str()),
-            PathStep::Index(_) => None,
-        })
+    /// The catalogue keys of the path, in order.
+    pub fn keys(&self) -> impl Iterator<Item = Key> + '_ {
+        self.path.iter().filter_map(PathStep::key)
     }
 
     /// Whether it is a time budget, and what must be measured quietly for it.
     pub fn budget(&self) -> Option<Budget> {
-        let fields: Vec<&str> = self.fields().collect();
-        match (self.subject_kind, fields.as_slice()) {
-            (SubjectKind::Image, ["build", "duration", ..]) => Some(Budget::Build),
-            (SubjectKind::Command, ["duration", ..]) => Some(Budget::Command),
-            (_, f) if f.contains(&"startup") => Some(Budget::Startup),
-            (_, f) if f.contains(&"cpu") || f.last() == Some(&"duration") => Some(Budget::Check),
+        use super::property::{
+            BuildInfoProp, CommandProp, ExecProp, HttpProp, RunResultProp, StopResultProp,
+        };
+        let keys: Vec<Key> = self.keys().collect();
+        match keys.as_slice() {
+            [
+                Key::Image(ImageProp::Build),
+                Key::BuildInfo(BuildInfoProp::Duration),
+                ..,
+            ] => Some(Budget::Build),
+            [Key::Command(CommandProp::Duration), ..] => Some(Budget::Command),
+            k if k.contains(&Key::Container(ContainerProp::Startup)) => Some(Budget::Startup),
+            k if k.contains(&Key::Container(ContainerProp::Cpu))
+                || k.iter().any(|k| {
+                    matches!(
+                        k,
+                        Key::Exec(ExecProp::Duration)
+                            | Key::Http(HttpProp::Duration)
+                            | Key::RunResult(RunResultProp::Duration)
+                            | Key::StopResult(StopResultProp::Duration)
+                    )
+                }) =>
+            {
+                Some(Budget::Check)
+            }
             _ => None,
         }
     }
@@ -252,14 +285,63 @@ impl Check {
             .is_some_and(|m| m.kind == ModifierKind::Within)
     }
 
+    /// Whether it looks at the `health` of a container or of a stack's service.
+    pub fn watches_health(&self) -> bool {
+        let keys: Vec<Key> = self.keys().collect();
+        matches!(
+            keys.as_slice(),
+            [Key::Container(ContainerProp::Health)]
+                | [
+                    Key::Stack(StackProp::Service),
+                    Key::Container(ContainerProp::Health)
+                ]
+        )
+    }
+
+    /// Whether it restarts its container (or its service's).
+    pub fn restarts(&self) -> bool {
+        self.keys()
+            .any(|k| k == Key::Container(ContainerProp::Restart))
+    }
+
+    /// The stack service it is about: `service("web")...`.
+    pub fn service(&self) -> Option<&Val> {
+        match self.path.first() {
+            Some(PathStep::Field {
+                key: Key::Stack(StackProp::Service),
+                args,
+                ..
+            }) => args.first(),
+            _ => None,
+        }
+    }
+
+    /// The image file whose content it reads: `file("/x").content`.
+    pub fn image_content(&self) -> Option<&Val> {
+        use super::property::FileProp;
+        match self.path.as_slice() {
+            [
+                PathStep::Field {
+                    key: Key::Image(ImageProp::File),
+                    args,
+                    ..
+                },
+                PathStep::Field {
+                    key: Key::File(FileProp::Content),
+                    ..
+                },
+                ..,
+            ] => args.first(),
+            _ => None,
+        }
+    }
+
     /// Whether it needs no running container (image facts, compose config).
     pub fn is_static(&self) -> bool {
-        let first = match self.path.first() {
-            Some(PathStep::Field { name, .. }) => name.as_str(),
-            _ => "",
-        };
-        (self.subject_kind == SubjectKind::Image && first != "run")
-            || (self.subject_kind == SubjectKind::Stack
-                && matches!(first, "valid" | "services" | "config"))
+        match self.path.first().and_then(PathStep::key) {
+            Some(Key::Image(p)) => p != ImageProp::Run,
+            Some(Key::Stack(p)) => p != StackProp::Service,
+            _ => false,
+        }
     }
 }

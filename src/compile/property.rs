@@ -2,6 +2,8 @@
 //! changes over time, and a one-line doc. The type checker, the planner,
 //! "did you mean" and the book's property reference all read this table.
 
+use serde::Serialize;
+
 use super::types::{Owner, Ty};
 
 /// The kind of an argument to a call.
@@ -76,7 +78,8 @@ pub enum Effect {
 /// One row of the catalogue.
 #[derive(Clone, Copy, Debug)]
 pub struct Prop {
-    pub owner: Owner,
+    /// Which property: the owner and its typed name, what the engine dispatches on.
+    pub key: Key,
     /// `*` stands for any name (`env.ANY_NAME`).
     pub name: &'static str,
     pub form: Form,
@@ -85,6 +88,38 @@ pub struct Prop {
     pub changes: bool,
     pub effect: Effect,
     pub doc: &'static str,
+}
+
+impl Prop {
+    /// What owns it.
+    pub fn owner(&self) -> Owner {
+        self.key.owner()
+    }
+}
+
+/// A row before it gets its key (see `catalogue!`).
+#[derive(Clone, Copy, Debug)]
+pub struct Row {
+    name: &'static str,
+    form: Form,
+    ty: Ty,
+    changes: bool,
+    effect: Effect,
+    doc: &'static str,
+}
+
+impl Row {
+    const fn keyed(self, key: Key) -> Prop {
+        Prop {
+            key,
+            name: self.name,
+            form: self.form,
+            ty: self.ty,
+            changes: self.changes,
+            effect: self.effect,
+            doc: self.doc,
+        }
+    }
 }
 
 const fn arg(name: &'static str, kind: ArgKind) -> Arg {
@@ -103,9 +138,9 @@ const fn opt(name: &'static str, kind: ArgKind) -> Arg {
     }
 }
 
-const fn p(owner: Owner, name: &'static str, ty: Ty, changes: bool, doc: &'static str) -> Prop {
-    Prop {
-        owner,
+/// A field: `.size`.
+const fn p(name: &'static str, ty: Ty, changes: bool, doc: &'static str) -> Row {
+    Row {
         name,
         form: Form::Field,
         ty,
@@ -115,17 +150,16 @@ const fn p(owner: Owner, name: &'static str, ty: Ty, changes: bool, doc: &'stati
     }
 }
 
+/// A call: `.file("/app")`.
 const fn call(
-    owner: Owner,
     name: &'static str,
     args: &'static [Arg],
     ty: Ty,
     changes: bool,
     effect: Effect,
     doc: &'static str,
-) -> Prop {
-    Prop {
-        owner,
+) -> Row {
+    Row {
         name,
         form: Form::Call(args),
         ty,
@@ -133,6 +167,33 @@ const fn call(
         effect,
         doc,
     }
+}
+
+/// The catalogue: per owner, an enum of its properties (`ImageProp::Size`...) and their rows.
+/// Adding a property is one row here; the engine's exhaustive `match` on the owner's enum
+/// then insists on its observer.
+macro_rules! catalogue {
+    ($( $owner:ident / $enum:ident { $( $variant:ident = $row:expr ),* $(,)? } )*) => {
+        $(
+            #[doc = concat!("The properties of the owner `", stringify!($owner), "`.")]
+            #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+            pub enum $enum { $( $variant ),* }
+        )*
+
+        /// A property of the catalogue: its owner, and which of the owner's properties.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+        pub enum Key { $( $owner($enum) ),* }
+
+        impl Key {
+            /// The owner the property belongs to.
+            pub fn owner(self) -> Owner {
+                match self { $( Key::$owner(_) => Owner::$owner ),* }
+            }
+        }
+
+        /// Every row, with its key.
+        pub const CATALOGUE: &[Prop] = &[ $( $( $row.keyed(Key::$owner($enum::$variant)), )* )* ];
+    };
 }
 
 use ArgKind as A;
@@ -146,655 +207,158 @@ const POST: &[Arg] = &[arg("PATH", A::UrlPath), opt("BODY", A::Text)];
 const PORT: &[Arg] = &[arg("N", A::Port)];
 const NAME: &[Arg] = &[arg("NAME", A::Text)];
 
-pub const CATALOGUE: &[Prop] = &[
-    // ---- image (read from the engine and the image's layers; never changes)
-    p(
-        O::Image,
-        "built",
-        Ty::Bool,
-        false,
-        "the image was built (or exists, for `existing`)",
-    ),
-    p(
-        O::Image,
-        "id",
-        Ty::Text,
-        false,
-        "the image id, `sha256:...`",
-    ),
-    p(
-        O::Image,
-        "size",
-        Ty::Size,
-        false,
-        "the image size as `docker images` shows it",
-    ),
-    p(
-        O::Image,
-        "layers",
-        Ty::Int,
-        false,
-        "the number of filesystem layers",
-    ),
-    p(
-        O::Image,
-        "user",
-        Ty::Text,
-        false,
-        "the configured `USER` (empty means root)",
-    ),
-    p(
-        O::Image,
-        "uid",
-        Ty::Int,
-        false,
-        "the user's uid, resolved through the image's own /etc/passwd",
-    ),
-    p(
-        O::Image,
-        "gid",
-        Ty::Int,
-        false,
-        "the user's gid, resolved through the image's /etc/passwd and /etc/group",
-    ),
-    p(
-        O::Image,
-        "env",
-        Ty::Obj(O::EnvMap),
-        false,
-        "the configured environment: `env.NAME`",
-    ),
-    p(
-        O::Image,
-        "labels",
-        Ty::Obj(O::LabelMap),
-        false,
-        "the image labels: `labels[\"org.opencontainers.image.title\"]`",
-    ),
-    p(
-        O::Image,
-        "entrypoint",
-        Ty::List,
-        false,
-        "the `ENTRYPOINT` as a list",
-    ),
-    p(O::Image, "cmd", Ty::List, false, "the `CMD` as a list"),
-    p(O::Image, "workdir", Ty::Text, false, "the `WORKDIR`"),
-    p(
-        O::Image,
-        "ports",
-        Ty::List,
-        false,
-        "exposed ports in Docker's spelling: `\"8000/tcp\"`",
-    ),
-    p(O::Image, "volumes", Ty::List, false, "declared volumes"),
-    p(
-        O::Image,
-        "healthcheck",
-        Ty::Obj(O::Healthcheck),
-        false,
-        "the `HEALTHCHECK`",
-    ),
-    p(
-        O::Image,
-        "arch",
-        Ty::Text,
-        false,
-        "the architecture: `amd64`, `arm64`...",
-    ),
-    p(
-        O::Image,
-        "os",
-        Ty::Text,
-        false,
-        "the operating system: `linux`",
-    ),
-    p(
-        O::Image,
-        "build",
-        Ty::Obj(O::BuildInfo),
-        false,
-        "facts about the build",
-    ),
-    p(
-        O::Image,
-        "context",
-        Ty::Obj(O::Context),
-        false,
-        "the build context as sent (after `.dockerignore`)",
-    ),
-    call(
-        O::Image,
-        "files",
-        GLOB,
-        Ty::List,
-        false,
-        E::None,
-        "paths in the image matching a glob (not directories)",
-    ),
-    call(
-        O::Image,
-        "file",
-        PATH,
-        Ty::Obj(O::File),
-        false,
-        E::None,
-        "one path in the image's filesystem",
-    ),
-    p(
-        O::Image,
-        "packages",
-        Ty::List,
-        false,
-        "installed packages (dpkg or apk database in the layers)",
-    ),
-    call(
-        O::Image,
-        "run",
-        &[opt("CMD", A::Command)],
-        Ty::Obj(O::RunResult),
-        false,
-        E::Runs,
-        "a one-off container of the image; no argument runs the default command",
-    ),
-    p(
-        O::Healthcheck,
-        "test",
-        Ty::List,
-        false,
-        "the probe command, as Docker stores it",
-    ),
-    p(
-        O::Healthcheck,
-        "interval",
-        Ty::Duration,
-        false,
-        "time between probes",
-    ),
-    p(
-        O::Healthcheck,
-        "timeout",
-        Ty::Duration,
-        false,
-        "time a probe may take",
-    ),
-    p(
-        O::Healthcheck,
-        "retries",
-        Ty::Int,
-        false,
-        "failures before unhealthy",
-    ),
-    p(
-        O::Healthcheck,
-        "start_period",
-        Ty::Duration,
-        false,
-        "grace period after start",
-    ),
-    p(
-        O::BuildInfo,
-        "duration",
-        Ty::Duration,
-        false,
-        "how long the build took in this run",
-    ),
-    p(
-        O::Context,
-        "size",
-        Ty::Size,
-        false,
-        "bytes of regular files sent to the builder",
-    ),
-    call(
-        O::Context,
-        "files",
-        &[arg("GLOB", A::RelGlob)],
-        Ty::List,
-        false,
-        E::None,
-        "context files matching a glob relative to the context",
-    ),
-    p(
-        O::EnvMap,
-        "*",
-        Ty::Text,
-        false,
-        "the value of one variable (absent: the property fails)",
-    ),
-    p(
-        O::File,
-        "exists",
-        Ty::Bool,
-        false,
-        "the path exists (a symlink counts, even dangling)",
-    ),
-    p(
-        O::File,
-        "type",
-        Ty::Text,
-        false,
-        "`file`, `dir`, `symlink`, `hardlink`, `char`, `block` or `fifo`",
-    ),
-    p(
-        O::File,
-        "mode",
-        Ty::Mode,
-        false,
-        "permission bits with setuid/setgid/sticky: compare with `0o755`",
-    ),
-    p(O::File, "uid", Ty::Int, false, "owner uid"),
-    p(O::File, "gid", Ty::Int, false, "owner gid"),
-    p(
-        O::File,
-        "owner",
-        Ty::Text,
-        false,
-        "owner name from the image's /etc/passwd",
-    ),
-    p(
-        O::File,
-        "group",
-        Ty::Text,
-        false,
-        "group name from the image's /etc/group",
-    ),
-    p(O::File, "size", Ty::Size, false, "size in bytes"),
-    p(O::File, "content", Ty::Text, false, "the file's text"),
-    p(O::File, "target", Ty::Text, false, "where a symlink points"),
-    p(O::RunResult, "exit_code", Ty::Int, false, "the exit code"),
-    p(
-        O::RunResult,
-        "stdout",
-        Ty::Text,
-        false,
-        "standard output, trailing newlines removed",
-    ),
-    p(
-        O::RunResult,
-        "stderr",
-        Ty::Text,
-        false,
-        "standard error, trailing newlines removed",
-    ),
-    p(
-        O::RunResult,
-        "duration",
-        Ty::Duration,
-        false,
-        "start to exit",
-    ),
-    // ---- container (observed on the running container)
-    p(
-        O::Container,
-        "status",
-        Ty::Text,
-        true,
-        "`created`, `running`, `exited`...",
-    ),
-    p(
-        O::Container,
-        "health",
-        Ty::Text,
-        true,
-        "`starting`, `healthy`, `unhealthy`, or `none` without a HEALTHCHECK",
-    ),
-    p(
-        O::Container,
-        "exit_code",
-        Ty::Int,
-        true,
-        "the exit code once the container has exited",
-    ),
-    p(
-        O::Container,
-        "startup",
-        Ty::Duration,
-        false,
-        "start to healthy, or to running without a HEALTHCHECK",
-    ),
-    p(
-        O::Container,
-        "memory",
-        Ty::Obj(O::Memory),
-        true,
-        "memory use as `docker stats` computes MEM USAGE",
-    ),
-    p(
-        O::Container,
-        "cpu",
-        Ty::Percent,
-        true,
-        "CPU use in percent of one core",
-    ),
-    p(O::Container, "pids", Ty::Int, true, "number of processes"),
-    p(
-        O::Container,
-        "restarts",
-        Ty::Int,
-        true,
-        "times the engine restarted it",
-    ),
-    p(
-        O::Container,
-        "oom_killed",
-        Ty::Bool,
-        true,
-        "the kernel killed it for memory",
-    ),
-    p(
-        O::Container,
-        "logs",
-        Ty::Text,
-        true,
-        "stdout and stderr together",
-    ),
-    call(
-        O::Container,
-        "exec",
-        &[arg("CMD", A::Command), opt("TIMEOUT", A::Duration)],
-        Ty::Obj(O::Exec),
-        true,
-        E::Runs,
-        "runs a command in the container (no implicit shell); killed after TIMEOUT (default 60s, and never past a `within`/`for` deadline)",
-    ),
-    call(
-        O::Container,
-        "get",
-        URL,
-        Ty::Obj(O::Http),
-        true,
-        E::Runs,
-        "HTTP GET on the first published port",
-    ),
-    call(
-        O::Container,
-        "post",
-        POST,
-        Ty::Obj(O::Http),
-        true,
-        E::Runs,
-        "HTTP POST on the first published port",
-    ),
-    call(
-        O::Container,
-        "port",
-        PORT,
-        Ty::Obj(O::Port),
-        true,
-        E::None,
-        "a container port",
-    ),
-    call(
-        O::Container,
-        "url",
-        PORT,
-        Ty::Text,
-        false,
-        E::None,
-        "`http://HOST:HOSTPORT` of a published port (HOST is 127.0.0.1 for a local engine)",
-    ),
-    call(
-        O::Container,
-        "file",
-        PATH,
-        Ty::Obj(O::File),
-        true,
-        E::None,
-        "one path in the live filesystem",
-    ),
-    call(
-        O::Container,
-        "files",
-        GLOB,
-        Ty::List,
-        true,
-        E::None,
-        "live paths matching a glob",
-    ),
-    call(
-        O::Container,
-        "stop",
-        &[opt("TIMEOUT", A::Duration)],
-        Ty::Obj(O::StopResult),
-        false,
-        E::Stop,
-        "SIGTERM, then SIGKILL after TIMEOUT (default 10s); ends the container",
-    ),
-    call(
-        O::Container,
-        "kill",
-        &[opt("SIGNAL", A::Signal)],
-        Ty::Obj(O::Done),
-        false,
-        E::Barrier,
-        "sends a signal (default SIGKILL)",
-    ),
-    call(
-        O::Container,
-        "restart",
-        &[],
-        Ty::Obj(O::Done),
-        false,
-        E::Barrier,
-        "restarts the container",
-    ),
-    p(
-        O::Memory,
-        "peak",
-        Ty::Size,
-        true,
-        "the highest memory use since start",
-    ),
-    p(O::Exec, "exit_code", Ty::Int, true, "the exit code"),
-    p(
-        O::Exec,
-        "stdout",
-        Ty::Text,
-        true,
-        "standard output, trailing newlines removed",
-    ),
-    p(
-        O::Exec,
-        "stderr",
-        Ty::Text,
-        true,
-        "standard error, trailing newlines removed",
-    ),
-    p(O::Exec, "duration", Ty::Duration, true, "how long it ran"),
-    p(O::Http, "status", Ty::Int, true, "the HTTP status code"),
-    call(
-        O::Http,
-        "header",
-        NAME,
-        Ty::Text,
-        true,
-        E::None,
-        "a response header (case-insensitive name)",
-    ),
-    p(O::Http, "body", Ty::Text, true, "the response body"),
-    p(
-        O::Http,
-        "json",
-        Ty::Json,
-        true,
-        "the body parsed as JSON: `.json.a.b[0]`",
-    ),
-    p(
-        O::Http,
-        "duration",
-        Ty::Duration,
-        true,
-        "request to last byte",
-    ),
-    p(
-        O::Port,
-        "open",
-        Ty::Bool,
-        true,
-        "a process in the container accepts connections on it (IPv4 or IPv6)",
-    ),
-    call(
-        O::Port,
-        "get",
-        URL,
-        Ty::Obj(O::Http),
-        true,
-        E::Runs,
-        "HTTP GET on this port",
-    ),
-    call(
-        O::Port,
-        "post",
-        POST,
-        Ty::Obj(O::Http),
-        true,
-        E::Runs,
-        "HTTP POST on this port",
-    ),
-    p(
-        O::StopResult,
-        "exit_code",
-        Ty::Int,
-        false,
-        "the exit code after stopping",
-    ),
-    p(
-        O::StopResult,
-        "duration",
-        Ty::Duration,
-        false,
-        "how long stopping took",
-    ),
-    // ---- stack
-    p(
-        O::Stack,
-        "valid",
-        Ty::Bool,
-        false,
-        "`compose config` accepts the files",
-    ),
-    p(
-        O::Stack,
-        "services",
-        Ty::List,
-        false,
-        "service names in the resolved config",
-    ),
-    call(
-        O::Stack,
-        "service",
-        NAME,
-        Ty::Obj(O::Service),
-        true,
-        E::None,
-        "a running service (its first replica): every container property",
-    ),
-    p(
-        O::Stack,
-        "config",
-        Ty::Obj(O::StackConfig),
-        false,
-        "the resolved config (`compose config`)",
-    ),
-    p(
-        O::Service,
-        "replicas",
-        Ty::Int,
-        true,
-        "running containers of the service",
-    ),
-    call(
-        O::StackConfig,
-        "service",
-        NAME,
-        Ty::Obj(O::ServiceConfig),
-        false,
-        E::None,
-        "one service's resolved config",
-    ),
-    p(
-        O::ServiceConfig,
-        "env",
-        Ty::Obj(O::EnvMap),
-        false,
-        "resolved environment",
-    ),
-    p(
-        O::ServiceConfig,
-        "ports",
-        Ty::List,
-        false,
-        "published ports as compose resolves them",
-    ),
-    p(
-        O::ServiceConfig,
-        "image",
-        Ty::Text,
-        false,
-        "the image reference",
-    ),
-    p(
-        O::ServiceConfig,
-        "healthcheck",
-        Ty::Obj(O::Healthcheck),
-        false,
-        "the resolved healthcheck",
-    ),
-    p(
-        O::ServiceConfig,
-        "depends_on",
-        Ty::List,
-        false,
-        "services it depends on",
-    ),
-    p(
-        O::ServiceConfig,
-        "networks",
-        Ty::List,
-        false,
-        "networks it joins",
-    ),
-    p(
-        O::ServiceConfig,
-        "volumes",
-        Ty::List,
-        false,
-        "its volume mounts",
-    ),
-    // ---- command
-    p(O::Command, "exit_code", Ty::Int, false, "the exit code"),
-    p(
-        O::Command,
-        "stdout",
-        Ty::Text,
-        false,
-        "standard output, trailing newlines removed",
-    ),
-    p(
-        O::Command,
-        "stderr",
-        Ty::Text,
-        false,
-        "standard error, trailing newlines removed",
-    ),
-    p(O::Command, "duration", Ty::Duration, false, "start to exit"),
-    // ---- values
-    p(O::List, "count", Ty::Int, false, "the number of items"),
-    p(
-        O::Json,
-        "*",
-        Ty::Json,
-        false,
-        "a member of a JSON object; `[N]` indexes arrays",
-    ),
-];
+catalogue! {
+    Image / ImageProp {
+        Built = p("built", Ty::Bool, false, "the image was built (or exists, for `existing`)"),
+        Id = p("id", Ty::Text, false, "the image id, `sha256:...`"),
+        Size = p("size", Ty::Size, false, "the image size as `docker images` shows it"),
+        Layers = p("layers", Ty::Int, false, "the number of filesystem layers"),
+        User = p("user", Ty::Text, false, "the configured `USER` (empty means root)"),
+        Uid = p("uid", Ty::Int, false, "the user's uid, resolved through the image's own /etc/passwd"),
+        Gid = p("gid", Ty::Int, false, "the user's gid, resolved through the image's /etc/passwd and /etc/group"),
+        Env = p("env", Ty::Obj(O::EnvMap), false, "the configured environment: `env.NAME`"),
+        Labels = p("labels", Ty::Obj(O::LabelMap), false, "the image labels: `labels[\"org.opencontainers.image.title\"]`"),
+        Entrypoint = p("entrypoint", Ty::List, false, "the `ENTRYPOINT` as a list"),
+        Cmd = p("cmd", Ty::List, false, "the `CMD` as a list"),
+        Workdir = p("workdir", Ty::Text, false, "the `WORKDIR`"),
+        Ports = p("ports", Ty::List, false, "exposed ports in Docker's spelling: `\"8000/tcp\"`"),
+        Volumes = p("volumes", Ty::List, false, "declared volumes"),
+        Healthcheck = p("healthcheck", Ty::Obj(O::Healthcheck), false, "the `HEALTHCHECK`"),
+        Arch = p("arch", Ty::Text, false, "the architecture: `amd64`, `arm64`..."),
+        Os = p("os", Ty::Text, false, "the operating system: `linux`"),
+        Build = p("build", Ty::Obj(O::BuildInfo), false, "facts about the build"),
+        Context = p("context", Ty::Obj(O::Context), false, "the build context as sent (after `.dockerignore`)"),
+        Files = call("files", GLOB, Ty::List, false, E::None, "paths in the image matching a glob (not directories)"),
+        File = call("file", PATH, Ty::Obj(O::File), false, E::None, "one path in the image's filesystem"),
+        Packages = p("packages", Ty::List, false, "installed packages (dpkg or apk database in the layers)"),
+        Run = call("run", &[opt("CMD", A::Command)], Ty::Obj(O::RunResult), false, E::Runs, "a one-off container of the image; no argument runs the default command"),
+    }
+    Healthcheck / HealthcheckProp {
+        Test = p("test", Ty::List, false, "the probe command, as Docker stores it"),
+        Interval = p("interval", Ty::Duration, false, "time between probes"),
+        Timeout = p("timeout", Ty::Duration, false, "time a probe may take"),
+        Retries = p("retries", Ty::Int, false, "failures before unhealthy"),
+        StartPeriod = p("start_period", Ty::Duration, false, "grace period after start"),
+    }
+    BuildInfo / BuildInfoProp {
+        Duration = p("duration", Ty::Duration, false, "how long the build took in this run"),
+    }
+    Context / ContextProp {
+        Size = p("size", Ty::Size, false, "bytes of regular files sent to the builder"),
+        Files = call("files", &[arg("GLOB", A::RelGlob)], Ty::List, false, E::None, "context files matching a glob relative to the context"),
+    }
+    EnvMap / EnvMapProp {
+        Var = p("*", Ty::Text, false, "the value of one variable (absent: the property fails)"),
+    }
+    File / FileProp {
+        Exists = p("exists", Ty::Bool, false, "the path exists (a symlink counts, even dangling)"),
+        Type = p("type", Ty::Text, false, "`file`, `dir`, `symlink`, `hardlink`, `char`, `block` or `fifo`"),
+        Mode = p("mode", Ty::Mode, false, "permission bits with setuid/setgid/sticky: compare with `0o755`"),
+        Uid = p("uid", Ty::Int, false, "owner uid"),
+        Gid = p("gid", Ty::Int, false, "owner gid"),
+        Owner = p("owner", Ty::Text, false, "owner name from the image's /etc/passwd"),
+        Group = p("group", Ty::Text, false, "group name from the image's /etc/group"),
+        Size = p("size", Ty::Size, false, "size in bytes"),
+        Content = p("content", Ty::Text, false, "the file's text"),
+        Target = p("target", Ty::Text, false, "where a symlink points"),
+    }
+    RunResult / RunResultProp {
+        ExitCode = p("exit_code", Ty::Int, false, "the exit code"),
+        Stdout = p("stdout", Ty::Text, false, "standard output, trailing newlines removed"),
+        Stderr = p("stderr", Ty::Text, false, "standard error, trailing newlines removed"),
+        Duration = p("duration", Ty::Duration, false, "start to exit"),
+    }
+    Container / ContainerProp {
+        Status = p("status", Ty::Text, true, "`created`, `running`, `exited`..."),
+        Health = p("health", Ty::Text, true, "`starting`, `healthy`, `unhealthy`, or `none` without a HEALTHCHECK"),
+        ExitCode = p("exit_code", Ty::Int, true, "the exit code once the container has exited"),
+        Startup = p("startup", Ty::Duration, false, "start to healthy, or to running without a HEALTHCHECK"),
+        Memory = p("memory", Ty::Obj(O::Memory), true, "memory use as `docker stats` computes MEM USAGE"),
+        Cpu = p("cpu", Ty::Percent, true, "CPU use in percent of one core"),
+        Pids = p("pids", Ty::Int, true, "number of processes"),
+        Restarts = p("restarts", Ty::Int, true, "times the engine restarted it"),
+        OomKilled = p("oom_killed", Ty::Bool, true, "the kernel killed it for memory"),
+        Logs = p("logs", Ty::Text, true, "stdout and stderr together"),
+        Exec = call("exec", &[arg("CMD", A::Command), opt("TIMEOUT", A::Duration)], Ty::Obj(O::Exec), true, E::Runs, "runs a command in the container (no implicit shell); killed after TIMEOUT (default 60s, and never past a `within`/`for` deadline)"),
+        Get = call("get", URL, Ty::Obj(O::Http), true, E::Runs, "HTTP GET on the first published port"),
+        Post = call("post", POST, Ty::Obj(O::Http), true, E::Runs, "HTTP POST on the first published port"),
+        Port = call("port", PORT, Ty::Obj(O::Port), true, E::None, "a container port"),
+        Url = call("url", PORT, Ty::Text, false, E::None, "`http://HOST:HOSTPORT` of a published port (HOST is 127.0.0.1 for a local engine)"),
+        File = call("file", PATH, Ty::Obj(O::File), true, E::None, "one path in the live filesystem"),
+        Files = call("files", GLOB, Ty::List, true, E::None, "live paths matching a glob"),
+        Stop = call("stop", &[opt("TIMEOUT", A::Duration)], Ty::Obj(O::StopResult), false, E::Stop, "SIGTERM, then SIGKILL after TIMEOUT (default 10s); ends the container"),
+        Kill = call("kill", &[opt("SIGNAL", A::Signal)], Ty::Obj(O::Done), false, E::Barrier, "sends a signal (default SIGKILL)"),
+        Restart = call("restart", &[], Ty::Obj(O::Done), false, E::Barrier, "restarts the container"),
+    }
+    Memory / MemoryProp {
+        Peak = p("peak", Ty::Size, true, "the highest memory use since start"),
+    }
+    Exec / ExecProp {
+        ExitCode = p("exit_code", Ty::Int, true, "the exit code"),
+        Stdout = p("stdout", Ty::Text, true, "standard output, trailing newlines removed"),
+        Stderr = p("stderr", Ty::Text, true, "standard error, trailing newlines removed"),
+        Duration = p("duration", Ty::Duration, true, "how long it ran"),
+    }
+    Http / HttpProp {
+        Status = p("status", Ty::Int, true, "the HTTP status code"),
+        Header = call("header", NAME, Ty::Text, true, E::None, "a response header (case-insensitive name)"),
+        Body = p("body", Ty::Text, true, "the response body"),
+        Json = p("json", Ty::Json, true, "the body parsed as JSON: `.json.a.b[0]`"),
+        Duration = p("duration", Ty::Duration, true, "request to last byte"),
+    }
+    Port / PortProp {
+        Open = p("open", Ty::Bool, true, "a process in the container accepts connections on it (IPv4 or IPv6)"),
+        Get = call("get", URL, Ty::Obj(O::Http), true, E::Runs, "HTTP GET on this port"),
+        Post = call("post", POST, Ty::Obj(O::Http), true, E::Runs, "HTTP POST on this port"),
+    }
+    StopResult / StopResultProp {
+        ExitCode = p("exit_code", Ty::Int, false, "the exit code after stopping"),
+        Duration = p("duration", Ty::Duration, false, "how long stopping took"),
+    }
+    Stack / StackProp {
+        Valid = p("valid", Ty::Bool, false, "`compose config` accepts the files"),
+        Services = p("services", Ty::List, false, "service names in the resolved config"),
+        Service = call("service", NAME, Ty::Obj(O::Service), true, E::None, "a running service (its first replica): every container property"),
+        Config = p("config", Ty::Obj(O::StackConfig), false, "the resolved config (`compose config`)"),
+    }
+    Service / ServiceProp {
+        Replicas = p("replicas", Ty::Int, true, "running containers of the service"),
+    }
+    StackConfig / StackConfigProp {
+        Service = call("service", NAME, Ty::Obj(O::ServiceConfig), false, E::None, "one service's resolved config"),
+    }
+    ServiceConfig / ServiceConfigProp {
+        Env = p("env", Ty::Obj(O::EnvMap), false, "resolved environment"),
+        Ports = p("ports", Ty::List, false, "published ports as compose resolves them"),
+        Image = p("image", Ty::Text, false, "the image reference"),
+        Healthcheck = p("healthcheck", Ty::Obj(O::Healthcheck), false, "the resolved healthcheck"),
+        DependsOn = p("depends_on", Ty::List, false, "services it depends on"),
+        Networks = p("networks", Ty::List, false, "networks it joins"),
+        Volumes = p("volumes", Ty::List, false, "its volume mounts"),
+    }
+    Command / CommandProp {
+        ExitCode = p("exit_code", Ty::Int, false, "the exit code"),
+        Stdout = p("stdout", Ty::Text, false, "standard output, trailing newlines removed"),
+        Stderr = p("stderr", Ty::Text, false, "standard error, trailing newlines removed"),
+        Duration = p("duration", Ty::Duration, false, "start to exit"),
+    }
+    List / ListProp {
+        Count = p("count", Ty::Int, false, "the number of items"),
+    }
+    Json / JsonProp {
+        Member = p("*", Ty::Json, false, "a member of a JSON object; `[N]` indexes arrays"),
+    }
+    LabelMap / LabelMapProp {
+    }
+    Done / DoneProp {
+    }
+}
 
 /// The rows an owner offers, services included (a service has every
 /// container property).
 pub fn rows(owner: Owner) -> impl Iterator<Item = &'static Prop> {
     CATALOGUE.iter().filter(move |p| {
-        p.owner == owner || (owner == Owner::Service && p.owner == Owner::Container)
+        p.owner() == owner || (owner == Owner::Service && p.owner() == Owner::Container)
     })
 }
 
@@ -822,8 +386,8 @@ pub fn reference_markdown() -> String {
     );
     let mut owners: Vec<Owner> = Vec::new();
     for p in CATALOGUE {
-        if !owners.contains(&p.owner) {
-            owners.push(p.owner);
+        if !owners.contains(&p.owner()) {
+            owners.push(p.owner());
         }
     }
     for owner in owners {
@@ -832,7 +396,7 @@ pub fn reference_markdown() -> String {
             out.push_str("Every container property, and:\n\n");
         }
         out.push_str("| property | type | changes | description |\n| --- | --- | --- | --- |\n");
-        for p in CATALOGUE.iter().filter(|p| p.owner == owner) {
+        for p in CATALOGUE.iter().filter(|p| p.owner() == owner) {
             let mut written = if p.name == "*" {
                 "NAME".to_string()
             } else {

@@ -6,83 +6,15 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{Mutex, OnceCell};
 
 use super::Ctx;
-use super::actual::{Actual, format_duration, resolve_text};
-use super::docker::{
-    ContainerSpec, DockerApi, HealthOutcome, HealthStatus, HealthcheckConfig, PortSpec, Proto,
-};
-use super::http;
+use super::actual::{format_duration, resolve_text};
+use super::docker::{ContainerSpec, DockerApi, HealthOutcome, HealthcheckConfig, PortSpec, Proto};
+use super::failure::SetupError;
 use super::image::ImageFacts;
-use super::observe::{ObsError, Observed, arg_text, process_text, tail};
-use super::oneoff::argv_of;
+use super::scheduler::{Output, Run, State};
 use crate::compile::value::Val;
-use crate::compile::{PathStep, RunSpec};
-
-/// Timeout of one HTTP probe.
-const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
-/// Limit of an `exec(...)` unless its second argument says otherwise.
-pub const EXEC_LIMIT: Duration = Duration::from_secs(60);
-
-/// `limit`, cut to what is left until `until` (the deadline of a `within`/`for`), at least a
-/// moment so that one attempt is made.
-fn bounded(limit: Duration, until: Option<Instant>) -> Duration {
-    match until {
-        Some(u) => limit
-            .min(u.saturating_duration_since(Instant::now()))
-            .max(Duration::from_millis(100)),
-        None => limit,
-    }
-}
-
-/// Runs `argv` in the container within `limit`; an exec past its limit is killed (with its
-/// children) and reported as such.
-async fn exec_bounded(
-    ctx: &Ctx,
-    c: &Running,
-    argv: &[String],
-    limit: Duration,
-) -> Result<super::docker::ExecOutput, ObsError> {
-    match ctx.engine.exec(&c.id, argv, None, limit).await {
-        Ok(out) => Ok(out),
-        Err(super::docker::EngineError::ExecTimedOut { after, pid, .. }) => {
-            let how = kill_exec(ctx, &c.id, pid).await;
-            Err(ObsError::Missing(format!(
-                "`{}` did not finish within {} ({how}); give a longer limit as exec's second argument: `exec(\"...\", 5m)`",
-                argv.join(" "),
-                format_duration(after)
-            )))
-        }
-        Err(e) => Err(ObsError::Missing(format!("exec failed: {e}"))),
-    }
-}
-
-/// Kills an abandoned exec and everything it started: from this machine when the engine runs
-/// here and allows it, else from inside the container with its `kill`. Says what happened.
-async fn kill_exec(ctx: &Ctx, container: &str, pid: i64) -> String {
-    use super::procfs;
-    if !procfs::is_process_of(pid, container) {
-        return "left running until the container is removed: its process is not visible here"
-            .into();
-    }
-    let pids = procfs::with_descendants(pid);
-    if procfs::kill(&pids) {
-        return "killed".into();
-    }
-    let inside: Vec<String> = pids
-        .iter()
-        .filter_map(|p| procfs::ns_pid(*p))
-        .map(|p| p.to_string())
-        .collect();
-    let mut argv = vec!["kill".to_string(), "-KILL".to_string()];
-    argv.extend(inside);
-    match ctx
-        .engine
-        .exec(container, &argv, Some("0"), Duration::from_secs(10))
-        .await
-    {
-        Ok(out) if out.exit_code == 0 => "killed".into(),
-        _ => "left running until the container is removed: it could not be killed".into(),
-    }
-}
+use crate::compile::{RunSpec, SubjectSpec};
+use crate::plan::StepId;
+use crate::report::event::Activity;
 
 /// A moment on two clocks: this process's monotonic one, and the engine's wall clock (the one
 /// its event and state times use).
@@ -173,14 +105,6 @@ impl Running {
     }
 }
 
-/// A setup failure: message, evidence, and whether the engine is to blame.
-#[derive(Clone, Debug)]
-pub struct SetupError {
-    pub message: String,
-    pub output: Vec<String>,
-    pub infrastructure: bool,
-}
-
 /// How long setup waits for a container without a health check to be running.
 const RUNNING_LIMIT: Duration = Duration::from_secs(60);
 
@@ -261,11 +185,7 @@ pub async fn start(
     image: &ImageFacts,
     network: Option<&str>,
 ) -> Result<Running, SetupError> {
-    let spec_err = |message: String| SetupError {
-        message,
-        output: Vec::new(),
-        infrastructure: false,
-    };
+    let spec_err = SetupError::subject;
     let mut env = Vec::new();
     for f in &spec.env_files {
         env.extend(read_env_file(f).map_err(spec_err)?);
@@ -275,7 +195,7 @@ pub async fn start(
     }
     for m in &spec.mounts {
         if !m.host.exists() {
-            return Err(spec_err(format!(
+            return Err(SetupError::subject(format!(
                 "the mount source `{}` does not exist",
                 m.host.display()
             )));
@@ -352,37 +272,26 @@ pub async fn start(
         ..ContainerSpec::default()
     };
     let engine = &ctx.engine;
-    let infra = |e: super::docker::EngineError| SetupError {
-        message: e.to_string(),
-        output: Vec::new(),
-        infrastructure: true,
-    };
     ctx.made("container", &cname);
-    let id = engine.create_container(&cspec).await.map_err(infra)?;
+    let id = engine.create_container(&cspec).await?;
     for n in &spec.networks {
         let net = ctx
             .network(file, Some(n))
             .await
-            .map_err(|message| SetupError {
-                message,
-                output: Vec::new(),
-                infrastructure: true,
-            })?;
+            .map_err(SetupError::infrastructure)?;
         engine
             .connect_network(&net, &id, &[name.to_string()])
-            .await
-            .map_err(infra)?;
+            .await?;
     }
     let before = Instant::now();
     if let Err(e) = engine.start_container(&id).await {
-        return Err(SetupError {
-            message: format!("the container did not start: {e}"),
-            output: log_tail(engine, &id, 20).await,
-            infrastructure: false,
-        });
+        return Err(
+            SetupError::subject(format!("the container did not start: {e}"))
+                .with_output(log_tail(engine, &id, 20).await),
+        );
     }
     let after = Instant::now();
-    let info = engine.inspect_container(&id).await.map_err(infra)?;
+    let info = engine.inspect_container(&id).await?;
     let started = match info.started_at {
         Some(t) => Anchor::engine_time(t, before, after),
         None => Anchor {
@@ -414,15 +323,10 @@ pub async fn start(
 pub async fn ready(engine: &Arc<dyn DockerApi>, c: &Running) -> Result<(), SetupError> {
     c.ready
         .get_or_init(|| async {
-            let infra = |e: super::docker::EngineError| SetupError {
-                message: e.to_string(),
-                output: Vec::new(),
-                infrastructure: true,
-            };
             let (limit, why) = &c.ready_limit;
             let deadline = c.started.at + *limit;
             if !c.has_health {
-                let info = engine.inspect_container(&c.id).await.map_err(infra)?;
+                let info = engine.inspect_container(&c.id).await?;
                 if !info.running {
                     return Err(exited_early(engine, &c.id, info.exit_code).await);
                 }
@@ -443,19 +347,104 @@ pub async fn ready(engine: &Arc<dyn DockerApi>, c: &Running) -> Result<(), Setup
                     Err(exited_early(engine, &c.id, exit_code).await)
                 }
                 Ok(_) => Ok(()),
-                Err(super::docker::EngineError::Timeout { .. }) => Err(SetupError {
-                    message: format!(
+                Err(super::docker::EngineError::Timeout { .. }) => {
+                    Err(SetupError::subject(format!(
                         "not healthy after {} (the limit from {why})",
                         format_duration(*limit)
-                    ),
-                    output: evidence(engine, &c.id).await,
-                    infrastructure: false,
-                }),
-                Err(e) => Err(infra(e)),
+                    ))
+                    .with_output(evidence(engine, &c.id).await))
+                }
+                Err(e) => Err(e.into()),
             }
         })
         .await
         .clone()
+}
+
+/// A `Run` step: creates and starts the container (on the file's network when the file
+/// has several containers).
+pub(super) async fn setup(run: &Run, id: StepId, image_step: StepId) -> State {
+    let subject = &run.plan.steps[id].subjects[0];
+    let Some(SubjectSpec::Run(spec)) = run.program.files[subject.file]
+        .subject(&subject.name)
+        .map(|s| &s.spec)
+    else {
+        return State::Done;
+    };
+    let Some(facts) = run.image(image_step) else {
+        return run.failed(
+            subject,
+            SetupError::infrastructure("its image is not available"),
+        );
+    };
+    // The run network lets containers reach each other by name; a lone container does
+    // without it (one network less to create and remove).
+    let containers = run.program.files[subject.file]
+        .subjects
+        .iter()
+        .filter(|s| s.used && matches!(s.spec, SubjectSpec::Run(_)))
+        .count();
+    let network = if containers > 1 {
+        match run.ctx.network(subject.file, None).await {
+            Ok(n) => Some(n),
+            Err(e) => return run.failed(subject, SetupError::infrastructure(e)),
+        }
+    } else {
+        None
+    };
+    run.progress(
+        subject,
+        Activity::Working {
+            text: "starting".into(),
+        },
+    );
+    let started = Instant::now();
+    match start(
+        &run.ctx,
+        subject.file,
+        &subject.name,
+        spec,
+        &facts,
+        network.as_deref(),
+    )
+    .await
+    {
+        Ok(running) => {
+            run.keep(id, Output::Container(Arc::new(running)));
+            run.ready(subject, "started", started.elapsed());
+            State::Done
+        }
+        Err(e) => run.failed(subject, e),
+    }
+}
+
+/// A `Ready` step: waits until the container is healthy (or running).
+pub(super) async fn setup_ready(run: &Run, run_step: StepId) -> State {
+    let subject = &run.plan.steps[run_step].subjects[0];
+    let Some(c) = run.container(run_step) else {
+        return run.failed(
+            subject,
+            SetupError::infrastructure("the container was not started"),
+        );
+    };
+    run.progress(
+        subject,
+        Activity::Working {
+            text: if c.has_health {
+                "waiting until healthy"
+            } else {
+                "waiting until running"
+            }
+            .into(),
+        },
+    );
+    match ready(&run.ctx.engine, &c).await {
+        Ok(()) => {
+            run.ready(subject, "ready", c.started.at.elapsed());
+            State::Done
+        }
+        Err(e) => run.failed(subject, e),
+    }
 }
 
 /// `uid`/`gid` of a numeric user spec, for tmpfs ownership.
@@ -465,11 +454,10 @@ fn owner_of(user: &str) -> Option<(u32, u32)> {
 }
 
 async fn exited_early(engine: &Arc<dyn DockerApi>, id: &str, code: i64) -> SetupError {
-    SetupError {
-        message: format!("the container exited with code {code} before it was ready"),
-        output: log_tail(engine, id, 20).await,
-        infrastructure: false,
-    }
+    SetupError::subject(format!(
+        "the container exited with code {code} before it was ready"
+    ))
+    .with_output(log_tail(engine, id, 20).await)
 }
 
 /// The last `n` log lines, for evidence.
@@ -513,301 +501,6 @@ pub async fn evidence(engine: &Arc<dyn DockerApi>, id: &str) -> Vec<String> {
     out
 }
 
-fn health_word(s: Option<HealthStatus>) -> &'static str {
-    match s {
-        None => "none",
-        Some(HealthStatus::Starting) => "starting",
-        Some(HealthStatus::Healthy) => "healthy",
-        Some(HealthStatus::Unhealthy) => "unhealthy",
-        Some(HealthStatus::Other) => "unknown",
-    }
-}
-
-fn port_arg(args: &[Val]) -> u16 {
-    match args.first() {
-        Some(Val::Int(n)) => *n as u16,
-        _ => 0,
-    }
-}
-
-/// The host port published for a container port, or the first published.
-async fn host_port(ctx: &Ctx, c: &Running, port: Option<u16>) -> Result<u16, ObsError> {
-    let info = ctx.engine.inspect_container(&c.id).await?;
-    match port {
-        Some(p) => info
-            .host_ports
-            .get(&format!("{p}/tcp"))
-            .copied()
-            .ok_or_else(|| {
-                ObsError::Missing(format!("port {p} is not published: add `publish {p}`"))
-            }),
-        None => info
-            .host_ports
-            .values()
-            .next()
-            .copied()
-            .ok_or_else(|| ObsError::Missing("no port is published: add `publish PORT`".into())),
-    }
-}
-
-async fn http_observe(
-    ctx: &Ctx,
-    c: &Running,
-    port: Option<u16>,
-    method: &str,
-    args: &[Val],
-    rest: &[PathStep],
-    until: Option<Instant>,
-) -> Observed {
-    let hp = host_port(ctx, c, port).await?;
-    let path = arg_text(args, 0);
-    let body = args.get(1).map(|_| arg_text(args, 1));
-    let r = http::request(
-        &ctx.engine.versions().probe_host,
-        hp,
-        method,
-        &path,
-        body.as_deref(),
-        bounded(HTTP_TIMEOUT, until),
-    )
-    .await
-    .map_err(ObsError::Missing)?;
-    let (value, used) = match rest.first() {
-        Some(PathStep::Field { name, args }) => match name.as_str() {
-            "status" => (Actual::Int(i64::from(r.status)), 1),
-            "body" => (Actual::Text(r.body.clone()), 1),
-            "duration" => (Actual::Duration(r.duration), 1),
-            "header" => {
-                let h = arg_text(args, 0);
-                match r.header(&h) {
-                    Some(v) => (Actual::Text(v.to_string()), 1),
-                    None => {
-                        return Err(ObsError::Missing(format!(
-                            "the response has no `{h}` header (status {})",
-                            r.status
-                        )));
-                    }
-                }
-            }
-            "json" => match serde_json::from_str::<serde_json::Value>(&r.body) {
-                Ok(j) => (Actual::Json(j), 1),
-                Err(e) => {
-                    return Err(ObsError::Missing(format!(
-                        "the body is not JSON ({e}); status {}",
-                        r.status
-                    )));
-                }
-            },
-            other => return Err(ObsError::Missing(format!("a response has no `{other}`"))),
-        },
-        _ => return Err(ObsError::Missing("a response needs a property".into())),
-    };
-    tail(value, &rest[used..])
-}
-
-/// Answers a container property or performs an action. `until` is the deadline of the
-/// `within`/`for` sampling it, if any: a process or a request never outlives it.
-pub async fn observe(
-    ctx: &Ctx,
-    c: &Running,
-    steps: &[PathStep],
-    until: Option<Instant>,
-) -> Observed {
-    let engine = &ctx.engine;
-    let Some(PathStep::Field { name, args }) = steps.first() else {
-        return Err(ObsError::Missing("empty path".into()));
-    };
-    let rest = &steps[1..];
-    let value = match name.as_str() {
-        "status" => Actual::Text(engine.inspect_container(&c.id).await?.status),
-        "health" => Actual::Text(
-            health_word(
-                engine
-                    .inspect_container(&c.id)
-                    .await?
-                    .health
-                    .map(|h| h.status),
-            )
-            .to_string(),
-        ),
-        "exit_code" => {
-            let info = engine.inspect_container(&c.id).await?;
-            if info.running {
-                return Err(ObsError::Missing("the container is still running".into()));
-            }
-            Actual::Int(info.exit_code)
-        }
-        "restarts" => Actual::Int(engine.inspect_container(&c.id).await?.restart_count),
-        "oom_killed" => Actual::Bool(engine.inspect_container(&c.id).await?.oom_killed),
-        "startup" => match *c.startup.lock().expect("startup lock") {
-            Some(d) => Actual::Duration(d),
-            None => {
-                return Err(ObsError::Missing(
-                    "the container never became healthy".into(),
-                ));
-            }
-        },
-        "memory" => {
-            let s = engine.stats_once(&c.id, false).await?;
-            match rest.first() {
-                Some(PathStep::Field { name, .. }) if name == "peak" => {
-                    return match s.memory_max_usage {
-                        Some(p) => tail(Actual::Size(p), &rest[1..]),
-                        None => Err(ObsError::Missing(
-                            "the engine reports no peak memory (cgroup v2)".into(),
-                        )),
-                    };
-                }
-                _ => Actual::Size(s.memory_usage),
-            }
-        }
-        "cpu" => match engine.stats_once(&c.id, true).await?.cpu_percent {
-            Some(p) => Actual::Percent(p),
-            None => return Err(ObsError::Missing("the engine gave no CPU sample".into())),
-        },
-        "pids" => match engine.stats_once(&c.id, false).await?.pids {
-            Some(p) => Actual::Int(p as i64),
-            None => return Err(ObsError::Missing("the engine gave no process count".into())),
-        },
-        "logs" => {
-            let lines = engine.logs(&c.id, None).await?;
-            let mut text = String::new();
-            for l in lines {
-                text.push_str(&l.text);
-                text.push('\n');
-            }
-            Actual::Text(ctx.redact(&text))
-        }
-        "exec" => {
-            let argv = argv_of(args.first()).unwrap_or_default();
-            let limit = match args.get(1) {
-                Some(Val::Duration { ms, .. }) => Duration::from_millis(*ms),
-                _ => EXEC_LIMIT,
-            };
-            let started = Instant::now();
-            let out = exec_bounded(ctx, c, &argv, bounded(limit, until)).await?;
-            let duration = started.elapsed();
-            return match rest.first() {
-                Some(PathStep::Field { name, .. }) => {
-                    let v = match name.as_str() {
-                        "exit_code" => Actual::Int(out.exit_code),
-                        "stdout" => Actual::Text(ctx.redact(&process_text(&out.stdout))),
-                        "stderr" => Actual::Text(ctx.redact(&process_text(&out.stderr))),
-                        "duration" => Actual::Duration(duration),
-                        other => {
-                            return Err(ObsError::Missing(format!("an exec has no `{other}`")));
-                        }
-                    };
-                    tail(v, &rest[1..])
-                }
-                // `do api.exec(...)`: it ran; a non-zero exit is reported.
-                _ => Ok(Actual::Int(out.exit_code)),
-            };
-        }
-        "get" => return http_observe(ctx, c, None, "GET", args, rest, until).await,
-        "post" => return http_observe(ctx, c, None, "POST", args, rest, until).await,
-        "port" => {
-            let port = port_arg(args);
-            return match rest.first() {
-                Some(PathStep::Field { name, args }) if name == "open" => {
-                    let info = engine.inspect_container(&c.id).await?;
-                    // /proc/PID is the container's process only on the engine's own machine.
-                    let in_namespace = if super::procfs::is_process_of(info.pid, &info.id) {
-                        super::procfs::listening_in_namespace(info.pid, port)
-                    } else {
-                        None
-                    };
-                    match in_namespace {
-                        Some(open) => tail(Actual::Bool(open), &rest[1..]),
-                        None => {
-                            let _ = args;
-                            // Remote engine: no /proc; the published port is the best evidence.
-                            let hp = host_port(ctx, c, Some(port)).await?;
-                            let open = http::request(
-                                &ctx.engine.versions().probe_host,
-                                hp,
-                                "GET",
-                                "/",
-                                None,
-                                Duration::from_secs(2),
-                            )
-                            .await
-                            .is_ok();
-                            tail(Actual::Bool(open), &rest[1..])
-                        }
-                    }
-                }
-                Some(PathStep::Field { name, args }) if name == "get" || name == "post" => {
-                    let method = if name == "get" { "GET" } else { "POST" };
-                    http_observe(ctx, c, Some(port), method, args, &rest[1..], until).await
-                }
-                _ => Err(ObsError::Missing(
-                    "a port needs `.open`, `.get(PATH)` or `.post(PATH)`".into(),
-                )),
-            };
-        }
-        "url" => Actual::Text(url(ctx, host_port(ctx, c, Some(port_arg(args))).await?)),
-        "stop" => {
-            let timeout = match args.first() {
-                Some(Val::Duration { ms, .. }) => Duration::from_millis(*ms),
-                _ => Duration::from_secs(10),
-            };
-            let started = Instant::now();
-            engine.stop(&c.id, timeout).await?;
-            let duration = started.elapsed();
-            let code = engine.inspect_container(&c.id).await?.exit_code;
-            *c.stopped.lock().await = Some((code, duration));
-            return match rest.first() {
-                Some(PathStep::Field { name, .. }) if name == "exit_code" => {
-                    tail(Actual::Int(code), &rest[1..])
-                }
-                Some(PathStep::Field { name, .. }) if name == "duration" => {
-                    tail(Actual::Duration(duration), &rest[1..])
-                }
-                _ => Ok(Actual::Int(code)),
-            };
-        }
-        "kill" => {
-            let signal = match args.first() {
-                Some(v) => arg_text(std::slice::from_ref(v), 0),
-                None => "SIGKILL".to_string(),
-            };
-            engine
-                .kill(&c.id, &signal)
-                .await
-                .map_err(|e| ObsError::Missing(format!("kill failed: {e}")))?;
-            return Ok(Actual::Bool(true));
-        }
-        "restart" => {
-            engine.restart(&c.id, Duration::from_secs(10)).await?;
-            return Ok(Actual::Bool(true));
-        }
-        "file" => {
-            let field = match rest.first() {
-                Some(PathStep::Field { name, .. }) => name.as_str(),
-                _ => return Err(ObsError::Missing("a file needs a property".into())),
-            };
-            return tail(
-                super::livefs::file(ctx, &c.id, &arg_text(args, 0), field).await?,
-                &rest[1..],
-            );
-        }
-        "files" => super::livefs::files(ctx, &c.id, &arg_text(args, 0)).await?,
-        other => {
-            return Err(ObsError::Missing(format!(
-                "unknown container property `{other}`"
-            )));
-        }
-    };
-    tail(value, rest)
-}
-
-/// `http://HOST:PORT` of a published port, as reached from this machine.
-fn url(ctx: &Ctx, host_port: u16) -> String {
-    let host = &ctx.engine.versions().probe_host;
-    format!("http://{}", http::authority(host, host_port))
-}
-
 /// Text of a value for the host side (`api.url(8000)` → the published URL).
 pub async fn host_env_value(
     ctx: &Ctx,
@@ -824,9 +517,9 @@ pub async fn host_env_value(
         }
         Val::Url { subject, port } => {
             let c = lookup(subject).ok_or_else(|| format!("`{subject}` is not running"))?;
-            match host_port(ctx, &c, Some(*port)).await {
-                Ok(p) => Ok(url(ctx, p)),
-                Err(ObsError::Missing(m) | ObsError::Engine(m)) => Err(m),
+            match super::container_probe::host_port(ctx, &c, Some(*port)).await {
+                Ok(p) => Ok(super::container_probe::url(ctx, p)),
+                Err(e) => Err(e.to_string()),
             }
         }
         other => Ok(other.to_string()),

@@ -7,6 +7,17 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
+use super::Ctx;
+use super::actual::Actual;
+use super::failure::SetupError;
+use super::observe::{ObsError, Observed, first, process_text, tail};
+use super::scheduler::{Output, Run, State};
+use crate::compile::PathStep;
+use crate::compile::SubjectSpec;
+use crate::compile::property::{CommandProp, Key};
+use crate::plan::StepId;
+use crate::report::event::Activity;
+
 /// What a host command did.
 #[derive(Clone, Debug)]
 pub struct HostResult {
@@ -99,4 +110,64 @@ pub async fn run(
         stderr: collect(err).await,
         duration,
     })
+}
+
+/// A `Host` step: runs the command with its `env` (the URLs of the containers it names, the
+/// engine's variables) in its `workdir` (the spec file's folder by default).
+pub(super) async fn setup(run: &Run, id: StepId) -> State {
+    let subject = &run.plan.steps[id].subjects[0];
+    let file = &run.program.files[subject.file];
+    let Some(SubjectSpec::Host(spec)) = file.subject(&subject.name).map(|s| &s.spec) else {
+        return State::Done;
+    };
+    let lookup = |name: &str| run.running(subject.file, name);
+    // The command reaches the run's engine (a `docker` or Compose call in it); its own `env`
+    // settings come after and win.
+    let mut env = run.ctx.engine.versions().command_env.clone();
+    for (k, v) in &spec.env {
+        match super::container::host_env_value(&run.ctx, v, &lookup).await {
+            Ok(val) => env.push((k.clone(), val)),
+            Err(e) => return run.failed(subject, SetupError::subject(e)),
+        }
+    }
+    let workdir = spec.workdir.clone().unwrap_or_else(|| file.dir.clone());
+    let command = match super::actual::resolve_text(&spec.command) {
+        Ok(c) => c,
+        Err(e) => return run.failed(subject, SetupError::subject(e)),
+    };
+    run.progress(
+        subject,
+        Activity::Working {
+            text: format!("running `{}`", run.ctx.redact(&command)),
+        },
+    );
+    match self::run(
+        &command,
+        &env,
+        &workdir,
+        spec.timeout.unwrap_or(DEFAULT_TIMEOUT),
+    )
+    .await
+    {
+        Ok(r) => {
+            run.ready(subject, &format!("exited {}", r.exit_code), r.duration);
+            run.keep(id, Output::Host(std::sync::Arc::new(r)));
+            State::Done
+        }
+        Err(e) => run.failed(subject, SetupError::subject(e)),
+    }
+}
+
+/// A host command's property.
+pub fn observe(ctx: &Ctx, r: &HostResult, steps: &[PathStep]) -> Observed {
+    let Some((Key::Command(prop), _, rest)) = first(steps) else {
+        return Err(ObsError::Missing("not a command property".into()));
+    };
+    let v = match prop {
+        CommandProp::ExitCode => Actual::Int(r.exit_code),
+        CommandProp::Stdout => Actual::Text(ctx.redact(&process_text(&r.stdout))),
+        CommandProp::Stderr => Actual::Text(ctx.redact(&process_text(&r.stderr))),
+        CommandProp::Duration => Actual::Duration(r.duration),
+    };
+    tail(v, rest)
 }

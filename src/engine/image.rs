@@ -10,10 +10,17 @@ use tokio::sync::OnceCell;
 use super::Ctx;
 use super::actual::{Actual, resolve_text};
 use super::docker::{BuildOptions, BuildProgress, DockerApi, EngineError, ImageInfo};
+use super::failure::SetupError;
 use super::imagefs::{context, layers, packages, users};
-use super::observe::{ObsError, Observed, arg_text};
+use super::observe::{ObsError, Observed, arg_text, first, tail};
+use super::scheduler::{Output, Run, State};
+use crate::compile::property::{
+    BuildInfoProp, ContextProp, FileProp, HealthcheckProp, ImageProp, Key,
+};
 use crate::compile::value::Val;
-use crate::compile::{BuildSpec, PathStep};
+use crate::compile::{BuildSpec, PathStep, SubjectSpec};
+use crate::plan::{StepId, StepKind};
+use crate::report::event::Activity;
 
 /// Everything known about one image of the run.
 pub struct ImageFacts {
@@ -74,8 +81,114 @@ impl ImageFacts {
                 .map_err(|e| e.to_string())?
             })
             .await;
-        r.clone().map_err(ObsError::Engine)
+        r.clone().map_err(ObsError::Internal)
     }
+}
+
+/// The tag dspec gives a build: `dspec/<context dir>[-<target>]:<hash>`.
+fn build_tag(spec: &BuildSpec, hash: &str) -> String {
+    let base = spec
+        .context
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_else(|| "image".into());
+    let name: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let target = spec
+        .target
+        .as_deref()
+        .map(|t| format!("-{}", t.to_lowercase()))
+        .unwrap_or_default();
+    format!(
+        "dspec/{}{target}:{}",
+        name.trim_matches(['-', '.', '_']),
+        &hash[..12.min(hash.len())]
+    )
+}
+
+/// A `Build` or `Inspect` step: builds the image (once for every subject that shares the
+/// build) or finds it in the engine (never pulled).
+pub(super) async fn setup(run: &Run, id: StepId) -> State {
+    let step = &run.plan.steps[id];
+    let first = &step.subjects[0];
+    let Some(def) = run.program.files[first.file].subject(&first.name) else {
+        return State::Done;
+    };
+    let (wanted, hash) = match &step.kind {
+        StepKind::Build { contents, hash, .. } => (contents, hash.as_str()),
+        StepKind::Inspect { contents, .. } => (contents, ""),
+        _ => return State::Done,
+    };
+    let wanted: BTreeSet<String> = wanted.iter().cloned().collect();
+    let facts = match &def.spec {
+        SubjectSpec::Build(spec) => {
+            let mut progress = |p: BuildProgress| {
+                if let BuildProgress::Step {
+                    number,
+                    total,
+                    instruction,
+                } = p
+                {
+                    run.progress(
+                        first,
+                        Activity::Working {
+                            text: format!("build step {number}/{total}: {instruction}"),
+                        },
+                    );
+                }
+            };
+            let label = format!("build-{}", &hash[..12.min(hash.len())]);
+            match build(
+                &run.ctx,
+                spec,
+                &build_tag(spec, hash),
+                &label,
+                &mut progress,
+            )
+            .await
+            {
+                Ok((info, duration, ctx, _log)) => {
+                    for s in &step.subjects {
+                        run.ready(s, "built", duration);
+                    }
+                    ImageFacts::new(info, Some(duration), Some(ctx), wanted)
+                }
+                Err(e) => return run.failed_all(&step.subjects, e),
+            }
+        }
+        SubjectSpec::Existing { reference } => {
+            let reference = reference.to_string();
+            let started = Instant::now();
+            match run.ctx.engine.inspect_image(&reference).await {
+                Ok(Some(info)) => {
+                    for s in &step.subjects {
+                        run.ready(s, "present", started.elapsed());
+                    }
+                    ImageFacts::new(info, None, None, wanted)
+                }
+                Ok(None) => {
+                    return run.failed_all(
+                        &step.subjects,
+                        SetupError::infrastructure(format!(
+                            "`{reference}` is not in the engine; dspec never pulls: build it or `docker load` it first"
+                        )),
+                    );
+                }
+                Err(e) => return run.failed_all(&step.subjects, e.into()),
+            }
+        }
+        _ => return State::Done,
+    };
+    run.keep(id, Output::Image(Arc::new(facts)));
+    State::Done
 }
 
 /// Builds an image; returns the facts and the build log.
@@ -85,7 +198,7 @@ pub async fn build(
     tag: &str,
     run_label: &str,
     on_progress: &mut (dyn FnMut(BuildProgress) + Send),
-) -> Result<(ImageInfo, Duration, context::Context, Vec<String>), BuildFailure> {
+) -> Result<(ImageInfo, Duration, context::Context, Vec<String>), SetupError> {
     let started = Instant::now();
     let ctx_root = spec.context.clone();
     let dockerfile = spec
@@ -93,13 +206,13 @@ pub async fn build(
         .clone()
         .unwrap_or_else(|| ctx_root.join("Dockerfile"));
     if !ctx_root.is_dir() {
-        return Err(BuildFailure::spec(format!(
+        return Err(SetupError::subject(format!(
             "the build context `{}` is not a directory",
             ctx_root.display()
         )));
     }
     if !dockerfile.is_file() {
-        return Err(BuildFailure::spec(format!(
+        return Err(SetupError::subject(format!(
             "the Dockerfile `{}` does not exist",
             dockerfile.display()
         )));
@@ -111,15 +224,15 @@ pub async fn build(
         Ok((ctx, tar, name))
     })
     .await
-    .map_err(|e| BuildFailure::spec(e.to_string()))?
-    .map_err(|e| BuildFailure::spec(format!("reading the build context: {e}")))?;
+    .map_err(|e| SetupError::subject(e.to_string()))?
+    .map_err(|e| SetupError::subject(format!("reading the build context: {e}")))?;
     let mut args = Vec::new();
     for (k, v) in &spec.args {
-        args.push((k.clone(), resolve_text(v).map_err(BuildFailure::spec)?));
+        args.push((k.clone(), resolve_text(v).map_err(SetupError::subject)?));
     }
     let mut labels = BTreeMap::new();
     for (k, v) in &spec.labels {
-        labels.insert(k.clone(), resolve_text(v).map_err(BuildFailure::spec)?);
+        labels.insert(k.clone(), resolve_text(v).map_err(SetupError::subject)?);
     }
     labels.insert("dspec.run".to_string(), run_label.to_string());
     // The legacy builder pulls a missing base image: check them first so a
@@ -133,21 +246,11 @@ pub async fn build(
             match run.engine.inspect_image(&base).await {
                 Ok(Some(_)) => {}
                 Ok(None) => {
-                    return Err(BuildFailure {
-                        message: format!(
-                            "the base image `{base}` (FROM, line {line}) is not in the engine; dspec never pulls: build or `docker load` it first"
-                        ),
-                        output: Vec::new(),
-                        infrastructure: true,
-                    });
+                    return Err(SetupError::infrastructure(format!(
+                        "the base image `{base}` (FROM, line {line}) is not in the engine; dspec never pulls: build or `docker load` it first"
+                    )));
                 }
-                Err(e) => {
-                    return Err(BuildFailure {
-                        message: e.to_string(),
-                        output: Vec::new(),
-                        infrastructure: true,
-                    });
-                }
+                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -176,7 +279,7 @@ pub async fn build(
         Some(t) => match tokio::time::timeout(t, fut).await {
             Ok(r) => r,
             Err(_) => {
-                return Err(BuildFailure::spec(format!(
+                return Err(SetupError::subject(format!(
                     "the build took longer than its timeout ({}s)",
                     t.as_secs_f64()
                 )));
@@ -196,33 +299,18 @@ pub async fn build(
                 lines.push(s);
             }
             lines.extend(output_tail);
-            return Err(BuildFailure {
-                message,
-                output: lines,
-                infrastructure: false,
-            });
+            return Err(SetupError::subject(message).with_output(lines));
         }
-        Err(e) => {
-            return Err(BuildFailure {
-                message: e.to_string(),
-                output: Vec::new(),
-                infrastructure: true,
-            });
-        }
+        Err(e) => return Err(e.into()),
     };
     let duration = started.elapsed();
     if let Some(old) = previous.filter(|old| *old != out.image_id) {
         let _ = engine.remove_image(&old, true).await;
     }
     for extra in &spec.tags {
-        engine
-            .tag_image(&out.image_id, extra)
-            .await
-            .map_err(|e| BuildFailure {
-                message: format!("cannot tag the image `{extra}`: {e}"),
-                output: Vec::new(),
-                infrastructure: true,
-            })?;
+        engine.tag_image(&out.image_id, extra).await.map_err(|e| {
+            SetupError::infrastructure(format!("cannot tag the image `{extra}`: {e}"))
+        })?;
     }
     // The images of the other stages of a multi-stage build are the build cache of those
     // stages (perhaps made by the team's own `docker build`): they stay. The legacy builder
@@ -236,34 +324,9 @@ pub async fn build(
     }
     let info = engine
         .inspect_image(&out.image_id)
-        .await
-        .map_err(|e| BuildFailure {
-            message: e.to_string(),
-            output: Vec::new(),
-            infrastructure: true,
-        })?
-        .ok_or_else(|| BuildFailure {
-            message: "the built image disappeared".into(),
-            output: Vec::new(),
-            infrastructure: true,
-        })?;
+        .await?
+        .ok_or_else(|| SetupError::infrastructure("the built image disappeared"))?;
     Ok((info, duration, ctx, out.log))
-}
-
-pub struct BuildFailure {
-    pub message: String,
-    pub output: Vec<String>,
-    pub infrastructure: bool,
-}
-
-impl BuildFailure {
-    fn spec(message: String) -> BuildFailure {
-        BuildFailure {
-            message,
-            output: Vec::new(),
-            infrastructure: false,
-        }
-    }
 }
 
 fn text(s: &str) -> Actual {
@@ -273,41 +336,37 @@ fn text(s: &str) -> Actual {
 /// Answers an image property (`steps` after the subject).
 pub async fn observe(ctx: &Ctx, facts: &ImageFacts, steps: &[PathStep]) -> Observed {
     let engine = &ctx.engine;
-    let Some(PathStep::Field { name, args }) = steps.first() else {
-        return Err(ObsError::Missing("empty path".into()));
+    let Some((Key::Image(prop), args, rest)) = first(steps) else {
+        return Err(ObsError::Missing("not an image property".into()));
     };
     let info = &facts.info;
-    let rest = &steps[1..];
-    let next_field = || match rest.first() {
-        Some(PathStep::Field { name, args }) => Some((name.as_str(), args.as_slice())),
-        _ => None,
-    };
-    let (value, used) = match name.as_str() {
-        "built" => (Actual::Bool(true), 0),
-        "id" => (text(&info.id), 0),
-        "size" => (Actual::Size(info.size), 0),
-        "layers" => (Actual::Int(info.layers as i64), 0),
-        "user" => (text(&info.user), 0),
-        "uid" | "gid" => {
+    let value = match prop {
+        ImageProp::Built => Actual::Bool(true),
+        ImageProp::Id => text(&info.id),
+        ImageProp::Size => Actual::Size(info.size),
+        ImageProp::Layers => Actual::Int(info.layers as i64),
+        ImageProp::User => text(&info.user),
+        ImageProp::Uid | ImageProp::Gid => {
             let fs = facts.fs(engine).await?;
             let (uid, gid) = resolve_user(&fs, &info.user)?;
-            (Actual::Int(if name == "uid" { uid } else { gid } as i64), 0)
+            Actual::Int(if prop == ImageProp::Uid { uid } else { gid } as i64)
         }
-        "env" => {
-            let (var, _) =
-                next_field().ok_or_else(|| ObsError::Missing("no variable named".into()))?;
-            match info.env.iter().find(|(k, _)| k == var) {
-                Some((_, v)) => (text(v), 1),
-                None => return Err(ObsError::Missing(format!("the image does not set `{var}`"))),
-            }
+        ImageProp::Env => {
+            let Some(PathStep::Field { name: var, .. }) = rest.first() else {
+                return Err(ObsError::Missing("no variable named".into()));
+            };
+            return match info.env.iter().find(|(k, _)| k == var) {
+                Some((_, v)) => tail(text(v), &rest[1..]),
+                None => Err(ObsError::Missing(format!("the image does not set `{var}`"))),
+            };
         }
-        "labels" => match rest.first() {
+        ImageProp::Labels => match rest.first() {
             Some(PathStep::Index(Val::Text(k))) => {
                 let k = k.to_string();
-                match info.labels.get(&k) {
-                    Some(v) => (text(v), 1),
-                    None => return Err(ObsError::Missing(format!("the image has no label `{k}`"))),
-                }
+                return match info.labels.get(&k) {
+                    Some(v) => tail(text(v), &rest[1..]),
+                    None => Err(ObsError::Missing(format!("the image has no label `{k}`"))),
+                };
             }
             _ => {
                 return Err(ObsError::Missing(
@@ -315,84 +374,88 @@ pub async fn observe(ctx: &Ctx, facts: &ImageFacts, steps: &[PathStep]) -> Obser
                 ));
             }
         },
-        "entrypoint" => (Actual::List(info.entrypoint.clone().unwrap_or_default()), 0),
-        "cmd" => (Actual::List(info.cmd.clone().unwrap_or_default()), 0),
-        "workdir" => (text(&info.working_dir), 0),
-        "ports" => (Actual::List(info.exposed_ports.clone()), 0),
-        "volumes" => (Actual::List(info.volumes.clone()), 0),
-        "arch" => (text(&info.arch), 0),
-        "os" => (text(&info.os), 0),
-        "healthcheck" => {
+        ImageProp::Entrypoint => Actual::List(info.entrypoint.clone().unwrap_or_default()),
+        ImageProp::Cmd => Actual::List(info.cmd.clone().unwrap_or_default()),
+        ImageProp::Workdir => text(&info.working_dir),
+        ImageProp::Ports => Actual::List(info.exposed_ports.clone()),
+        ImageProp::Volumes => Actual::List(info.volumes.clone()),
+        ImageProp::Arch => text(&info.arch),
+        ImageProp::Os => text(&info.os),
+        ImageProp::Healthcheck => {
             let Some(h) = &info.healthcheck else {
                 return Err(ObsError::Missing("the image has no HEALTHCHECK".into()));
             };
-            let (field, _) =
-                next_field().ok_or_else(|| ObsError::Missing("no healthcheck field".into()))?;
+            let Some((Key::Healthcheck(field), _, after)) = first(rest) else {
+                return Err(ObsError::Missing("no healthcheck field".into()));
+            };
             // Docker's defaults for fields the Dockerfile left unset.
             let v = match field {
-                "test" => Actual::List(h.test.clone()),
-                "interval" => Actual::Duration(h.interval.unwrap_or(Duration::from_secs(30))),
-                "timeout" => Actual::Duration(h.timeout.unwrap_or(Duration::from_secs(30))),
-                "retries" => Actual::Int(h.retries.unwrap_or(3) as i64),
-                "start_period" => Actual::Duration(h.start_period.unwrap_or(Duration::ZERO)),
-                other => return Err(ObsError::Missing(format!("no healthcheck field `{other}`"))),
+                HealthcheckProp::Test => Actual::List(h.test.clone()),
+                HealthcheckProp::Interval => {
+                    Actual::Duration(h.interval.unwrap_or(Duration::from_secs(30)))
+                }
+                HealthcheckProp::Timeout => {
+                    Actual::Duration(h.timeout.unwrap_or(Duration::from_secs(30)))
+                }
+                HealthcheckProp::Retries => Actual::Int(h.retries.unwrap_or(3) as i64),
+                HealthcheckProp::StartPeriod => {
+                    Actual::Duration(h.start_period.unwrap_or(Duration::ZERO))
+                }
             };
-            (v, 1)
+            return tail(v, after);
         }
-        "build" => match facts.build_duration {
-            Some(d) => (Actual::Duration(d), 1),
-            None => {
+        ImageProp::Build => {
+            let Some(d) = facts.build_duration else {
                 return Err(ObsError::Missing(
                     "the image was not built by this run (`existing`)".into(),
                 ));
-            }
-        },
-        "context" => {
+            };
+            return match first(rest) {
+                Some((Key::BuildInfo(BuildInfoProp::Duration), _, after)) => {
+                    tail(Actual::Duration(d), after)
+                }
+                _ => Err(ObsError::Missing("`build` needs `.duration`".into())),
+            };
+        }
+        ImageProp::Context => {
             let Some(ctx) = &facts.context else {
                 return Err(ObsError::Missing(
                     "the image was not built by this run (`existing`)".into(),
                 ));
             };
-            match next_field() {
-                Some(("size", _)) => (Actual::Size(ctx.total_size), 1),
-                Some(("files", a)) => {
-                    let pat = arg_text(a, 0);
-                    let files = context::glob_files(ctx, &pat)
+            let Some((Key::Context(field), a, after)) = first(rest) else {
+                return Err(ObsError::Missing("`context` needs a property".into()));
+            };
+            let v = match field {
+                ContextProp::Size => Actual::Size(ctx.total_size),
+                ContextProp::Files => Actual::List(
+                    context::glob_files(ctx, &arg_text(a, 0))
                         .into_iter()
                         .map(|e| e.rel_path.clone())
-                        .collect();
-                    (Actual::List(files), 1)
-                }
-                _ => return Err(ObsError::Missing("unknown context property".into())),
-            }
+                        .collect(),
+                ),
+            };
+            return tail(v, after);
         }
-        "files" => {
+        ImageProp::Files => {
             let fs = facts.fs(engine).await?;
             let pat = arg_text(args, 0);
-            (
-                Actual::List(fs.glob(&pat).into_iter().map(|e| e.path.clone()).collect()),
-                0,
-            )
+            Actual::List(fs.glob(&pat).into_iter().map(|e| e.path.clone()).collect())
         }
-        "file" => {
+        ImageProp::File => {
             let fs = facts.fs(engine).await?;
-            let path = arg_text(args, 0);
-            let (field, _) =
-                next_field().ok_or_else(|| ObsError::Missing("no file property".into()))?;
-            (file_property(&fs, &path, field)?, 1)
+            let Some((Key::File(field), _, after)) = first(rest) else {
+                return Err(ObsError::Missing("no file property".into()));
+            };
+            return tail(file_property(&fs, &arg_text(args, 0), field)?, after);
         }
-        "packages" => {
+        ImageProp::Packages => {
             let fs = facts.fs(engine).await?;
-            (Actual::List(installed_packages(&fs)), 0)
+            Actual::List(installed_packages(&fs))
         }
-        "run" => return super::oneoff::observe(ctx, facts, args, rest).await,
-        other => {
-            return Err(ObsError::Missing(format!(
-                "unknown image property `{other}`"
-            )));
-        }
+        ImageProp::Run => return super::oneoff::observe(ctx, facts, args, rest).await,
     };
-    super::observe::tail(value, &rest[used..])
+    tail(value, rest)
 }
 
 fn users_of(fs: &layers::ImageFs) -> users::Users {
@@ -438,9 +501,9 @@ fn installed_packages(fs: &layers::ImageFs) -> Vec<String> {
     names.into_iter().collect()
 }
 
-fn file_property(fs: &layers::ImageFs, path: &str, field: &str) -> Result<Actual, ObsError> {
+fn file_property(fs: &layers::ImageFs, path: &str, field: FileProp) -> Result<Actual, ObsError> {
     let entry = fs.get(path);
-    if field == "exists" {
+    if field == FileProp::Exists {
         return Ok(Actual::Bool(entry.is_some()));
     }
     let Some(e) = entry else {
@@ -449,28 +512,28 @@ fn file_property(fs: &layers::ImageFs, path: &str, field: &str) -> Result<Actual
         )));
     };
     Ok(match field {
-        "type" => text(e.kind.word()),
-        "mode" => Actual::Mode(e.mode),
-        "uid" => Actual::Int(e.uid as i64),
-        "gid" => Actual::Int(e.gid as i64),
-        "owner" => text(
+        FileProp::Type => text(e.kind.word()),
+        FileProp::Mode => Actual::Mode(e.mode),
+        FileProp::Uid => Actual::Int(e.uid as i64),
+        FileProp::Gid => Actual::Int(e.gid as i64),
+        FileProp::Owner => text(
             &users_of(fs)
                 .user_name(e.uid as u32)
                 .map(str::to_string)
                 .unwrap_or_else(|| e.uid.to_string()),
         ),
-        "group" => text(
+        FileProp::Group => text(
             &users_of(fs)
                 .group_name(e.gid as u32)
                 .map(str::to_string)
                 .unwrap_or_else(|| e.gid.to_string()),
         ),
-        "size" => Actual::Size(e.size),
-        "target" => match &e.link_target {
+        FileProp::Size => Actual::Size(e.size),
+        FileProp::Target => match &e.link_target {
             Some(t) => text(t),
             None => return Err(ObsError::Missing(format!("`{path}` is not a link"))),
         },
-        "content" => match fs.content(path) {
+        FileProp::Content => match fs.content(path) {
             Some(c) => text(&String::from_utf8_lossy(c)),
             None if e.kind == layers::EntryKind::Symlink => {
                 return Err(ObsError::Missing(format!(
@@ -484,10 +547,6 @@ fn file_property(fs: &layers::ImageFs, path: &str, field: &str) -> Result<Actual
                 )));
             }
         },
-        other => {
-            return Err(ObsError::Missing(format!(
-                "unknown file property `{other}`"
-            )));
-        }
+        FileProp::Exists => Actual::Bool(true),
     })
 }

@@ -9,6 +9,7 @@ use super::docker::EngineError;
 use super::imagefs::layers::EntryKind;
 use super::imagefs::users::Users;
 use super::observe::{ObsError, Observed};
+use crate::compile::property::FileProp;
 
 /// Largest file content read for `.content`.
 const MAX_CONTENT: u64 = 16 << 20;
@@ -50,13 +51,13 @@ async fn read(
         let mut archive = tar::Archive::new(reader);
         let entries = archive
             .entries()
-            .map_err(|e| ObsError::Engine(e.to_string()))?;
+            .map_err(|e| ObsError::Internal(e.to_string()))?;
         for entry in entries {
-            let mut entry = entry.map_err(|e| ObsError::Engine(e.to_string()))?;
+            let mut entry = entry.map_err(|e| ObsError::Internal(e.to_string()))?;
             let h = entry.header();
             let name = entry
                 .path()
-                .map_err(|e| ObsError::Engine(e.to_string()))?
+                .map_err(|e| ObsError::Internal(e.to_string()))?
                 .to_string_lossy()
                 .trim_end_matches('/')
                 .to_string();
@@ -79,7 +80,7 @@ async fn read(
                 let mut buf = Vec::new();
                 entry
                     .read_to_end(&mut buf)
-                    .map_err(|err| ObsError::Engine(err.to_string()))?;
+                    .map_err(|err| ObsError::Internal(err.to_string()))?;
                 e.content = Some(buf);
             }
             out.push(e);
@@ -87,7 +88,7 @@ async fn read(
         Ok(Some(out))
     })
     .await
-    .map_err(|e| ObsError::Engine(e.to_string()))?
+    .map_err(|e| ObsError::Internal(e.to_string()))?
 }
 
 async fn users(ctx: &Ctx, id: &str) -> Users {
@@ -103,10 +104,10 @@ async fn users(ctx: &Ctx, id: &str) -> Users {
 }
 
 /// `file(PATH).FIELD` on the live filesystem.
-pub async fn file(ctx: &Ctx, id: &str, path: &str, field: &str) -> Observed {
-    let entries = read(ctx, id, path, field == "content").await?;
+pub async fn file(ctx: &Ctx, id: &str, path: &str, field: FileProp) -> Observed {
+    let entries = read(ctx, id, path, field == FileProp::Content).await?;
     let Some(e) = entries.and_then(|v| v.into_iter().next()) else {
-        return if field == "exists" {
+        return if field == FileProp::Exists {
             Ok(Actual::Bool(false))
         } else {
             Err(ObsError::Missing(format!(
@@ -115,13 +116,13 @@ pub async fn file(ctx: &Ctx, id: &str, path: &str, field: &str) -> Observed {
         };
     };
     Ok(match field {
-        "exists" => Actual::Bool(true),
-        "type" => Actual::Text(e.kind.word().to_string()),
-        "mode" => Actual::Mode(e.mode),
-        "uid" => Actual::Int(e.uid as i64),
-        "gid" => Actual::Int(e.gid as i64),
-        "size" => Actual::Size(e.size),
-        "owner" => {
+        FileProp::Exists => Actual::Bool(true),
+        FileProp::Type => Actual::Text(e.kind.word().to_string()),
+        FileProp::Mode => Actual::Mode(e.mode),
+        FileProp::Uid => Actual::Int(e.uid as i64),
+        FileProp::Gid => Actual::Int(e.gid as i64),
+        FileProp::Size => Actual::Size(e.size),
+        FileProp::Owner => {
             let u = users(ctx, id).await;
             Actual::Text(
                 u.user_name(e.uid as u32)
@@ -129,7 +130,7 @@ pub async fn file(ctx: &Ctx, id: &str, path: &str, field: &str) -> Observed {
                     .unwrap_or_else(|| e.uid.to_string()),
             )
         }
-        "group" => {
+        FileProp::Group => {
             let u = users(ctx, id).await;
             Actual::Text(
                 u.group_name(e.gid as u32)
@@ -137,11 +138,11 @@ pub async fn file(ctx: &Ctx, id: &str, path: &str, field: &str) -> Observed {
                     .unwrap_or_else(|| e.gid.to_string()),
             )
         }
-        "target" => match e.target {
+        FileProp::Target => match e.target {
             Some(t) => Actual::Text(t),
             None => return Err(ObsError::Missing(format!("`{path}` is not a link"))),
         },
-        "content" => match e.content {
+        FileProp::Content => match e.content {
             Some(c) => Actual::Text(ctx.redact(&String::from_utf8_lossy(&c))),
             None => {
                 return Err(ObsError::Missing(format!(
@@ -150,11 +151,6 @@ pub async fn file(ctx: &Ctx, id: &str, path: &str, field: &str) -> Observed {
                 )));
             }
         },
-        other => {
-            return Err(ObsError::Missing(format!(
-                "unknown file property `{other}`"
-            )));
-        }
     })
 }
 

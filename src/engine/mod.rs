@@ -3,25 +3,30 @@
 
 pub mod actual;
 mod compose;
+mod compose_probe;
 mod container;
+mod container_probe;
 pub mod docker;
 mod dockerfile;
+mod failure;
 mod host;
 mod http;
 mod image;
 pub mod imagefs;
+mod judge;
 mod livefs;
 mod observe;
 mod oneoff;
 mod poll;
 pub mod procfs;
-pub mod run;
+pub mod scheduler;
 pub mod signals;
+mod verdict;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use run::{RunOptions, RunOutput, run};
+pub use scheduler::{RunOptions, RunOutput, run};
 
 use docker::DockerApi;
 

@@ -1,7 +1,11 @@
 //! Shared pieces of observing a property.
 
+use std::sync::Arc;
+
 use super::actual::Actual;
+use super::docker::EngineError;
 use crate::compile::PathStep;
+use crate::compile::property::{JsonProp, Key, ListProp};
 use crate::compile::value::Val;
 
 /// Why a property could not be observed.
@@ -10,26 +14,50 @@ pub enum ObsError {
     /// The property does not exist here (an unset variable, a missing
     /// file): the expectation fails with this message.
     Missing(String),
-    /// The engine failed: an infrastructure error.
-    Engine(String),
+    /// The engine failed: an infrastructure error, with the engine's own error.
+    Engine(Arc<EngineError>),
+    /// dspec could not observe it for a reason of its own (an image it could not read).
+    Internal(String),
 }
 
-impl From<super::docker::EngineError> for ObsError {
-    fn from(e: super::docker::EngineError) -> Self {
-        ObsError::Engine(e.to_string())
+impl From<EngineError> for ObsError {
+    fn from(e: EngineError) -> Self {
+        ObsError::Engine(Arc::new(e))
+    }
+}
+
+impl std::fmt::Display for ObsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ObsError::Missing(m) | ObsError::Internal(m) => f.write_str(m),
+            ObsError::Engine(e) => write!(f, "{e}"),
+        }
     }
 }
 
 pub type Observed = Result<Actual, ObsError>;
+
+/// The first step of a path when it is a property: its key, its arguments and the steps
+/// after it.
+pub fn first(steps: &[PathStep]) -> Option<(Key, &[Val], &[PathStep])> {
+    match steps.split_first()? {
+        (PathStep::Field { key, args, .. }, rest) => Some((*key, args.as_slice(), rest)),
+        (PathStep::Index(_), _) => None,
+    }
+}
 
 /// Applies what follows a value: `.count` on lists, `[N]` on lists,
 /// `.a.b[0]` on JSON.
 pub fn tail(mut value: Actual, rest: &[PathStep]) -> Observed {
     for step in rest {
         value = match (&value, step) {
-            (Actual::List(items), PathStep::Field { name, .. }) if name == "count" => {
-                Actual::Int(items.len() as i64)
-            }
+            (
+                Actual::List(items),
+                PathStep::Field {
+                    key: Key::List(ListProp::Count),
+                    ..
+                },
+            ) => Actual::Int(items.len() as i64),
             (Actual::List(items), PathStep::Index(Val::Int(i))) => match items.get(*i as usize) {
                 Some(s) => Actual::Text(s.clone()),
                 None => {
@@ -39,10 +67,21 @@ pub fn tail(mut value: Actual, rest: &[PathStep]) -> Observed {
                     )));
                 }
             },
-            (Actual::Json(j), PathStep::Field { name, .. }) if name == "count" && j.is_array() => {
-                Actual::Int(j.as_array().map(Vec::len).unwrap_or(0) as i64)
+            // `.count` of a JSON array is its length (a member named `count` of an object
+            // is that member): only the value can tell.
+            (Actual::Json(serde_json::Value::Array(a)), PathStep::Field { name, .. })
+                if name == "count" =>
+            {
+                Actual::Int(a.len() as i64)
             }
-            (Actual::Json(j), PathStep::Field { name, .. }) => match j.get(name) {
+            (
+                Actual::Json(j),
+                PathStep::Field {
+                    key: Key::Json(JsonProp::Member) | Key::List(ListProp::Count),
+                    name,
+                    ..
+                },
+            ) => match j.get(name) {
                 Some(v) => Actual::Json(v.clone()),
                 None => {
                     return Err(ObsError::Missing(format!(

@@ -7,9 +7,10 @@ use super::Ctx;
 use super::actual::Actual;
 use super::docker::{ContainerSpec, DockerApi, LogStream};
 use super::image::ImageFacts;
-use super::observe::{ObsError, Observed, process_text, tail};
+use super::observe::{ObsError, Observed, first, process_text, tail};
 use crate::compile::PathStep;
 use crate::compile::argv;
+use crate::compile::property::{Key, RunResultProp};
 use crate::compile::value::Val;
 
 /// How long a one-off run may take.
@@ -78,15 +79,14 @@ pub async fn observe(ctx: &Ctx, facts: &ImageFacts, args: &[Val], rest: &[PathSt
         ctx.gone("container", &id);
     }
     let (code, duration, stdout, stderr) = result?;
-    let (value, used) = match rest.first() {
-        Some(PathStep::Field { name, .. }) => match name.as_str() {
-            "exit_code" => (Actual::Int(code), 1),
-            "stdout" => (Actual::Text(process_text(&stdout)), 1),
-            "stderr" => (Actual::Text(process_text(&stderr)), 1),
-            "duration" => (Actual::Duration(duration), 1),
-            other => return Err(ObsError::Missing(format!("a run has no `{other}`"))),
-        },
-        _ => return Err(ObsError::Missing("a run result needs a property".into())),
+    let Some((Key::RunResult(prop), _, after)) = first(rest) else {
+        return Err(ObsError::Missing("a run result needs a property".into()));
     };
-    tail(value, &rest[used..])
+    let value = match prop {
+        RunResultProp::ExitCode => Actual::Int(code),
+        RunResultProp::Stdout => Actual::Text(process_text(&stdout)),
+        RunResultProp::Stderr => Actual::Text(process_text(&stderr)),
+        RunResultProp::Duration => Actual::Duration(duration),
+    };
+    tail(value, after)
 }

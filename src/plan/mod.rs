@@ -27,16 +27,23 @@ pub enum StepKind {
         platform: Option<String>,
         /// Stable hash of all of the above: names the built image's tag.
         hash: String,
+        /// Files whose content the checks read (`file(PATH).content`).
+        contents: Vec<String>,
     },
     /// Look up an image that must already exist.
-    Inspect { reference: String },
+    Inspect {
+        reference: String,
+        /// Files whose content the checks read.
+        contents: Vec<String>,
+    },
     /// Create and start a container.
     Run { image_step: StepId },
     /// Wait until a started container is ready: healthy when its image has a HEALTHCHECK,
     /// else running. Only expectations without `within` (and actions) wait for it.
     Ready { run_step: StepId },
-    /// Bring a compose stack up.
-    Compose { files: Vec<PathBuf> },
+    /// Resolve a compose stack's config, and bring it up when a check looks at a running
+    /// service.
+    Compose { files: Vec<PathBuf>, up: bool },
     /// Run a host command.
     Host { command: String },
     /// Observe one expectation.
@@ -248,6 +255,7 @@ pub fn lower(program: &Program) -> Plan {
                             target: bs.target.clone(),
                             args,
                             platform: bs.platform.clone(),
+                            contents: Vec::new(),
                         },
                     )
                 }
@@ -255,6 +263,7 @@ pub fn lower(program: &Program) -> Plan {
                     format!("existing\0{reference}"),
                     StepKind::Inspect {
                         reference: reference.to_string(),
+                        contents: Vec::new(),
                     },
                 ),
                 _ => continue,
@@ -302,6 +311,7 @@ pub fn lower(program: &Program) -> Plan {
                 SubjectSpec::Compose(c) => b.push(
                     StepKind::Compose {
                         files: c.files.clone(),
+                        up: false,
                     },
                     Vec::new(),
                     vec![me.clone()],
@@ -381,6 +391,7 @@ pub fn lower(program: &Program) -> Plan {
             }
         }
     }
+    mark_needs(&mut b, program);
     mark_quiet(&mut b, program);
     if b.steps.iter().any(|s| {
         matches!(
@@ -425,6 +436,30 @@ fn start_order(f: &crate::compile::CheckedFile) -> Vec<&crate::compile::SubjectD
         place(f, s, &mut out, &mut placed);
     }
     out
+}
+
+/// What setup steps must know of the checks after them: the files whose content an image's
+/// checks read, and whether a stack's checks look at running services (`up`).
+fn mark_needs(b: &mut Builder, program: &Program) {
+    for i in 0..b.steps.len() {
+        let Some(c) = b.steps[i].check else { continue };
+        let check = &program.files[c.file].checks[c.index];
+        let Some(setup) = b.setup.get(&b.steps[i].subjects[0]).copied() else {
+            continue;
+        };
+        match &mut b.steps[setup].kind {
+            StepKind::Build { contents, .. } | StepKind::Inspect { contents, .. } => {
+                if let Some(crate::compile::value::Val::Text(t)) = check.image_content() {
+                    let path = t.to_string();
+                    if !contents.contains(&path) {
+                        contents.push(path);
+                    }
+                }
+            }
+            StepKind::Compose { up, .. } => *up |= check.service().is_some(),
+            _ => {}
+        }
+    }
 }
 
 /// Marks the steps a time budget measures: they run in a quiet slot.

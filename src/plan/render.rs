@@ -132,7 +132,7 @@ pub fn render_human(plan: &Plan, program: &Program) -> String {
                     }
                     t
                 }
-                StepKind::Inspect { reference } => format!(
+                StepKind::Inspect { reference, .. } => format!(
                     "find existing image {} = {reference} (never pulled)",
                     subjects.join(", ")
                 ),
@@ -160,7 +160,7 @@ pub fn render_human(plan: &Plan, program: &Program) -> String {
                     "wait until container {} is ready (healthy, or running without a HEALTHCHECK)",
                     subjects.join(", ")
                 ),
-                StepKind::Compose { files } => {
+                StepKind::Compose { files, .. } => {
                     let f: Vec<String> = files.iter().map(|p| rel(p)).collect();
                     format!("bring up stack {}: {}", subjects.join(", "), f.join(" + "))
                 }

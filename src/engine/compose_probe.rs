@@ -1,0 +1,353 @@
+//! A Compose stack's properties: its resolved config (typed keys and values), and its
+//! running services, each observed like a container.
+
+use std::time::Duration;
+
+use serde_json::Value as Json;
+
+use super::Ctx;
+use super::actual::Actual;
+use super::compose::Stack;
+use super::container::{self, Anchor, Running};
+use super::container_probe;
+use super::observe::{ObsError, Observed, arg_text, first, tail};
+use crate::compile::PathStep;
+use crate::compile::property::{
+    ContainerProp, HealthcheckProp, Key, ServiceConfigProp, ServiceProp, StackConfigProp, StackProp,
+};
+
+/// Where a service's `within` clocks start: its last action, else its first container's
+/// start (on the engine's clock, kept inside the `up` that started it).
+pub async fn service_anchor(ctx: &Ctx, stack: &Stack, service: &str) -> Option<Anchor> {
+    if let Some(a) = stack.anchors.lock().expect("anchors lock").get(service) {
+        return Some(*a);
+    }
+    let (lo, hi) = stack.up_window?;
+    let first = service_containers(ctx, stack, service).await.ok()?;
+    let started = first.first()?.started_at?;
+    Some(Anchor::engine_time(started, lo, hi.max(lo)))
+}
+
+/// Start to healthy of a service's container, which Compose started: from the container's
+/// start time and the engine's `health_status: healthy` event.
+async fn service_startup(ctx: &Ctx, service: &str, id: &str) -> Result<Duration, ObsError> {
+    let engine = &ctx.engine;
+    let info = engine.inspect_container(id).await?;
+    let Some(started) = info.started_at else {
+        return Err(ObsError::Missing(format!(
+            "service `{service}` never started"
+        )));
+    };
+    if info.health.is_none() {
+        return Err(ObsError::Missing(format!(
+            "service `{service}` has no health check: `startup` is the time from start to healthy"
+        )));
+    }
+    match engine.first_healthy_since(id, started).await? {
+        Some(at) => Ok(at.duration_since(started).unwrap_or_default()),
+        None => Err(ObsError::Missing(format!(
+            "service `{service}` has not turned healthy since it started (or the engine no longer holds that event); check `health == \"healthy\" within D` first"
+        ))),
+    }
+}
+
+/// The containers of a service, in replica order, found by Compose's own labels (never by
+/// the names Compose would generate: `container_name:` replaces those).
+pub async fn service_containers(
+    ctx: &Ctx,
+    stack: &Stack,
+    service: &str,
+) -> Result<Vec<super::docker::ContainerInfo>, ObsError> {
+    let res = ctx
+        .engine
+        .list_by_label(&format!("com.docker.compose.project={}", stack.project))
+        .await?;
+    let mut found = Vec::new();
+    for id in res.containers {
+        let Ok(info) = ctx.engine.inspect_container(&id).await else {
+            continue;
+        };
+        if info
+            .labels
+            .get("com.docker.compose.service")
+            .map(String::as_str)
+            != Some(service)
+        {
+            continue;
+        }
+        // One-off containers (`compose run`) are not replicas.
+        if info
+            .labels
+            .get("com.docker.compose.oneoff")
+            .map(String::as_str)
+            == Some("True")
+        {
+            continue;
+        }
+        let n = info
+            .labels
+            .get("com.docker.compose.container-number")
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(0);
+        found.push((n, info));
+    }
+    found.sort_by_key(|(n, _)| *n);
+    Ok(found.into_iter().map(|(_, i)| i).collect())
+}
+
+/// Why a service has no container, as precisely as the resolved config tells.
+fn no_container(stack: &Stack, service: &str) -> String {
+    let config = stack.config.as_ref().ok();
+    let services: Vec<String> = config
+        .and_then(|c| c.get("services"))
+        .and_then(Json::as_object)
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    let Some(svc) = config
+        .and_then(|c| c.get("services"))
+        .and_then(|s| s.get(service))
+    else {
+        return format!(
+            "the stack has no service `{service}` (its services: {})",
+            if services.is_empty() {
+                "none".to_string()
+            } else {
+                services.join(", ")
+            }
+        );
+    };
+    let profiles = list_of(svc.get("profiles"));
+    if !profiles.is_empty() {
+        return format!(
+            "service `{service}` has no container: it belongs to the profile{} {}, which the stack does not enable (add `profile \"{}\"`)",
+            if profiles.len() == 1 { "" } else { "s" },
+            profiles.join(", "),
+            profiles[0]
+        );
+    }
+    format!("service `{service}` has no container (scaled to 0, or its container was removed)")
+}
+
+fn list_of(v: Option<&Json>) -> Vec<String> {
+    match v {
+        Some(Json::Array(items)) => items
+            .iter()
+            .map(|i| match i {
+                Json::String(s) => s.clone(),
+                Json::Object(o) => {
+                    // Long port and volume syntax.
+                    if let Some(t) = o.get("target") {
+                        let published = o
+                            .get("published")
+                            .map(|p| p.to_string().trim_matches('"').to_string())
+                            .unwrap_or_default();
+                        let ip = o
+                            .get("host_ip")
+                            .and_then(Json::as_str)
+                            .map(|s| format!("{s}:"))
+                            .unwrap_or_default();
+                        let source = o.get("source").and_then(Json::as_str);
+                        match source {
+                            Some(s) => format!("{s}:{}", t.as_str().unwrap_or("")),
+                            None => format!("{ip}{published}:{t}"),
+                        }
+                    } else {
+                        i.to_string()
+                    }
+                }
+                other => other.to_string(),
+            })
+            .collect(),
+        Some(Json::Object(o)) => o.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn duration_of(v: Option<&Json>) -> Option<Duration> {
+    let s = v?.as_str()?;
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic())?);
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        "us" => n / 1e6,
+        _ => return None,
+    };
+    Some(Duration::from_secs_f64(secs))
+}
+
+fn service_config<'a>(config: &'a Json, name: &str) -> Result<&'a Json, ObsError> {
+    config
+        .get("services")
+        .and_then(|s| s.get(name))
+        .ok_or_else(|| ObsError::Missing(format!("the stack has no service `{name}`")))
+}
+
+/// The resolved config, or why there is none.
+fn config(stack: &Stack) -> Result<&Json, ObsError> {
+    stack
+        .config
+        .as_ref()
+        .map_err(|e| ObsError::Missing(format!("the compose files are invalid: {e}")))
+}
+
+/// Answers a stack property.
+pub async fn observe(
+    ctx: &Ctx,
+    stack: &Stack,
+    steps: &[PathStep],
+    until: Option<std::time::Instant>,
+) -> Observed {
+    let Some((Key::Stack(prop), args, rest)) = first(steps) else {
+        return Err(ObsError::Missing("not a stack property".into()));
+    };
+    match prop {
+        StackProp::Valid => tail(Actual::Bool(stack.config.is_ok()), rest),
+        StackProp::Services => {
+            let mut names: Vec<String> = config(stack)?
+                .get("services")
+                .and_then(Json::as_object)
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
+            names.sort();
+            tail(Actual::List(names), rest)
+        }
+        StackProp::Config => {
+            let config = config(stack)?;
+            let Some((Key::StackConfig(StackConfigProp::Service), args, rest)) = first(rest) else {
+                return Err(ObsError::Missing("`config` needs `.service(NAME)`".into()));
+            };
+            let svc = service_config(config, &arg_text(args, 0))?;
+            let Some((Key::ServiceConfig(field), _, after)) = first(rest) else {
+                return Err(ObsError::Missing(
+                    "a service config needs a property".into(),
+                ));
+            };
+            service_config_property(ctx, svc, field, after)
+        }
+        StackProp::Service => {
+            match &stack.up {
+                Some(Ok(())) => {}
+                Some(Err(e)) => {
+                    return Err(ObsError::Missing(format!(
+                        "the stack did not come up: {}",
+                        e.message
+                    )));
+                }
+                None => return Err(ObsError::Internal("the stack was not brought up".into())),
+            }
+            let service = arg_text(args, 0);
+            let containers = service_containers(ctx, stack, &service).await?;
+            if let Some((Key::Service(ServiceProp::Replicas), _, after)) = first(rest) {
+                let running = containers.iter().filter(|c| c.running).count();
+                return tail(Actual::Int(running as i64), after);
+            }
+            let Some(first_replica) = containers.first() else {
+                return Err(ObsError::Missing(no_container(stack, &service)));
+            };
+            if let Some((Key::Container(ContainerProp::Startup), _, after)) = first(rest) {
+                let startup = service_startup(ctx, &service, &first_replica.id).await?;
+                return tail(Actual::Duration(startup), after);
+            }
+            let anchor = service_anchor(ctx, stack, &service)
+                .await
+                .unwrap_or_else(Anchor::now);
+            let running = Running::adopted(first_replica.id.clone(), anchor);
+            container_probe::observe(ctx, &running, rest, until).await
+        }
+    }
+}
+
+/// A property of one service's resolved config.
+fn service_config_property(
+    ctx: &Ctx,
+    svc: &Json,
+    field: ServiceConfigProp,
+    after: &[PathStep],
+) -> Observed {
+    let value = match field {
+        ServiceConfigProp::Env => {
+            let Some(PathStep::Field { name: var, .. }) = after.first() else {
+                return Err(ObsError::Missing("no variable named".into()));
+            };
+            let v = match svc.get("environment") {
+                Some(Json::Object(o)) => o.get(var).map(|v| match v {
+                    Json::String(s) => s.clone(),
+                    Json::Null => String::new(),
+                    other => other.to_string(),
+                }),
+                Some(Json::Array(a)) => a.iter().filter_map(Json::as_str).find_map(|kv| {
+                    kv.split_once('=')
+                        .filter(|(k, _)| k == var)
+                        .map(|(_, v)| v.to_string())
+                }),
+                _ => None,
+            };
+            return match v {
+                Some(v) => tail(Actual::Text(ctx.redact(&v)), &after[1..]),
+                None => Err(ObsError::Missing(format!(
+                    "the service does not set `{var}`"
+                ))),
+            };
+        }
+        ServiceConfigProp::Ports => Actual::List(list_of(svc.get("ports"))),
+        ServiceConfigProp::Image => Actual::Text(
+            svc.get("image")
+                .and_then(Json::as_str)
+                .unwrap_or("")
+                .to_string(),
+        ),
+        ServiceConfigProp::DependsOn => Actual::List(list_of(svc.get("depends_on"))),
+        ServiceConfigProp::Networks => Actual::List(list_of(svc.get("networks"))),
+        ServiceConfigProp::Volumes => Actual::List(list_of(svc.get("volumes"))),
+        ServiceConfigProp::Healthcheck => {
+            let h = svc
+                .get("healthcheck")
+                .ok_or_else(|| ObsError::Missing("the service has no healthcheck".into()))?;
+            let Some((Key::Healthcheck(f), _, rest)) = first(after) else {
+                return Err(ObsError::Missing("no healthcheck field".into()));
+            };
+            let duration = |key: &str, default: u64| {
+                Actual::Duration(duration_of(h.get(key)).unwrap_or(Duration::from_secs(default)))
+            };
+            let v = match f {
+                HealthcheckProp::Test => Actual::List(list_of(h.get("test"))),
+                HealthcheckProp::Retries => {
+                    Actual::Int(h.get("retries").and_then(Json::as_i64).unwrap_or(3))
+                }
+                HealthcheckProp::Interval => duration("interval", 30),
+                HealthcheckProp::Timeout => duration("timeout", 30),
+                HealthcheckProp::StartPeriod => duration("start_period", 0),
+            };
+            return tail(v, rest);
+        }
+    };
+    tail(value, after)
+}
+
+/// Evidence for a failed stack expectation: what the Compose tool said of invalid files, or
+/// the service's first container's logs.
+pub async fn evidence(ctx: &Ctx, stack: &Stack, steps: &[PathStep]) -> Vec<String> {
+    let mut out = Vec::new();
+    let head = first(steps);
+    if let (
+        Some((Key::Stack(StackProp::Valid | StackProp::Config | StackProp::Services), _, _)),
+        Some(config_err),
+    ) = (head, stack.config.as_ref().err())
+    {
+        out.push(format!("{} says:\n{config_err}", stack.tool.describe()));
+        return out;
+    }
+    if let Some(Err(e)) = &stack.up {
+        out.push(e.message.clone());
+    }
+    if let Some((Key::Stack(StackProp::Service), args, _)) = head
+        && let Ok(cs) = service_containers(ctx, stack, &arg_text(args, 0)).await
+        && let Some(c) = cs.first()
+    {
+        out.extend(container::evidence(&ctx.engine, &c.id).await);
+    }
+    out
+}
