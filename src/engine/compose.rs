@@ -3,7 +3,9 @@
 //! itself through the engine, so both versions behave the same.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -24,6 +26,22 @@ use std::sync::Arc;
 /// How long `up` may take unless the stack's `timeout` says.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// What running the Compose tool gives: its exit code, standard output and standard error, or
+/// why it could not run.
+pub type ComposeRun<'a> =
+    Pin<Box<dyn Future<Output = Result<(i32, String, String), String>> + Send + 'a>>;
+
+/// A Compose tool: what runs `config`, `up` and `down` for dspec. The real one is a process
+/// ([`Tool`]); tests put a fake behind this trait to schedule stacks without Compose.
+pub trait Compose: Send + Sync {
+    /// Its name and version, for `-v` and messages.
+    fn describe(&self) -> String;
+
+    /// Runs it with `args` in `cwd`: its exit code, standard output and standard error; an
+    /// error when it cannot run or passes `timeout` (then it is killed).
+    fn run<'a>(&'a self, args: &'a [String], cwd: &'a Path, timeout: Duration) -> ComposeRun<'a>;
+}
+
 /// The Compose program found on this machine.
 #[derive(Clone, Debug)]
 pub struct Tool {
@@ -33,12 +51,17 @@ pub struct Tool {
     pub env: Vec<(String, String)>,
 }
 
-impl Tool {
-    pub fn describe(&self) -> String {
+impl Compose for Tool {
+    fn describe(&self) -> String {
         format!("{} {}", self.argv.join(" "), self.version)
+    }
+
+    fn run<'a>(&'a self, args: &'a [String], cwd: &'a Path, timeout: Duration) -> ComposeRun<'a> {
+        Box::pin(output(self, args, cwd, timeout))
     }
 }
 
+/// Runs the tool's process; killed at `timeout` or when dropped.
 async fn output(
     tool: &Tool,
     args: &[String],
@@ -105,7 +128,7 @@ pub async fn detect(mut env: Vec<(String, String)>) -> Result<Tool, String> {
 /// A stack of this run.
 pub struct Stack {
     pub project: String,
-    pub tool: Tool,
+    pub tool: Arc<dyn Compose>,
     /// `-p P -f F...` and the other global options.
     pub args: Vec<String>,
     pub dir: PathBuf,
@@ -139,10 +162,10 @@ impl Drop for TempFile {
 }
 
 /// A stack to take down at the end of the run.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Teardown {
     pub project: String,
-    pub tool: Tool,
+    pub tool: Arc<dyn Compose>,
     pub args: Vec<String>,
     pub dir: PathBuf,
     /// Names Compose gives the images it builds for this project (`P_svc` for v1, `P-svc`
@@ -159,7 +182,11 @@ impl Teardown {
     ) -> Result<(), String> {
         let mut args = self.args.clone();
         args.extend(["down", "-v", "--remove-orphans", "-t", "10"].map(String::from));
-        let result = match output(&self.tool, &args, &self.dir, Duration::from_secs(120)).await? {
+        let result = match self
+            .tool
+            .run(&args, &self.dir, Duration::from_secs(120))
+            .await?
+        {
             (0, _, _) => Ok(()),
             (_, _, err) => Err(err),
         };
@@ -256,7 +283,7 @@ pub async fn setup(
     let timeout = spec.timeout.unwrap_or(DEFAULT_TIMEOUT);
     let mut config_args = args.clone();
     config_args.push("config".into());
-    let config = match output(&tool, &config_args, dir, timeout).await? {
+    let config = match tool.run(&config_args, dir, timeout).await? {
         (0, out, _) => serde_yaml::from_str::<Json>(&out)
             .map_err(|e| format!("cannot read `config` output: {e}")),
         (_, _, err) => Err(err.trim().to_string()),
@@ -377,7 +404,7 @@ async fn bring_up(
         args.push("--scale".into());
         args.push(format!("{svc}={n}"));
     }
-    let result = output(&stack.tool, &args, &stack.dir, timeout).await;
+    let result = stack.tool.run(&args, &stack.dir, timeout).await;
     drop(override_file);
     let result = match result {
         Ok((0, _, _)) => return Ok(()),

@@ -2,13 +2,14 @@
 //! tokio and bollard; it reports through [`Event`]s and never prints.
 
 pub mod actual;
-mod compose;
+pub mod compose;
 mod compose_probe;
 mod container;
 mod container_probe;
 pub mod docker;
 mod dockerfile;
 mod failure;
+pub mod fake;
 mod host;
 mod http;
 mod image;
@@ -82,7 +83,7 @@ pub struct Ctx {
     /// Networks of the run, created on first use (see [`Ctx::network`]).
     networks: tokio::sync::Mutex<BTreeMap<String, String>>,
     /// The Compose tool, found on first use.
-    compose: tokio::sync::OnceCell<Result<compose::Tool, String>>,
+    compose: tokio::sync::OnceCell<Result<Arc<dyn compose::Compose>, String>>,
     /// Stacks to take down at the end.
     teardowns: std::sync::Mutex<Vec<compose::Teardown>>,
     /// Every Compose project the run started, also after its `down`.
@@ -211,11 +212,21 @@ impl Ctx {
     }
 
     /// The Compose tool (`docker compose` v2, else `docker-compose` v1).
-    pub async fn compose_tool(&self) -> Result<compose::Tool, String> {
+    pub async fn compose_tool(&self) -> Result<Arc<dyn compose::Compose>, String> {
         self.compose
-            .get_or_init(|| compose::detect(self.engine.versions().child_env.clone()))
+            .get_or_init(|| async {
+                compose::detect(self.engine.versions().child_env.clone())
+                    .await
+                    .map(|t| Arc::new(t) as Arc<dyn compose::Compose>)
+            })
             .await
             .clone()
+    }
+
+    /// Uses `tool` for the run's stacks instead of the Compose tool of this machine.
+    pub fn with_compose(self, tool: Arc<dyn compose::Compose>) -> Ctx {
+        let _ = self.compose.set(Ok(tool));
+        self
     }
 
     /// The Compose tool's name and version, for `-v`.

@@ -80,7 +80,8 @@ pub async fn observe(ctx: &Ctx, facts: &ImageFacts, args: &[Val], rest: &[PathSt
     }
     let (code, duration, stdout, stderr) = result?;
     let Some((Key::RunResult(prop), _, after)) = first(rest) else {
-        return Err(ObsError::Missing("a run result needs a property".into()));
+        // `do prod.run(...)`: it ran; its exit code is reported.
+        return Ok(Actual::Int(code));
     };
     let value = match prop {
         RunResultProp::ExitCode => Actual::Int(code),

@@ -520,3 +520,7 @@ async fn file_done(run: &Arc<Run>, file: usize) {
     }
     run.files[file].permit.lock().await.take();
 }
+
+#[cfg(test)]
+#[path = "scheduler_tests.rs"]
+mod tests;
