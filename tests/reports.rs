@@ -1200,3 +1200,21 @@ fn book_examples_match_the_reports() {
     );
     assert_eq!(book, real, "the JSON example is stale");
 }
+
+/// The console report and the Markdown report of the failing run, whole: a change to what a
+/// user reads shows up as a snapshot diff.
+#[test]
+fn human_and_markdown_reports_snapshot() {
+    let f = fixture();
+    let (results, setup) = failing_run(&f.program);
+    let (human, _) = report::human::render_report(
+        &f.program,
+        &f.sources,
+        &results,
+        &setup,
+        &dspec::diag::RenderOptions::plain(),
+    );
+    insta::assert_snapshot!("human_report_of_a_failing_run", human);
+    let r = reports(&f, &results, &setup);
+    insta::assert_snapshot!("markdown_report_of_a_failing_run", r.markdown);
+}

@@ -1,8 +1,8 @@
-//! Engine tests against the real Docker daemon (custom harness: the cases share one fixture
-//! image and run in order, and clean-up by label runs at the end whatever happened).
+//! Engine tests against the real Docker daemon, on libtest-mimic: the cases share one
+//! fixture image and run one at a time, and clean-up by label runs at the end whatever
+//! happened. They list (`-- --list`), filter (`-- NAME`, `--exact`) and run under nextest.
 //!
 //! Needs a daemon (API ≥ 1.41) and a static busybox (`apt-get install -y busybox-static`).
-//! `cargo test --test engine -- NAME` runs only the cases whose name contains NAME.
 
 mod builds;
 mod cleanup;
@@ -16,11 +16,12 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use dspec::engine::docker::{ContainerSpec, Engine, connect};
 use futures_util::FutureExt;
+use libtest_mimic::{Arguments, Failed, Trial};
 
 use builds::*;
 use cleanup::*;
@@ -78,37 +79,69 @@ macro_rules! cases {
     };
 }
 
-fn main() {
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let failed = rt.block_on(run(filters));
-    std::process::exit(if failed { 1 } else { 0 });
+/// The runtime and the connected context every engine case shares, made on first use:
+/// connect, then build the fixture image. `Err` says why the engine cases cannot run.
+struct Shared {
+    rt: tokio::runtime::Runtime,
+    ctx: Result<Ctx, String>,
 }
 
-pub async fn run(filters: Vec<String>) -> bool {
-    let mut passed = 0;
-    let mut failed = Vec::new();
-    let mut record = |name: &str, ok: bool, d: Duration| {
-        println!(
-            "test {name} ... {} ({} ms)",
-            if ok { "ok" } else { "FAILED" },
-            d.as_millis()
-        );
-        if ok {
-            passed += 1;
-        } else {
-            failed.push(name.to_string());
-        }
-    };
+static SHARED: OnceLock<Shared> = OnceLock::new();
 
-    // Cases that need no daemon.
+fn shared() -> &'static Shared {
+    SHARED.get_or_init(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let ctx = rt.block_on(async {
+            let t = Instant::now();
+            let engine = Arc::new(connect(None).await.map_err(|e| format!("connect: {e}"))?);
+            let connect_time = t.elapsed();
+            let mut ctx = Ctx {
+                engine,
+                tag: format!("dspec-dockerapi-test/fx:{}", std::process::id()),
+                run_id: format!("dockerapi-test-{}", std::process::id()),
+                image: String::new(),
+                extra_images: Mutex::new(Vec::new()),
+                timings: Mutex::new(vec![("connect".to_string(), connect_time)]),
+            };
+            AssertUnwindSafe(build_fixture(&mut ctx))
+                .catch_unwind()
+                .await
+                .map_err(|_| "building the fixture image failed".to_string())?;
+            Ok(ctx)
+        });
+        Shared { rt, ctx }
+    })
+}
+
+/// Runs one engine case on the shared context; a panic is the case's failure.
+fn engine_case(case: Case) -> Result<(), Failed> {
+    let shared = shared();
+    let ctx = shared.ctx.as_ref().map_err(|e| Failed::from(e.as_str()))?;
+    shared
+        .rt
+        .block_on(AssertUnwindSafe(case(ctx)).catch_unwind())
+        .map_err(|p| panic_text(&p).into())
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "panicked".into())
+}
+
+/// Engine tests on libtest-mimic: they list, filter and run like any Rust test (and under
+/// nextest, one process per case). The cases of one process share a connection and the
+/// fixture image, and run one at a time; whatever they made is removed by label at the end.
+fn main() {
+    let mut args = Arguments::from_args();
+    // One at a time: the cases share the fixture and clean up by one label.
+    args.test_threads.get_or_insert(1);
+    let mut trials = Vec::new();
     type Offline = fn() -> Pin<Box<dyn Future<Output = ()>>>;
     let offline: [(&str, Offline); 5] = [
         ("unreachable_unix_socket", || Box::pin(unreachable_unix())),
@@ -124,104 +157,47 @@ pub async fn run(filters: Vec<String>) -> bool {
         }),
     ];
     for (name, case) in offline {
-        if !selected(&filters, name) {
-            continue;
-        }
-        let t = Instant::now();
-        let ok = AssertUnwindSafe(case()).catch_unwind().await.is_ok();
-        record(name, ok, t.elapsed());
+        trials.push(Trial::test(name, move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            rt.block_on(AssertUnwindSafe(case()).catch_unwind())
+                .map_err(|p| panic_text(&p).into())
+        }));
     }
-
-    let t = Instant::now();
-    let engine = match connect(None).await {
-        Ok(e) => Arc::new(e),
-        Err(e) => {
-            println!("test connect ... FAILED: {e}");
-            println!("test result: FAILED. {passed} passed; 1 failed; 0 ignored");
-            return true;
+    let all = cases![
+        build_cached_again,
+        build_multistage_reports_stage_ids,
+        build_failure_names_the_step,
+        build_parse_error_has_no_step,
+        inspect_absent_image_is_none,
+        inspect_fixture_image,
+        save_image_streams_a_tar,
+        save_missing_image_fails_early,
+        create_with_missing_image_fails_fast,
+        inspect_missing_container,
+        container_lifecycle,
+        kill_and_wait_exit,
+        restart_container,
+        health_wait_outcomes,
+        network_alias_and_volume,
+        cleanup_leaves_nothing,
+    ];
+    for (name, case) in all {
+        trials.push(Trial::test(name, move || engine_case(case)));
+    }
+    let conclusion = libtest_mimic::run(&args, trials);
+    // Whatever the cases made goes, even after a failure (a no-op when none ran).
+    if let Some(Shared { rt, ctx: Ok(ctx) }) = SHARED.get() {
+        if let Err(p) = rt.block_on(AssertUnwindSafe(cleanup_leaves_nothing(ctx)).catch_unwind()) {
+            eprintln!("cleanup after the engine cases failed: {}", panic_text(&p));
+            std::process::exit(101);
         }
-    };
-    let connect_time = t.elapsed();
-    let v = engine.versions();
-    println!(
-        "connected to {} in {} ms: server {} API {} (min {}) {}/{}",
-        v.host,
-        connect_time.as_millis(),
-        v.server_version,
-        v.api_version,
-        v.min_api_version,
-        v.os,
-        v.arch
-    );
-    record("connect", true, connect_time);
-
-    let run_id = format!("dockerapi-test-{}", std::process::id());
-    let mut ctx = Ctx {
-        engine,
-        tag: format!("dspec-dockerapi-test/fx:{}", std::process::id()),
-        run_id,
-        image: String::new(),
-        extra_images: Mutex::new(Vec::new()),
-        timings: Mutex::new(vec![("connect".to_string(), connect_time)]),
-    };
-
-    let t = Instant::now();
-    let fixture = AssertUnwindSafe(build_fixture(&mut ctx))
-        .catch_unwind()
-        .await;
-    record("build_fixture_with_progress", fixture.is_ok(), t.elapsed());
-
-    if fixture.is_ok() {
-        let all = cases![
-            build_cached_again,
-            build_multistage_reports_stage_ids,
-            build_failure_names_the_step,
-            build_parse_error_has_no_step,
-            inspect_absent_image_is_none,
-            inspect_fixture_image,
-            save_image_streams_a_tar,
-            save_missing_image_fails_early,
-            create_with_missing_image_fails_fast,
-            inspect_missing_container,
-            container_lifecycle,
-            kill_and_wait_exit,
-            restart_container,
-            health_wait_outcomes,
-            network_alias_and_volume,
-        ];
-        for (name, case) in all {
-            if !selected(&filters, name) {
-                continue;
-            }
-            let t = Instant::now();
-            let ok = AssertUnwindSafe(case(&ctx)).catch_unwind().await.is_ok();
-            record(name, ok, t.elapsed());
+        eprintln!("\ntimings:");
+        for (what, d) in ctx.timings.lock().unwrap().iter() {
+            eprintln!("  {what:<40} {:>8.1} ms", d.as_secs_f64() * 1000.0);
         }
     }
-
-    // Always: remove everything the run created, and check that nothing is left.
-    let t = Instant::now();
-    let ok = AssertUnwindSafe(cleanup_leaves_nothing(&ctx))
-        .catch_unwind()
-        .await
-        .is_ok();
-    record("cleanup_by_label_leaves_nothing", ok, t.elapsed());
-
-    println!("\ntimings:");
-    for (what, d) in ctx.timings.lock().unwrap().iter() {
-        println!("  {what:<40} {:>8.1} ms", d.as_secs_f64() * 1000.0);
-    }
-    let status = if failed.is_empty() { "ok" } else { "FAILED" };
-    println!(
-        "\ntest result: {status}. {passed} passed; {} failed; 0 ignored",
-        failed.len()
-    );
-    if !failed.is_empty() {
-        println!("failed: {}", failed.join(", "));
-    }
-    !failed.is_empty()
-}
-
-pub fn selected(filters: &[String], name: &str) -> bool {
-    filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
+    conclusion.exit();
 }
