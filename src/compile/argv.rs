@@ -2,6 +2,25 @@
 //! running a shell: `sh -c 'echo x'` → `["sh", "-c", "echo x"]`.
 
 /// Splits `text`; an unterminated quote is an error.
+/// The argv a command value gives: a string split like a shell (quotes group, no shell
+/// runs), or a list taken word for word.
+pub fn of(v: &super::value::Val) -> Option<Vec<String>> {
+    use super::value::Val;
+    match v {
+        Val::Text(t) => split(&t.to_string()).ok(),
+        Val::List(items) => Some(
+            items
+                .iter()
+                .map(|i| match i {
+                    Val::Text(t) => t.to_string(),
+                    other => other.to_string(),
+                })
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
 pub fn split(text: &str) -> Result<Vec<String>, String> {
     let mut args = Vec::new();
     let mut cur = String::new();

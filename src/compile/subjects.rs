@@ -364,8 +364,8 @@ impl FileCompiler<'_> {
                         ok = false;
                     }
                 },
-                ("command", Arg::Value(v, _)) => spec.command = argv_of(v),
-                ("entrypoint", Arg::Value(v, _)) => spec.entrypoint = argv_of(v),
+                ("command", Arg::Value(v, _)) => spec.command = argv::of(v),
+                ("entrypoint", Arg::Value(v, _)) => spec.entrypoint = argv::of(v),
                 ("user", Arg::Value(v, _)) => spec.user = Some(plain(v)),
                 ("workdir", Arg::Value(v, _)) => spec.workdir = Some(plain(v)),
                 ("memory", Arg::Value(Val::Size { bytes, .. }, _)) => spec.memory = Some(*bytes),
@@ -464,14 +464,6 @@ fn to_text(v: &Val) -> Text {
     match v {
         Val::Text(t) => t.clone(),
         other => Text::lit(other.to_string()),
-    }
-}
-
-fn argv_of(v: &Val) -> Option<Vec<String>> {
-    match v {
-        Val::Text(t) => argv::split(&t.to_string()).ok(),
-        Val::List(items) => Some(items.iter().map(plain).collect()),
-        _ => None,
     }
 }
 

@@ -10,12 +10,11 @@ use super::docker::{ExecOutput, HealthStatus};
 use super::http;
 use super::livefs;
 use super::observe::{ObsError, Observed, arg_text, first, process_text, tail};
-use super::oneoff::argv_of;
-use crate::compile::PathStep;
 use crate::compile::property::{
     ContainerProp as C, ExecProp, HttpProp, Key, MemoryProp, PortProp, StopResultProp,
 };
 use crate::compile::value::Val;
+use crate::compile::{PathStep, argv};
 
 /// Timeout of one HTTP probe.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -263,7 +262,7 @@ pub async fn observe(
             Actual::Text(ctx.redact(&text))
         }
         C::Exec => {
-            let argv = argv_of(args.first()).unwrap_or_default();
+            let argv = args.first().and_then(argv::of).unwrap_or_default();
             let limit = match args.get(1) {
                 Some(Val::Duration { ms, .. }) => Duration::from_millis(*ms),
                 _ => EXEC_LIMIT,

@@ -453,7 +453,7 @@ pub async fn observe(ctx: &Ctx, facts: &ImageFacts, steps: &[PathStep]) -> Obser
             let fs = facts.fs(engine).await?;
             Actual::List(installed_packages(&fs))
         }
-        ImageProp::Run => return super::oneoff::observe(ctx, facts, args, rest).await,
+        ImageProp::Run => return super::oneoff::observe(ctx, &info.id, args, rest).await,
     };
     tail(value, rest)
 }

@@ -1,5 +1,13 @@
-//! Runs a plan against the Docker engine. The only module that touches
-//! tokio and bollard; it reports through [`Event`]s and never prints.
+//! Runs a plan against the Docker engine. The only module that touches tokio and bollard;
+//! it reports through [`Event`](crate::report::Event)s and never prints.
+//!
+//! - [`scheduler`] runs the plan's steps (dependencies, `--jobs`, quiet slots, stop reasons);
+//!   `judge` samples a check from the right moment and `verdict` judges it.
+//! - Each subject kind sets itself up and answers its catalogue keys: `image` (with
+//!   `imagefs`, the layers), `container` (`container_probe`, `livefs`), [`compose`]
+//!   (`compose_probe`), `host`, `oneoff`.
+//! - [`docker`] is the engine trait with its bollard implementation; [`fake`] an engine in
+//!   memory for tests; [`Ctx`] what one run shares (labels, secrets, networks, stacks).
 
 pub mod actual;
 pub mod compose;

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 use super::Ctx;
 use super::actual::Actual;
 use super::docker::{ContainerSpec, DockerApi, LogStream};
-use super::image::ImageFacts;
 use super::observe::{ObsError, Observed, first, process_text, tail};
 use crate::compile::PathStep;
 use crate::compile::argv;
@@ -16,28 +15,13 @@ use crate::compile::value::Val;
 /// How long a one-off run may take.
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The argv of a `run(...)` argument: a string split like a shell, or a list.
-pub fn argv_of(v: Option<&Val>) -> Option<Vec<String>> {
-    match v {
-        Some(Val::Text(t)) => argv::split(&t.to_string()).ok(),
-        Some(Val::List(items)) => Some(
-            items
-                .iter()
-                .map(|i| match i {
-                    Val::Text(t) => t.to_string(),
-                    other => other.to_string(),
-                })
-                .collect(),
-        ),
-        _ => None,
-    }
-}
-
-pub async fn observe(ctx: &Ctx, facts: &ImageFacts, args: &[Val], rest: &[PathStep]) -> Observed {
-    let cmd = argv_of(args.first());
+/// A one-off container of image `image` running `args` (or its default command), then
+/// the run result's property `rest` names.
+pub async fn observe(ctx: &Ctx, image: &str, args: &[Val], rest: &[PathStep]) -> Observed {
+    let cmd = args.first().and_then(argv::of);
     let engine: &Arc<dyn DockerApi> = &ctx.engine;
     let spec = ContainerSpec {
-        image: facts.info.id.clone(),
+        image: image.to_string(),
         cmd,
         labels: ctx.labels.clone(),
         ..ContainerSpec::default()

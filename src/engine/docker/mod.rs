@@ -1,4 +1,4 @@
-//! Docker engine access for dspec (becomes `src/engine/docker/mod.rs`).
+//! Docker engine access for dspec: the engine trait and its bollard implementation.
 //!
 //! - [`connect()`] reaches the daemon (`--context`, `DOCKER_HOST`, docker contexts, TLS) and checks its API.
 //! - [`DockerApi`] is the trait the scheduler uses; [`Engine`] implements it with bollard.
@@ -37,5 +37,5 @@ pub use bollard_impl::Engine;
 pub use connect::{connect, connect_endpoint, connect_to};
 pub use endpoint::Endpoint;
 pub use error::EngineError;
-pub use timestamp::parse_rfc3339;
+pub use timestamp::{format_rfc3339, parse_rfc3339};
 pub use types::*;

@@ -1,77 +1,29 @@
-//! RFC 3339 timestamps as the daemon writes them (`2024-05-01T12:00:00.123456789Z`), parsed
-//! into `SystemTime` without a date crate.
+//! RFC 3339 timestamps: the daemon's (`2024-05-01T12:00:00.123456789Z`) parsed into
+//! `SystemTime`, and the reports' written, through the `time` crate.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use time::format_description::well_known::Rfc3339;
+
 /// Parses an RFC 3339 timestamp with an optional fraction and a `Z` or `±hh:mm` offset.
 /// Returns `None` for malformed input and for Go's zero time (`0001-01-01T00:00:00Z`), which
-/// the daemon uses for "never".
+/// the daemon uses for "never", and for any moment before 1970.
 pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let year = digits(&s[0..4])?;
-    if year < 1970 {
-        return None;
-    }
-    let (month, day) = (digits(&s[5..7])?, digits(&s[8..10])?);
-    let (hour, min, sec) = (
-        digits(&s[11..13])?,
-        digits(&s[14..16])?,
-        digits(&s[17..19])?,
-    );
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
-        return None;
-    }
-
-    let mut rest = &s[19..];
-    let mut nanos = 0u32;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let len = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if len == 0 {
-            return None;
-        }
-        for (i, c) in frac[..len].bytes().take(9).enumerate() {
-            nanos += u32::from(c - b'0') * 10u32.pow(8 - i as u32);
-        }
-        rest = &frac[len..];
-    }
-    let offset_secs: i64 = match rest.as_bytes() {
-        [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
-            let off = (digits(&rest[1..3])? * 3600 + digits(&rest[4..6])? * 60) as i64;
-            if *sign == b'+' { off } else { -off }
-        }
-        _ => return None,
-    };
-
-    let days = days_from_civil(year as i64, month, day);
-    let secs = days * 86_400 + (hour * 3600 + min * 60 + sec) as i64 - offset_secs;
-    let secs = u64::try_from(secs).ok()?;
-    Some(UNIX_EPOCH + Duration::new(secs, nanos))
+    let t = time::OffsetDateTime::parse(s, &Rfc3339).ok()?;
+    let nanos = u128::try_from(t.unix_timestamp_nanos()).ok()?;
+    Some(UNIX_EPOCH + Duration::from_nanos(u64::try_from(nanos).ok()?))
 }
 
-fn digits(s: &str) -> Option<u32> {
-    if s.bytes().all(|c| c.is_ascii_digit()) {
-        s.parse().ok()
-    } else {
-        None
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// A moment as RFC 3339 in UTC, to the second: `2026-11-18T11:06:40Z`.
+pub fn format_rfc3339(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    time::OffsetDateTime::from_unix_timestamp(i64::try_from(secs).unwrap_or(0))
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
 }
 
 #[cfg(test)]
@@ -113,6 +65,14 @@ mod tests {
             parse_rfc3339("2024-05-01T07:00:00.25-05:00"),
             parse_rfc3339("2024-05-01T12:00:00.25Z")
         );
+    }
+
+    #[test]
+    fn formats_utc_to_the_second() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        assert_eq!(format_rfc3339(t), "2026-11-18T11:06:40Z");
+        assert_eq!(format_rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(parse_rfc3339(&format_rfc3339(t)), Some(t));
     }
 
     #[test]
