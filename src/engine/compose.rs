@@ -37,6 +37,12 @@ pub trait Compose: Send + Sync {
     /// Its name and version, for `-v` and messages.
     fn describe(&self) -> String;
 
+    /// The arguments of `config` that print the resolved config: as JSON where the tool can
+    /// (Compose v2's `--format json`), else as YAML.
+    fn config_args(&self) -> Vec<String> {
+        vec!["config".into()]
+    }
+
     /// Runs it with `args` in `cwd`: its exit code, standard output and standard error; an
     /// error when it cannot run or passes `timeout` (then it is killed).
     fn run<'a>(&'a self, args: &'a [String], cwd: &'a Path, timeout: Duration) -> ComposeRun<'a>;
@@ -56,9 +62,26 @@ impl Compose for Tool {
         format!("{} {}", self.argv.join(" "), self.version)
     }
 
+    fn config_args(&self) -> Vec<String> {
+        // `docker compose` (v2) prints JSON on request; docker-compose v1 only YAML.
+        if self.argv.len() > 1 {
+            vec!["config".into(), "--format".into(), "json".into()]
+        } else {
+            vec!["config".into()]
+        }
+    }
+
     fn run<'a>(&'a self, args: &'a [String], cwd: &'a Path, timeout: Duration) -> ComposeRun<'a> {
         Box::pin(output(self, args, cwd, timeout))
     }
+}
+
+/// The resolved config `config` printed: JSON (Compose v2), or YAML (v1), which a
+/// maintained YAML crate reads.
+fn parse_config(out: &str) -> Result<Json, String> {
+    serde_json::from_str::<Json>(out)
+        .or_else(|_| yaml_serde::from_str::<Json>(out))
+        .map_err(|e| format!("cannot read `config` output: {e}"))
 }
 
 /// Runs the tool's process; killed at `timeout` or when dropped.
@@ -282,10 +305,9 @@ pub async fn setup(
     }
     let timeout = spec.timeout.unwrap_or(DEFAULT_TIMEOUT);
     let mut config_args = args.clone();
-    config_args.push("config".into());
+    config_args.extend(tool.config_args());
     let config = match tool.run(&config_args, dir, timeout).await? {
-        (0, out, _) => serde_yaml::from_str::<Json>(&out)
-            .map_err(|e| format!("cannot read `config` output: {e}")),
+        (0, out, _) => parse_config(&out),
         (_, _, err) => Err(err.trim().to_string()),
     };
     let mut stack = Stack {
@@ -417,5 +439,18 @@ async fn bring_up(
         Err(e) => Err(SetupError::infrastructure(format!(
             "the Docker engine stopped answering during `up` ({e}):\n{result}"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_config_as_json_or_yaml() {
+        let json = parse_config(r#"{"services": {"web": {"image": "x"}}}"#).unwrap();
+        let yaml = parse_config("services:\n  web:\n    image: x\nversion: '3.9'\n").unwrap();
+        assert_eq!(json["services"], yaml["services"]);
+        assert!(parse_config("services: [unclosed").is_err());
     }
 }
