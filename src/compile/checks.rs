@@ -567,13 +567,20 @@ impl FileCompiler<'_> {
             PredicateOp::Compare(op) if op.is_ordering() => {
                 matches!(
                     ty,
-                    Ty::Int | Ty::Size | Ty::Duration | Ty::Percent | Ty::Json
+                    Ty::Int | Ty::Number | Ty::Size | Ty::Duration | Ty::Percent | Ty::Json
                 )
             }
             PredicateOp::Compare(_) => !matches!(ty, Ty::Obj(_)),
             PredicateOp::In => matches!(
                 ty,
-                Ty::Int | Ty::Size | Ty::Duration | Ty::Percent | Ty::Json | Ty::Text | Ty::Mode
+                Ty::Int
+                    | Ty::Number
+                    | Ty::Size
+                    | Ty::Duration
+                    | Ty::Percent
+                    | Ty::Json
+                    | Ty::Text
+                    | Ty::Mode
             ),
             PredicateOp::Matches | PredicateOp::NotMatches => matches!(ty, Ty::Text | Ty::Json),
             PredicateOp::Contains | PredicateOp::NotContains => {
@@ -862,7 +869,9 @@ fn range_example(ty: Ty) -> &'static str {
 fn ops_for(ty: Ty) -> &'static str {
     match ty {
         Ty::Bool => "`==`, `!=` or nothing (`expect x.built`)",
-        Ty::Int | Ty::Size | Ty::Duration | Ty::Percent => "`== != < <= > >=` and `in`",
+        Ty::Int | Ty::Number | Ty::Size | Ty::Duration | Ty::Percent => {
+            "`== != < <= > >=` and `in`"
+        }
         Ty::Mode => "`==`, `!=` and `in`",
         Ty::Text => "`==`, `!=`, `in`, `matches`, `contains`, `is empty` and `is json`",
         Ty::List => "`==`, `!=`, `contains`, `is empty` and `.count`",

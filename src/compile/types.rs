@@ -11,6 +11,8 @@ pub enum Ty {
     Size,
     Duration,
     Percent,
+    /// A plain number that may have a fraction (a CPU limit: `0.5`).
+    Number,
     /// File mode bits, compared with octal literals (`0o755`).
     Mode,
     Text,
@@ -44,6 +46,8 @@ pub enum Owner {
     StopResult,
     Done,
     Service,
+    Limits,
+    Mount,
     StackConfig,
     ServiceConfig,
     List,
@@ -56,6 +60,8 @@ impl Owner {
     pub fn value_type(self) -> Option<Ty> {
         match self {
             Owner::Memory => Some(Ty::Size),
+            // A map ending a path is the list of its names: `env contains "X"`, `.count`.
+            Owner::EnvMap | Owner::LabelMap => Some(Ty::List),
             _ => None,
         }
     }
@@ -81,6 +87,8 @@ impl Owner {
             Owner::StopResult => "a stop",
             Owner::Done => "an action",
             Owner::Service => "a service",
+            Owner::Limits => "resource limits",
+            Owner::Mount => "a mount",
             Owner::StackConfig => "a resolved compose config",
             Owner::ServiceConfig => "a service's resolved config",
             Owner::List => "a list",
@@ -109,6 +117,8 @@ impl Owner {
             Owner::StopResult => "container.stop(TIMEOUT)",
             Owner::Done => "kill, restart",
             Owner::Service => "stack.service(NAME)",
+            Owner::Limits => "container.limits",
+            Owner::Mount => "container.mount(PATH)",
             Owner::StackConfig => "stack.config",
             Owner::ServiceConfig => "stack.config.service(NAME)",
             Owner::List => "lists",
@@ -126,6 +136,7 @@ impl Ty {
             Ty::Size => "a size",
             Ty::Duration => "a duration",
             Ty::Percent => "a percentage",
+            Ty::Number => "a number",
             Ty::Mode => "a file mode",
             Ty::Text => "text",
             Ty::Json => "JSON",
@@ -142,6 +153,7 @@ impl Ty {
             Ty::Size => "`200MB`",
             Ty::Duration => "`30s`",
             Ty::Percent => "`10%`",
+            Ty::Number => "`0.5`",
             Ty::Mode => "`0o755`",
             Ty::Text => "`\"text\"`",
             Ty::Json => "`\"ok\"` or `42`",

@@ -157,6 +157,7 @@ impl Val {
             (Ty::Size, Val::Size { .. }) => true,
             (Ty::Duration, Val::Duration { .. }) => true,
             (Ty::Percent, Val::Percent(_)) => true,
+            (Ty::Number, Val::Int(_) | Val::Float(_)) => true,
             (Ty::Mode, Val::Mode(_)) => true,
             (Ty::Text, Val::Text(_) | Val::Url { .. }) => true,
             (Ty::Json, Val::Text(_) | Val::Int(_) | Val::Float(_) | Val::Bool(_)) => true,

@@ -17,10 +17,14 @@ pub enum Actual {
     Size(u64),
     Duration(#[serde(serialize_with = "ser_ms")] Duration),
     Percent(f64),
+    /// A plain number with a fraction (a CPU limit).
+    Number(f64),
     Mode(u32),
     Text(String),
     Json(serde_json::Value),
     List(Vec<String>),
+    /// No limit is set: fails every comparison, saying so.
+    Unlimited,
 }
 
 fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -92,6 +96,8 @@ impl fmt::Display for Actual {
             Actual::Size(b) => f.write_str(&format_size(*b, false)),
             Actual::Duration(d) => f.write_str(&format_duration(*d)),
             Actual::Percent(p) => write!(f, "{}%", trim(*p, 2)),
+            Actual::Number(n) => f.write_str(&trim(*n, 3)),
+            Actual::Unlimited => f.write_str("unlimited"),
             Actual::Mode(m) => write!(f, "0o{m:o}"),
             Actual::Text(t) => write!(f, "{t:?}"),
             Actual::Json(v) => write!(f, "{v}"),
@@ -152,7 +158,7 @@ fn actual_f64(a: &Actual) -> Option<f64> {
         Actual::Int(n) => Some(*n as f64),
         Actual::Size(b) => Some(*b as f64),
         Actual::Duration(d) => Some(d.as_secs_f64() * 1000.0),
-        Actual::Percent(p) => Some(*p),
+        Actual::Percent(p) | Actual::Number(p) => Some(*p),
         Actual::Mode(m) => Some(*m as f64),
         Actual::Json(serde_json::Value::Number(n)) => n.as_f64(),
         _ => None,
@@ -237,6 +243,9 @@ pub fn is_json(text: &str) -> bool {
 /// Judges an observation. `Err` is a problem evaluating (an unset host
 /// variable), not a failed expectation.
 pub fn holds(a: &Actual, op: PredicateOp, v: Option<&Val>) -> Result<bool, String> {
+    if *a == Actual::Unlimited {
+        return Err("there is no limit: it is unlimited".into());
+    }
     Ok(match op {
         PredicateOp::Compare(c) => {
             let v = v.ok_or("a comparison needs a value")?;

@@ -232,6 +232,7 @@ fn ty_name(ty: Ty) -> &'static str {
         Ty::Size => "size",
         Ty::Duration => "duration",
         Ty::Percent => "percent",
+        Ty::Number => "number",
         Ty::Mode => "mode",
         Ty::Text => "text",
         Ty::Json => "json",
@@ -284,6 +285,8 @@ fn actual_json(item: &Item<'_>, a: &Actual) -> Value {
             Value::Object(o)
         }
         Actual::Percent(p) => json!({"percent": p, "text": a.to_string()}),
+        Actual::Number(n) => json!(n),
+        Actual::Unlimited => json!("unlimited"),
         Actual::Mode(m) => json!({"mode": m, "text": a.to_string()}),
         Actual::Text(t) => Value::String(t.clone()),
         Actual::Json(j) => j.clone(),

@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dspec::engine::docker::{
-    ContainerSpec, DockerApi, EngineError, HealthOutcome, LogStream, PortSpec, Proto,
+    ContainerSpec, DockerApi, EngineError, HealthOutcome, HealthOverride, LogStream, PortSpec,
+    Proto,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -66,7 +67,10 @@ pub fn web_spec(ctx: &Ctx, what: &str) -> ContainerSpec {
         cap_drop: vec!["ALL".into()],
         no_new_privileges: true,
         init: true,
-        healthcheck_interval: Some(Duration::from_millis(100)),
+        health: HealthOverride {
+            interval: Some(Duration::from_millis(100)),
+            ..HealthOverride::default()
+        },
         ..ctx.spec(what)
     }
 }

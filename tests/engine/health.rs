@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use dspec::engine::docker::{ContainerSpec, DockerApi, EngineError, HealthOutcome};
+use dspec::engine::docker::{ContainerSpec, DockerApi, EngineError, HealthOutcome, HealthOverride};
 
 use crate::Ctx;
 use crate::containers::argv;
@@ -28,7 +28,10 @@ pub async fn health_wait_outcomes(ctx: &Ctx) {
     let spec = ContainerSpec {
         cmd: Some(argv(&["sleep", "30"])),
         init: true,
-        healthcheck_interval: Some(Duration::from_millis(100)),
+        health: HealthOverride {
+            interval: Some(Duration::from_millis(100)),
+            ..HealthOverride::default()
+        },
         ..ctx.spec("unhealthy")
     };
     let id2 = e.create_container(&spec).await.unwrap();

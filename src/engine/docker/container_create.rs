@@ -11,7 +11,7 @@ use bollard::query_parameters::CreateContainerOptionsBuilder;
 use super::bollard_impl::Engine;
 use super::errmap::Subject;
 use super::error::EngineError;
-use super::types::ContainerSpec;
+use super::types::{ContainerSpec, HealthOverride};
 
 /// `docker create`; returns the new container's ID.
 pub(crate) async fn create_container(
@@ -94,6 +94,12 @@ pub(crate) fn create_body(spec: &ContainerSpec, publish_ip: &str) -> ContainerCr
             .no_new_privileges
             .then(|| vec!["no-new-privileges".to_string()]),
         init: spec.init.then_some(true),
+        extra_hosts: non_empty_vec(
+            spec.extra_hosts
+                .iter()
+                .map(|(name, addr)| format!("{name}:{addr}"))
+                .collect(),
+        ),
         ..Default::default()
     };
 
@@ -117,15 +123,34 @@ pub(crate) fn create_body(spec: &ContainerSpec, publish_ip: &str) -> ContainerCr
         labels: non_empty(labels),
         exposed_ports: non_empty_vec(exposed_ports),
         stop_signal: spec.stop_signal.clone(),
-        // Only the interval is set: the daemon keeps the image's test, timeout and retries.
-        healthcheck: spec.healthcheck_interval.map(|i| HealthConfig {
-            interval: Some(i.as_nanos().min(i64::MAX as u128) as i64),
-            ..Default::default()
-        }),
+        healthcheck: health_config(&spec.health),
         host_config: Some(host_config),
         networking_config,
         ..Default::default()
     }
+}
+
+/// The health check overrides: `NONE` disables it; otherwise only what is given is set (the
+/// daemon keeps the image's test and the rest).
+fn health_config(h: &HealthOverride) -> Option<HealthConfig> {
+    let nanos =
+        |d: Option<std::time::Duration>| d.map(|d| d.as_nanos().min(i64::MAX as u128) as i64);
+    if h.disable {
+        return Some(HealthConfig {
+            test: Some(vec!["NONE".into()]),
+            ..Default::default()
+        });
+    }
+    if *h == HealthOverride::default() {
+        return None;
+    }
+    Some(HealthConfig {
+        interval: nanos(h.interval),
+        timeout: nanos(h.timeout),
+        retries: h.retries.map(i64::from),
+        start_period: nanos(h.start_period),
+        ..Default::default()
+    })
 }
 
 fn non_empty<K, V>(m: HashMap<K, V>) -> Option<HashMap<K, V>> {
@@ -187,7 +212,10 @@ mod tests {
             volumes: vec![("data".into(), "/data".into())],
             network: Some("net1".into()),
             network_aliases: vec!["db".into()],
-            healthcheck_interval: Some(Duration::from_millis(100)),
+            health: HealthOverride {
+                interval: Some(Duration::from_millis(100)),
+                ..HealthOverride::default()
+            },
             ..Default::default()
         };
         let body = create_body(&spec, "127.0.0.1");

@@ -5,16 +5,55 @@ use std::collections::BTreeMap;
 use bollard::models::{ContainerInspectResponse, Health, HealthStatusEnum};
 
 use super::timestamp::parse_rfc3339;
-use super::types::{ContainerInfo, HealthInfo, HealthProbe, HealthStatus};
+use super::types::{
+    ContainerInfo, ContainerSettings, HealthInfo, HealthProbe, HealthStatus, MountInfo,
+};
 
 /// Maps an inspect answer.
 pub(crate) fn container_info(c: ContainerInspectResponse) -> ContainerInfo {
     let state = c.state.unwrap_or_default();
-    let labels = c
-        .config
-        .and_then(|c| c.labels)
+    let config = c.config.unwrap_or_default();
+    let labels = config
+        .labels
+        .clone()
         .map(|l| l.into_iter().collect())
         .unwrap_or_default();
+    let host = c.host_config.unwrap_or_default();
+    let positive = |n: Option<i64>| n.filter(|n| *n > 0);
+    let nano_cpus = positive(host.nano_cpus)
+        .or_else(
+            || match (positive(host.cpu_quota), positive(host.cpu_period)) {
+                (Some(q), Some(p)) => Some(q * 1_000_000_000 / p),
+                _ => None,
+            },
+        )
+        .map(|n| n as u64);
+    let mut mounts: Vec<MountInfo> = c
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| MountInfo {
+            kind: m.typ.map(|t| t.to_string()).unwrap_or_default(),
+            source: m
+                .name
+                .filter(|n| !n.is_empty())
+                .or(m.source)
+                .unwrap_or_default(),
+            destination: m.destination.unwrap_or_default(),
+            read_only: m.rw == Some(false),
+        })
+        .collect();
+    // `--tmpfs` mounts are not in `Mounts`: they are in the host config.
+    for (dest, opts) in host.tmpfs.clone().unwrap_or_default() {
+        mounts.push(MountInfo {
+            kind: "tmpfs".into(),
+            source: String::new(),
+            destination: dest,
+            read_only: opts.split(',').any(|o| o == "ro"),
+        });
+    }
+    mounts.sort_by(|a, b| a.destination.cmp(&b.destination));
+    let mut networks: Vec<String> = Vec::new();
     let mut host_ports = BTreeMap::new();
     let mut ip_addresses = BTreeMap::new();
     if let Some(net) = c.network_settings {
@@ -30,6 +69,7 @@ pub(crate) fn container_info(c: ContainerInspectResponse) -> ContainerInfo {
             }
         }
         for (name, endpoint) in net.networks.unwrap_or_default() {
+            networks.push(name.clone());
             if let Some(ip) = endpoint.ip_address.filter(|ip| !ip.is_empty()) {
                 ip_addresses.insert(name, ip);
             }
@@ -54,6 +94,39 @@ pub(crate) fn container_info(c: ContainerInspectResponse) -> ContainerInfo {
         ip_addresses,
         pid: state.pid.unwrap_or(0),
         labels,
+        settings: ContainerSettings {
+            image: c.image.unwrap_or_default(),
+            user: config.user.unwrap_or_default(),
+            env: config
+                .env
+                .unwrap_or_default()
+                .iter()
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, v)) => (k.to_string(), v.to_string()),
+                    None => (kv.clone(), String::new()),
+                })
+                .collect(),
+            memory: positive(host.memory).map(|m| m as u64),
+            nano_cpus,
+            pids: positive(host.pids_limit).map(|p| p as u64),
+            read_only: host.readonly_rootfs.unwrap_or(false),
+            privileged: host.privileged.unwrap_or(false),
+            init: host.init.unwrap_or(false),
+            cap_add: host.cap_add.unwrap_or_default(),
+            cap_drop: host.cap_drop.unwrap_or_default(),
+            security_opt: host.security_opt.unwrap_or_default(),
+            mounts,
+            networks: {
+                networks.sort();
+                networks
+            },
+            restart_policy: host
+                .restart_policy
+                .and_then(|r| r.name)
+                .map(|n| n.to_string())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "no".into()),
+        },
     }
 }
 

@@ -244,8 +244,43 @@ pub struct ContainerSpec {
     pub init: bool,
     /// Signal sent by `stop` (e.g. `SIGINT`), instead of the image's `STOPSIGNAL`.
     pub stop_signal: Option<String>,
-    /// Overrides only the interval of the image's health check (the rest is kept).
-    pub healthcheck_interval: Option<Duration>,
+    /// Overrides of the image's health check (what is left `None` is kept).
+    pub health: HealthOverride,
+    /// Extra `/etc/hosts` entries: `(name, address)`; `host-gateway` is the host.
+    pub extra_hosts: Vec<(String, String)>,
+}
+
+/// What a container changes of its image's health check, as `docker run --health-*` and
+/// `--no-healthcheck` do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HealthOverride {
+    /// No health check at all (`--no-healthcheck`).
+    pub disable: bool,
+    /// Time between probes.
+    pub interval: Option<Duration>,
+    /// Time one probe may take.
+    pub timeout: Option<Duration>,
+    /// Consecutive failures before `unhealthy`.
+    pub retries: Option<u32>,
+    /// Grace period after start.
+    pub start_period: Option<Duration>,
+}
+
+impl HealthOverride {
+    /// The image's health check with these overrides applied (`None`: no health check).
+    pub fn apply(&self, image: Option<&HealthcheckConfig>) -> Option<HealthcheckConfig> {
+        let h = image.filter(|h| h.test.first().map(String::as_str) != Some("NONE"))?;
+        if self.disable {
+            return None;
+        }
+        Some(HealthcheckConfig {
+            test: h.test.clone(),
+            interval: self.interval.or(h.interval),
+            timeout: self.timeout.or(h.timeout),
+            retries: self.retries.or(h.retries),
+            start_period: self.start_period.or(h.start_period),
+        })
+    }
 }
 
 /// Health status of a container with a health check.
@@ -330,6 +365,57 @@ pub struct ContainerInfo {
     pub pid: i64,
     /// The container's labels (Compose's `com.docker.compose.*` among them).
     pub labels: BTreeMap<String, String>,
+    /// The settings in force, from the engine's inspect.
+    pub settings: ContainerSettings,
+}
+
+/// What is in force for a container: its engine's inspect of the merged config and host
+/// config (a `docker run` flag, a Compose key or the image's default, whichever decided).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContainerSettings {
+    /// The image ID it runs.
+    pub image: String,
+    /// `USER` in force (empty: root).
+    pub user: String,
+    /// `KEY=VALUE` environment in force, in order.
+    pub env: Vec<(String, String)>,
+    /// Memory limit in bytes (`None`: unlimited).
+    pub memory: Option<u64>,
+    /// CPU limit in billionths of a CPU (`None`: unlimited).
+    pub nano_cpus: Option<u64>,
+    /// Process limit (`None`: unlimited).
+    pub pids: Option<u64>,
+    /// Read-only root filesystem.
+    pub read_only: bool,
+    /// Privileged mode.
+    pub privileged: bool,
+    /// docker-init as PID 1.
+    pub init: bool,
+    /// Capabilities added, as the engine stores them.
+    pub cap_add: Vec<String>,
+    /// Capabilities dropped, as the engine stores them.
+    pub cap_drop: Vec<String>,
+    /// `no-new-privileges`, `seccomp=...`, `apparmor=...`.
+    pub security_opt: Vec<String>,
+    /// Mounts: tmpfs, binds and volumes.
+    pub mounts: Vec<MountInfo>,
+    /// The networks it is attached to, by name.
+    pub networks: Vec<String>,
+    /// The restart policy's name (`no` when none).
+    pub restart_policy: String,
+}
+
+/// One mount of a container.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MountInfo {
+    /// `bind`, `volume` or `tmpfs`.
+    pub kind: String,
+    /// The host path or the volume's name (empty for tmpfs).
+    pub source: String,
+    /// Where it is in the container.
+    pub destination: String,
+    /// Mounted read-only.
+    pub read_only: bool,
 }
 
 /// How a wait for health ended (a timeout is an error instead).
