@@ -9,7 +9,7 @@ use tokio::sync::OnceCell;
 
 use super::Ctx;
 use super::actual::{Actual, resolve_text};
-use super::docker::{BuildOptions, BuildProgress, DockerApi, EngineError, ImageInfo};
+use super::docker::{BuildContext, BuildOptions, BuildProgress, DockerApi, EngineError, ImageInfo};
 use super::imagefs::{context, layers, packages, users};
 use super::observe::{ObsError, Observed, arg_text};
 use crate::compile::value::Val;
@@ -104,15 +104,17 @@ pub async fn build(
             dockerfile.display()
         )));
     }
-    let (ctx, tar, df_name) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+    // The scan lists the context (metadata only); the tar itself is written while it is sent.
+    let (ctx, plan) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
         let ctx = context::scan(&ctx_root)?;
-        let mut tar = Vec::new();
-        let name = context::write_tar(&ctx, &dockerfile, &mut tar)?;
-        Ok((ctx, tar, name))
+        let plan = context::plan_tar(&ctx, &dockerfile)?;
+        Ok((ctx, plan))
     })
     .await
     .map_err(|e| BuildFailure::spec(e.to_string()))?
     .map_err(|e| BuildFailure::spec(format!("reading the build context: {e}")))?;
+    let df_name = plan.dockerfile_name().to_string();
+    let tar = BuildContext::from_writer(move |w| plan.write(w));
     let mut args = Vec::new();
     for (k, v) in &spec.args {
         args.push((k.clone(), resolve_text(v).map_err(BuildFailure::spec)?));
@@ -201,6 +203,12 @@ pub async fn build(
                 output: lines,
                 infrastructure: false,
             });
+        }
+        // The context could not be read while it was sent (a file vanished, or unreadable).
+        Err(EngineError::Io(e)) => {
+            return Err(BuildFailure::spec(format!(
+                "reading the build context: {e}"
+            )));
         }
         Err(e) => {
             return Err(BuildFailure {
