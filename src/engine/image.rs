@@ -9,8 +9,12 @@ use tokio::sync::OnceCell;
 
 use super::Ctx;
 use super::actual::{Actual, resolve_text};
-use super::docker::{BuildContext, BuildOptions, BuildProgress, DockerApi, EngineError, ImageInfo};
-use super::imagefs::{context, layers, packages, users};
+use super::docker::{BuildContext, BuildOptions, BuildProgress, EngineError, ImageInfo};
+use super::imagefs::cache::Cache;
+use super::imagefs::context;
+use super::imagefs::ecosystems::Ecosystem;
+use super::imagefs::index::ImageIndex;
+use super::imagefs::loader::{self, ContentError, LoadedImage};
 use super::observe::{ObsError, Observed, arg_text};
 use crate::compile::value::Val;
 use crate::compile::{BuildSpec, PathStep};
@@ -23,16 +27,8 @@ pub struct ImageFacts {
     pub context: Option<context::Context>,
     /// Paths whose content the checks read.
     pub wanted: BTreeSet<String>,
-    fs: OnceCell<Result<Arc<layers::ImageFs>, String>>,
+    loaded: OnceCell<Result<Arc<LoadedImage>, String>>,
 }
-
-/// Paths read for users and packages.
-const SYSTEM_FILES: &[&str] = &[
-    "/etc/passwd",
-    "/etc/group",
-    "/var/lib/dpkg/status",
-    "/lib/apk/db/installed",
-];
 
 impl ImageFacts {
     pub fn new(
@@ -46,35 +42,44 @@ impl ImageFacts {
             build_duration,
             context,
             wanted,
-            fs: OnceCell::new(),
+            loaded: OnceCell::new(),
         }
     }
 
-    /// The image's filesystem, read from its layers once per run.
-    pub async fn fs(&self, engine: &Arc<dyn DockerApi>) -> Result<Arc<layers::ImageFs>, ObsError> {
+    /// The image's filesystem index, once per run: from the user's cache when it has this
+    /// image id, else read from the layers (and cached).
+    pub async fn image(&self, ctx: &Ctx) -> Result<Arc<LoadedImage>, ObsError> {
         let r = self
-            .fs
+            .loaded
             .get_or_init(|| async {
-                let reader = engine
-                    .save_image(&self.info.id)
+                let engine = loader::Engine {
+                    api: &ctx.engine,
+                    labels: &ctx.labels,
+                };
+                loader::load(&engine, &self.info.id, &self.wanted, Cache::from_env())
                     .await
-                    .map_err(|e| e.to_string())?;
-                let wanted = self.wanted.clone();
-                tokio::task::spawn_blocking(move || {
-                    let want = |p: &str| {
-                        SYSTEM_FILES.contains(&p)
-                            || p.starts_with("/var/lib/dpkg/status.d/")
-                            || wanted.contains(p)
-                    };
-                    layers::read_saved_image(reader, &want, 16 << 20)
-                        .map(Arc::new)
-                        .map_err(|e| format!("reading the image's layers: {e}"))
-                })
-                .await
-                .map_err(|e| e.to_string())?
+                    .map(Arc::new)
             })
             .await;
         r.clone().map_err(ObsError::Engine)
+    }
+
+    /// The image's index.
+    pub async fn index(&self, ctx: &Ctx) -> Result<Arc<ImageIndex>, ObsError> {
+        Ok(self.image(ctx).await?.index.clone())
+    }
+
+    /// The bytes of the file at `path` (symlinks followed).
+    pub async fn content(&self, ctx: &Ctx, path: &str) -> Result<Arc<Vec<u8>>, ObsError> {
+        let image = self.image(ctx).await?;
+        let engine = loader::Engine {
+            api: &ctx.engine,
+            labels: &ctx.labels,
+        };
+        image.content(&engine, path).await.map_err(|e| match e {
+            ContentError::Missing(m) => ObsError::Missing(m),
+            ContentError::Engine(m) => ObsError::Engine(m),
+        })
     }
 }
 
@@ -277,7 +282,6 @@ fn text(s: &str) -> Actual {
 
 /// Answers an image property (`steps` after the subject).
 pub async fn observe(ctx: &Ctx, facts: &ImageFacts, steps: &[PathStep]) -> Observed {
-    let engine = &ctx.engine;
     let Some(PathStep::Field { name, args }) = steps.first() else {
         return Err(ObsError::Missing("empty path".into()));
     };
@@ -294,8 +298,8 @@ pub async fn observe(ctx: &Ctx, facts: &ImageFacts, steps: &[PathStep]) -> Obser
         "layers" => (Actual::Int(info.layers as i64), 0),
         "user" => (text(&info.user), 0),
         "uid" | "gid" => {
-            let fs = facts.fs(engine).await?;
-            let (uid, gid) = resolve_user(&fs, &info.user)?;
+            let index = facts.index(ctx).await?;
+            let (uid, gid) = resolve_user(&index, &info.user)?;
             (Actual::Int(if name == "uid" { uid } else { gid } as i64), 0)
         }
         "env" => {
@@ -372,23 +376,29 @@ pub async fn observe(ctx: &Ctx, facts: &ImageFacts, steps: &[PathStep]) -> Obser
             }
         }
         "files" => {
-            let fs = facts.fs(engine).await?;
+            let index = facts.index(ctx).await?;
             let pat = arg_text(args, 0);
             (
-                Actual::List(fs.glob(&pat).into_iter().map(|e| e.path.clone()).collect()),
+                Actual::List(
+                    index
+                        .fs()
+                        .glob(&pat)
+                        .into_iter()
+                        .map(|e| e.path.clone())
+                        .collect(),
+                ),
                 0,
             )
         }
         "file" => {
-            let fs = facts.fs(engine).await?;
             let path = arg_text(args, 0);
             let (field, _) =
                 next_field().ok_or_else(|| ObsError::Missing("no file property".into()))?;
-            (file_property(&fs, &path, field)?, 1)
+            (file_property(ctx, facts, &path, field).await?, 1)
         }
         "packages" => {
-            let fs = facts.fs(engine).await?;
-            (Actual::List(installed_packages(&fs)), 0)
+            let index = facts.index(ctx).await?;
+            (Actual::List(index.package_names(Ecosystem::Os)), 0)
         }
         "run" => return super::oneoff::observe(ctx, facts, args, rest).await,
         other => {
@@ -400,51 +410,28 @@ pub async fn observe(ctx: &Ctx, facts: &ImageFacts, steps: &[PathStep]) -> Obser
     super::observe::tail(value, &rest[used..])
 }
 
-fn users_of(fs: &layers::ImageFs) -> users::Users {
-    users::Users::parse_bytes(
-        fs.content("/etc/passwd").unwrap_or_default(),
-        fs.content("/etc/group").unwrap_or_default(),
-    )
-}
-
 /// uid and gid of an image's `USER` (empty means root).
-fn resolve_user(fs: &layers::ImageFs, user: &str) -> Result<(u32, u32), ObsError> {
+fn resolve_user(index: &ImageIndex, user: &str) -> Result<(u32, u32), ObsError> {
     if user.is_empty() {
         return Ok((0, 0));
     }
-    users_of(fs).resolve_user_spec(user).ok_or_else(|| {
+    index.users().resolve_user_spec(user).ok_or_else(|| {
         ObsError::Missing(format!(
             "the user `{user}` is not in the image's /etc/passwd (or its group in /etc/group)"
         ))
     })
 }
 
-fn installed_packages(fs: &layers::ImageFs) -> Vec<String> {
-    let mut names: BTreeSet<String> = BTreeSet::new();
-    if let Some(s) = fs.content("/var/lib/dpkg/status") {
-        names.extend(packages::dpkg_installed(&String::from_utf8_lossy(s)));
-    }
-    let status_d: Vec<String> = fs
-        .glob("/var/lib/dpkg/status.d/*")
-        .into_iter()
-        .filter_map(|e| {
-            fs.content(&e.path)
-                .map(|c| String::from_utf8_lossy(c).to_string())
-        })
-        .collect();
-    names.extend(
-        packages::dpkg_status_d_packages(status_d.iter().map(String::as_str))
-            .into_iter()
-            .map(|p| p.name),
-    );
-    if let Some(s) = fs.content("/lib/apk/db/installed") {
-        names.extend(packages::apk_installed(&String::from_utf8_lossy(s)));
-    }
-    names.into_iter().collect()
-}
-
-fn file_property(fs: &layers::ImageFs, path: &str, field: &str) -> Result<Actual, ObsError> {
-    let entry = fs.get(path);
+/// `file(PATH).FIELD`: metadata describes the path itself (lstat), `content` reads the file
+/// it leads to (stat; see `imagefs::tree`).
+async fn file_property(
+    ctx: &Ctx,
+    facts: &ImageFacts,
+    path: &str,
+    field: &str,
+) -> Result<Actual, ObsError> {
+    let index = facts.index(ctx).await?;
+    let entry = index.fs().get(path);
     if field == "exists" {
         return Ok(Actual::Bool(entry.is_some()));
     }
@@ -453,19 +440,20 @@ fn file_property(fs: &layers::ImageFs, path: &str, field: &str) -> Result<Actual
             "`{path}` does not exist in the image"
         )));
     };
+    let users = index.users();
     Ok(match field {
         "type" => text(e.kind.word()),
         "mode" => Actual::Mode(e.mode),
         "uid" => Actual::Int(e.uid as i64),
         "gid" => Actual::Int(e.gid as i64),
         "owner" => text(
-            &users_of(fs)
+            &users
                 .user_name(e.uid as u32)
                 .map(str::to_string)
                 .unwrap_or_else(|| e.uid.to_string()),
         ),
         "group" => text(
-            &users_of(fs)
+            &users
                 .group_name(e.gid as u32)
                 .map(str::to_string)
                 .unwrap_or_else(|| e.gid.to_string()),
@@ -475,20 +463,10 @@ fn file_property(fs: &layers::ImageFs, path: &str, field: &str) -> Result<Actual
             Some(t) => text(t),
             None => return Err(ObsError::Missing(format!("`{path}` is not a link"))),
         },
-        "content" => match fs.content(path) {
-            Some(c) => text(&String::from_utf8_lossy(c)),
-            None if e.kind == layers::EntryKind::Symlink => {
-                return Err(ObsError::Missing(format!(
-                    "`{path}` is a symlink to `{}`: read the target",
-                    e.link_target.clone().unwrap_or_default()
-                )));
-            }
-            None => {
-                return Err(ObsError::Missing(format!(
-                    "`{path}` has no readable content (a directory, or over 16MiB)"
-                )));
-            }
-        },
+        "content" => {
+            let c = facts.content(ctx, path).await?;
+            text(&String::from_utf8_lossy(&c))
+        }
         other => {
             return Err(ObsError::Missing(format!(
                 "unknown file property `{other}`"
