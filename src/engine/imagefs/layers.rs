@@ -312,9 +312,10 @@ fn read_layer<R: Read>(r: R, opts: &ReadOptions<'_>) -> io::Result<Vec<RawEntry>
             continue; // global pax headers and unknown types
         };
         let path = normalize_abs(&e.path()?.to_string_lossy());
-        let mode = hdr.mode()? & 0o7777;
-        let uid = hdr.uid()?;
-        let gid = hdr.gid()?;
+        // Empty numeric fields read as 0, as Go's archive/tar (the engine's unpacker) reads them.
+        let mode = hdr.mode().unwrap_or(0) & 0o7777;
+        let uid = hdr.uid().unwrap_or(0);
+        let gid = hdr.gid().unwrap_or(0);
         let base = path.rsplit('/').next().unwrap_or("");
         if let Some(rest) = base.strip_prefix(".wh.") {
             let dir = parent_of(&path).to_string();
@@ -926,6 +927,18 @@ mod tests {
         // empty layer (1024 zero bytes) is fine
         let fs = read(vec![vec![0u8; 1024]]);
         assert_eq!(paths(&fs), vec!["/"]);
+    }
+
+    #[test]
+    fn empty_numeric_fields_read_as_zero() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_size(2);
+        b.append_data(&mut h, "f", &b"hi"[..]).unwrap();
+        let fs = read(vec![b.into_inner().unwrap()]);
+        let f = fs.get("/f").unwrap();
+        assert_eq!((f.uid, f.gid, f.mode, f.size), (0, 0, 0, 2));
     }
 
     #[test]
