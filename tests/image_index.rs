@@ -316,6 +316,9 @@ fn history_diff_ids_and_based_on_match_the_engine() {
             let layers = docker_lines(&["image", "inspect", "-f", "{{json .RootFS.Layers}}", tag]);
             let layers: Vec<String> = serde_json::from_str(&layers[0]).unwrap();
             assert_eq!(img.index.diff_ids(), layers, "{tag}");
+            // `based_on` needs no layer read: inspect has the same diff ids.
+            let info = api.inspect_image(tag).await.unwrap().unwrap();
+            assert_eq!(info.diff_ids, layers, "{tag}");
         }
         assert!(
             derived

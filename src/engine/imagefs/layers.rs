@@ -930,6 +930,81 @@ mod tests {
     }
 
     #[test]
+    fn hashes_packages_and_config() {
+        let sp = "usr/lib/python3.11/site-packages";
+        let l1 = L::new()
+            .dir("usr", 0o755, 0, 0)
+            .file("big", 0o644, 0, 0, &vec![b'x'; 300_000])
+            .hardlink("big-link", "big", 0o644)
+            .file(
+                &format!("{sp}/gone-1.0.dist-info/METADATA"),
+                0o644,
+                0,
+                0,
+                b"Name: gone\nVersion: 1.0\n",
+            )
+            .file(
+                &format!("{sp}/kept-2.0.dist-info/METADATA"),
+                0o644,
+                0,
+                0,
+                b"Name: Kept\nVersion: 2.0\n",
+            )
+            .file(
+                "app/node_modules/@s/p/package.json",
+                0o644,
+                0,
+                0,
+                br#"{"name":"@s/p","version":"3.1.4"}"#,
+            )
+            .bytes();
+        let l2 = L::new()
+            .whiteout(&format!("{sp}/gone-1.0.dist-info"))
+            .bytes();
+        let mut stream = save(vec![l1, l2]);
+        // A config with history, as docker save writes it (name from manifest.json).
+        let cfg = br#"{"architecture":"amd64","config":{"User":"1000:1000"},"history":[{"created_by":"COPY a"},{"created_by":"ENV x","empty_layer":true}],"rootfs":{"type":"layers","diff_ids":["sha256:1","sha256:2"]}}"#;
+        let mut b = tar::Builder::new(Vec::new());
+        let mut ar = tar::Archive::new(&stream[..]);
+        for e in ar.entries().unwrap() {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().to_string_lossy().into_owned();
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).unwrap();
+            if name == "cafe.json" {
+                data = cfg.to_vec();
+            }
+            let mut h = L::hdr(tar::EntryType::Regular, 0o644, 0, 0, data.len() as u64);
+            b.append_data(&mut h, &name, &data[..]).unwrap();
+        }
+        stream = b.into_inner().unwrap();
+        let opts = ReadOptions {
+            want: &|p| p == "/big-link",
+            max_content: 1 << 20,
+            hash: true,
+            packages: true,
+        };
+        let img = read_image(&stream[..], &opts).unwrap();
+        let sha = crate::engine::imagefs::sha256::digest(&vec![b'x'; 300_000]);
+        assert_eq!(img.fs.get("/big").unwrap().sha256, Some(sha));
+        // the hard link shares its target's hash; its content was not kept (the target was
+        // not wanted: the loader fetches it)
+        assert_eq!(img.fs.get("/big-link").unwrap().sha256, Some(sha));
+        assert_eq!(img.fs.content("/big-link"), None);
+        assert_eq!(img.fs.get("/usr").unwrap().sha256, None);
+        let names: Vec<(&str, &str)> = img
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
+        assert_eq!(names, vec![("@s/p", "3.1.4"), ("Kept", "2.0")]);
+        let cfg = img.config.unwrap();
+        assert_eq!(cfg.user, "1000:1000");
+        assert_eq!(cfg.created_by(), vec!["COPY a", "ENV x"]);
+        assert_eq!(cfg.diff_ids, vec!["sha256:1", "sha256:2"]);
+    }
+
+    #[test]
     fn empty_numeric_fields_read_as_zero() {
         let mut b = tar::Builder::new(Vec::new());
         let mut h = tar::Header::new_gnu();
