@@ -12,14 +12,14 @@
 # Peak RSS of dspec from /usr/bin/time -v; the index's size on disk.
 #
 # Env: RUNS (default 3) timed runs per command, interleaved, after one untimed verification
-#      run. DSPEC_BIN: a dspec binary instead of `cargo build --release`. BIG_MB (default 100):
+#      run. DSPEC_BIN: a dspec binary instead of `cargo build --release`. BIG_MB (default 75):
 #      the random file's size.
 # Cleans up the image, its build context and the cache directory at exit (also on Ctrl-C).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root="$PWD"
 runs="${RUNS:-3}"
-big_mb="${BIG_MB:-100}"
+big_mb="${BIG_MB:-75}"
 tag="dspec-bench/pyindex:$$"
 
 die() {
