@@ -9,7 +9,8 @@
 #   first run    `dspec check` with an empty cache (reads `docker save` once, writes the index)
 #   second run   `dspec check` again (answers from the index, no layer read)
 # against the floors `docker save IMAGE > /dev/null` and `docker run --rm IMAGE find /`.
-# Peak RSS of dspec from /usr/bin/time -v; the index's size on disk.
+# Peak RSS of dspec from /usr/bin/time -v; the index's size on disk; and, as the floor of any
+# run, `dspec check` of `expect py.built` (start-up, engine connection, inspect).
 #
 # Env: RUNS (default 3) timed runs per command, interleaved, after one untimed verification
 #      run. DSPEC_BIN: a dspec binary instead of `cargo build --release`. BIG_MB (default 75):
@@ -114,6 +115,8 @@ expect py.uid == 1000
 expect py.packages is empty
 EOF
 
+printf 'image py = existing "%s"\nexpect py.built\n' "$tag" >"$work/floor.dspec"
+
 cache="$work/cache"
 now_ns() { date +%s%N; }
 # timed KEY CMD...: wall time in µs appended to $work/KEY.us; dies if CMD fails.
@@ -143,6 +146,7 @@ first() {
 	check first
 }
 second() { check second; }
+floor() { DSPEC_CACHE_DIR="$cache" "$dspec" check --color never "$work/floor.dspec"; }
 save() { docker save "$tag" >/dev/null; }
 find_() { docker run --rm --network none "$tag" find / -xdev >/dev/null; }
 
@@ -164,6 +168,7 @@ log "$runs timed runs each"
 for i in $(seq "$runs"); do
 	timed first first
 	timed second second
+	timed floor floor
 	timed save save
 	timed find find_
 	log "  run $i/$runs done"
@@ -180,6 +185,7 @@ echo '| --- | ---: | ---: | ---: | ---: |'
 ratio() { awk -v a="$(mean_s "$1")" -v b="$(mean_s save)" 'BEGIN {printf "%.2f", a/b}'; }
 printf '| dspec first run (empty cache: reads the layers, writes the index) | %s | %s | %s | %s |\n' "$(mean_s first)" "$(min_s first)" "$(rss_mib first)" "$(ratio first)"
 printf '| dspec second run (from the index) | %s | %s | %s | %s |\n' "$(mean_s second)" "$(min_s second)" "$(rss_mib second)" "$(ratio second)"
+printf '| dspec with no filesystem property (`expect py.built`: start, engine, inspect; the floor of any run) | %s | %s | | %s |\n' "$(mean_s floor)" "$(min_s floor)" "$(ratio floor)"
 printf '| `docker save IMAGE > /dev/null` | %s | %s | | 1.00 |\n' "$(mean_s save)" "$(min_s save)"
 printf '| `docker run --rm IMAGE find / -xdev` | %s | %s | | %s |\n' "$(mean_s find)" "$(min_s find)" "$(ratio find)"
 echo
