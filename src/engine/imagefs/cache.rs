@@ -7,6 +7,7 @@
 //! * `images/<hex of the image id>.idx`: an [`ImageIndex`] (see [`super::codec`]).
 //! * `blobs/<sha256 hex>`: file contents read for `content`, named by their SHA-256 and checked
 //!   against it when read.
+//! * Directories are created private (0700): blobs are image file contents.
 //! * Writes are atomic (a temporary file renamed into place); a file that is truncated,
 //!   corrupted, of another format version, or about another image is ignored and rebuilt.
 //! * Bounded: the least recently used files go beyond [`MAX_INDEXES`] indexes and beyond
@@ -14,6 +15,7 @@
 
 use std::fs;
 use std::io::{self, Write};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
@@ -140,7 +142,11 @@ fn touch(path: &Path) {
 fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     static N: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
+    // Private: blobs are file contents of images, which may hold secrets.
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
     let tmp = dir.join(format!(
         ".{}.{}.{}.tmp",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("x"),
