@@ -94,6 +94,7 @@ fn export_view(cid: &str) -> BTreeMap<String, FsEntry> {
                 gid: h.gid().unwrap(),
                 size,
                 link_target,
+                sha256: None,
             },
         );
     }

@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::docker::{
-    BuildOptions, BuildOutput, BuildProgress, ContainerInfo, ContainerSpec, DockerApi, EngineError,
-    EngineFuture, ExecOutput, HealthInfo, HealthOutcome, HealthStatus, HealthcheckConfig,
-    ImageInfo, ImageTarReader, LogLine, LogStream, Resources, Stats, Versions,
+    BuildContext, BuildOptions, BuildOutput, BuildProgress, ContainerInfo, ContainerSpec,
+    DockerApi, EngineError, EngineFuture, ExecOutput, HealthInfo, HealthOutcome, HealthStatus,
+    HealthcheckConfig, ImageInfo, ImageTarReader, LogLine, LogStream, Resources, Stats, Versions,
 };
 
 /// Answers an exec: `argv` → output, and how long the process takes.
@@ -211,7 +211,7 @@ impl DockerApi for FakeEngine {
 
     fn build<'a>(
         &'a self,
-        _context_tar: Vec<u8>,
+        context: BuildContext,
         opts: BuildOptions,
         on_progress: &'a mut (dyn FnMut(BuildProgress) + Send),
     ) -> EngineFuture<'a, BuildOutput> {
@@ -219,6 +219,9 @@ impl DockerApi for FakeEngine {
             self.check_reachable()?;
             let tag = opts.tag.clone().unwrap_or_default();
             self.log(format!("build {tag}"));
+            // The context is written (and dropped), as the engine would read it.
+            let mut sink = std::io::sink();
+            context.write_to(&mut sink).map_err(EngineError::Io)?;
             let (time, failing, healthcheck) = {
                 let s = self.script.lock().expect("fake script");
                 (

@@ -9,9 +9,13 @@ use tokio::sync::OnceCell;
 
 use super::Ctx;
 use super::actual::{Actual, resolve_text};
-use super::docker::{BuildOptions, BuildProgress, DockerApi, EngineError, ImageInfo};
+use super::docker::{BuildContext, BuildOptions, BuildProgress, EngineError, ImageInfo};
 use super::failure::SetupError;
-use super::imagefs::{context, layers, packages, users};
+use super::imagefs::cache::Cache;
+use super::imagefs::context;
+use super::imagefs::ecosystems::Ecosystem;
+use super::imagefs::index::ImageIndex;
+use super::imagefs::loader::{self, ContentError, LoadedImage};
 use super::observe::{ObsError, Observed, arg_text, first, tail};
 use super::scheduler::{Output, Run, State};
 use crate::compile::property::{
@@ -30,16 +34,8 @@ pub struct ImageFacts {
     pub context: Option<context::Context>,
     /// Paths whose content the checks read.
     pub wanted: BTreeSet<String>,
-    fs: OnceCell<Result<Arc<layers::ImageFs>, String>>,
+    loaded: OnceCell<Result<Arc<LoadedImage>, String>>,
 }
-
-/// Paths read for users and packages.
-const SYSTEM_FILES: &[&str] = &[
-    "/etc/passwd",
-    "/etc/group",
-    "/var/lib/dpkg/status",
-    "/lib/apk/db/installed",
-];
 
 impl ImageFacts {
     pub fn new(
@@ -53,35 +49,44 @@ impl ImageFacts {
             build_duration,
             context,
             wanted,
-            fs: OnceCell::new(),
+            loaded: OnceCell::new(),
         }
     }
 
-    /// The image's filesystem, read from its layers once per run.
-    pub async fn fs(&self, engine: &Arc<dyn DockerApi>) -> Result<Arc<layers::ImageFs>, ObsError> {
+    /// The image's filesystem index, once per run: from the user's cache when it has this
+    /// image id, else read from the layers (and cached).
+    pub async fn image(&self, ctx: &Ctx) -> Result<Arc<LoadedImage>, ObsError> {
         let r = self
-            .fs
+            .loaded
             .get_or_init(|| async {
-                let reader = engine
-                    .save_image(&self.info.id)
+                let engine = loader::Engine {
+                    api: &ctx.engine,
+                    labels: &ctx.labels,
+                };
+                loader::load(&engine, &self.info.id, &self.wanted, Cache::from_env())
                     .await
-                    .map_err(|e| e.to_string())?;
-                let wanted = self.wanted.clone();
-                tokio::task::spawn_blocking(move || {
-                    let want = |p: &str| {
-                        SYSTEM_FILES.contains(&p)
-                            || p.starts_with("/var/lib/dpkg/status.d/")
-                            || wanted.contains(p)
-                    };
-                    layers::read_saved_image(reader, &want, 16 << 20)
-                        .map(Arc::new)
-                        .map_err(|e| format!("reading the image's layers: {e}"))
-                })
-                .await
-                .map_err(|e| e.to_string())?
+                    .map(Arc::new)
             })
             .await;
         r.clone().map_err(ObsError::Internal)
+    }
+
+    /// The image's index.
+    pub async fn index(&self, ctx: &Ctx) -> Result<Arc<ImageIndex>, ObsError> {
+        Ok(self.image(ctx).await?.index.clone())
+    }
+
+    /// The bytes of the file at `path` (symlinks followed).
+    pub async fn content(&self, ctx: &Ctx, path: &str) -> Result<Arc<Vec<u8>>, ObsError> {
+        let image = self.image(ctx).await?;
+        let engine = loader::Engine {
+            api: &ctx.engine,
+            labels: &ctx.labels,
+        };
+        image.content(&engine, path).await.map_err(|e| match e {
+            ContentError::Missing(m) => ObsError::Missing(m),
+            ContentError::Engine(m) => ObsError::Internal(m),
+        })
     }
 }
 
@@ -217,15 +222,17 @@ pub async fn build(
             dockerfile.display()
         )));
     }
-    let (ctx, tar, df_name) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+    // The scan lists the context (metadata only); the tar itself is written while it is sent.
+    let (ctx, plan) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
         let ctx = context::scan(&ctx_root)?;
-        let mut tar = Vec::new();
-        let name = context::write_tar(&ctx, &dockerfile, &mut tar)?;
-        Ok((ctx, tar, name))
+        let plan = context::plan_tar(&ctx, &dockerfile)?;
+        Ok((ctx, plan))
     })
     .await
     .map_err(|e| SetupError::subject(e.to_string()))?
     .map_err(|e| SetupError::subject(format!("reading the build context: {e}")))?;
+    let df_name = plan.dockerfile_name().to_string();
+    let tar = BuildContext::from_writer(move |w| plan.write(w));
     let mut args = Vec::new();
     for (k, v) in &spec.args {
         args.push((k.clone(), resolve_text(v).map_err(SetupError::subject)?));
@@ -301,6 +308,12 @@ pub async fn build(
             lines.extend(output_tail);
             return Err(SetupError::subject(message).with_output(lines));
         }
+        // The context could not be read while it was sent (a file vanished, or unreadable).
+        Err(EngineError::Io(e)) => {
+            return Err(SetupError::subject(format!(
+                "reading the build context: {e}"
+            )));
+        }
         Err(e) => return Err(e.into()),
     };
     let duration = started.elapsed();
@@ -335,7 +348,6 @@ fn text(s: &str) -> Actual {
 
 /// Answers an image property (`steps` after the subject).
 pub async fn observe(ctx: &Ctx, facts: &ImageFacts, steps: &[PathStep]) -> Observed {
-    let engine = &ctx.engine;
     let Some((Key::Image(prop), args, rest)) = first(steps) else {
         return Err(ObsError::Missing("not an image property".into()));
     };
@@ -347,8 +359,8 @@ pub async fn observe(ctx: &Ctx, facts: &ImageFacts, steps: &[PathStep]) -> Obser
         ImageProp::Layers => Actual::Int(info.layers as i64),
         ImageProp::User => text(&info.user),
         ImageProp::Uid | ImageProp::Gid => {
-            let fs = facts.fs(engine).await?;
-            let (uid, gid) = resolve_user(&fs, &info.user)?;
+            let index = facts.index(ctx).await?;
+            let (uid, gid) = resolve_user(&index, &info.user)?;
             Actual::Int(if prop == ImageProp::Uid { uid } else { gid } as i64)
         }
         ImageProp::Env => {
@@ -438,71 +450,57 @@ pub async fn observe(ctx: &Ctx, facts: &ImageFacts, steps: &[PathStep]) -> Obser
             return tail(v, after);
         }
         ImageProp::Files => {
-            let fs = facts.fs(engine).await?;
+            let index = facts.index(ctx).await?;
             let pat = arg_text(args, 0);
-            Actual::List(fs.glob(&pat).into_iter().map(|e| e.path.clone()).collect())
+            Actual::List(
+                index
+                    .fs()
+                    .glob(&pat)
+                    .into_iter()
+                    .map(|e| e.path.clone())
+                    .collect(),
+            )
         }
         ImageProp::File => {
-            let fs = facts.fs(engine).await?;
             let Some((Key::File(field), _, after)) = first(rest) else {
                 return Err(ObsError::Missing("no file property".into()));
             };
-            return tail(file_property(&fs, &arg_text(args, 0), field)?, after);
+            return tail(
+                file_property(ctx, facts, &arg_text(args, 0), field).await?,
+                after,
+            );
         }
         ImageProp::Packages => {
-            let fs = facts.fs(engine).await?;
-            Actual::List(installed_packages(&fs))
+            let index = facts.index(ctx).await?;
+            Actual::List(index.package_names(Ecosystem::Os))
         }
         ImageProp::Run => return super::oneoff::observe(ctx, &info.id, args, rest).await,
     };
     tail(value, rest)
 }
 
-fn users_of(fs: &layers::ImageFs) -> users::Users {
-    users::Users::parse_bytes(
-        fs.content("/etc/passwd").unwrap_or_default(),
-        fs.content("/etc/group").unwrap_or_default(),
-    )
-}
-
 /// uid and gid of an image's `USER` (empty means root).
-fn resolve_user(fs: &layers::ImageFs, user: &str) -> Result<(u32, u32), ObsError> {
+fn resolve_user(index: &ImageIndex, user: &str) -> Result<(u32, u32), ObsError> {
     if user.is_empty() {
         return Ok((0, 0));
     }
-    users_of(fs).resolve_user_spec(user).ok_or_else(|| {
+    index.users().resolve_user_spec(user).ok_or_else(|| {
         ObsError::Missing(format!(
             "the user `{user}` is not in the image's /etc/passwd (or its group in /etc/group)"
         ))
     })
 }
 
-fn installed_packages(fs: &layers::ImageFs) -> Vec<String> {
-    let mut names: BTreeSet<String> = BTreeSet::new();
-    if let Some(s) = fs.content("/var/lib/dpkg/status") {
-        names.extend(packages::dpkg_installed(&String::from_utf8_lossy(s)));
-    }
-    let status_d: Vec<String> = fs
-        .glob("/var/lib/dpkg/status.d/*")
-        .into_iter()
-        .filter_map(|e| {
-            fs.content(&e.path)
-                .map(|c| String::from_utf8_lossy(c).to_string())
-        })
-        .collect();
-    names.extend(
-        packages::dpkg_status_d_packages(status_d.iter().map(String::as_str))
-            .into_iter()
-            .map(|p| p.name),
-    );
-    if let Some(s) = fs.content("/lib/apk/db/installed") {
-        names.extend(packages::apk_installed(&String::from_utf8_lossy(s)));
-    }
-    names.into_iter().collect()
-}
-
-fn file_property(fs: &layers::ImageFs, path: &str, field: FileProp) -> Result<Actual, ObsError> {
-    let entry = fs.get(path);
+/// `file(PATH).FIELD`: metadata describes the path itself (lstat), `content` reads the file
+/// it leads to (stat; see `imagefs::tree`).
+async fn file_property(
+    ctx: &Ctx,
+    facts: &ImageFacts,
+    path: &str,
+    field: FileProp,
+) -> Result<Actual, ObsError> {
+    let index = facts.index(ctx).await?;
+    let entry = index.fs().get(path);
     if field == FileProp::Exists {
         return Ok(Actual::Bool(entry.is_some()));
     }
@@ -511,19 +509,20 @@ fn file_property(fs: &layers::ImageFs, path: &str, field: FileProp) -> Result<Ac
             "`{path}` does not exist in the image"
         )));
     };
+    let users = index.users();
     Ok(match field {
         FileProp::Type => text(e.kind.word()),
         FileProp::Mode => Actual::Mode(e.mode),
         FileProp::Uid => Actual::Int(e.uid as i64),
         FileProp::Gid => Actual::Int(e.gid as i64),
         FileProp::Owner => text(
-            &users_of(fs)
+            &users
                 .user_name(e.uid as u32)
                 .map(str::to_string)
                 .unwrap_or_else(|| e.uid.to_string()),
         ),
         FileProp::Group => text(
-            &users_of(fs)
+            &users
                 .group_name(e.gid as u32)
                 .map(str::to_string)
                 .unwrap_or_else(|| e.gid.to_string()),
@@ -533,20 +532,10 @@ fn file_property(fs: &layers::ImageFs, path: &str, field: FileProp) -> Result<Ac
             Some(t) => text(t),
             None => return Err(ObsError::Missing(format!("`{path}` is not a link"))),
         },
-        FileProp::Content => match fs.content(path) {
-            Some(c) => text(&String::from_utf8_lossy(c)),
-            None if e.kind == layers::EntryKind::Symlink => {
-                return Err(ObsError::Missing(format!(
-                    "`{path}` is a symlink to `{}`: read the target",
-                    e.link_target.clone().unwrap_or_default()
-                )));
-            }
-            None => {
-                return Err(ObsError::Missing(format!(
-                    "`{path}` has no readable content (a directory, or over 16MiB)"
-                )));
-            }
-        },
+        FileProp::Content => {
+            let c = facts.content(ctx, path).await?;
+            text(&String::from_utf8_lossy(&c))
+        }
         FileProp::Exists => Actual::Bool(true),
     })
 }

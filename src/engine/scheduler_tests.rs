@@ -589,6 +589,8 @@ async fn every_catalogue_row_reaches_an_observer() {
             Owner::ServiceConfig => "app.config.service(\"web\")",
             Owner::List => "img.files(\"/x/*\")",
             Owner::Json => "api.get(\"/\").json",
+            Owner::Limits => "api.limits",
+            Owner::Mount => "api.mount(\"/x\")",
             Owner::LabelMap | Owner::Done => return None,
         })
     };
@@ -636,6 +638,7 @@ async fn every_catalogue_row_reaches_an_observer() {
             (Ty::Size, _) => format!("expect {path} >= 0B"),
             (Ty::Duration, _) => format!("expect {path} >= 0ms"),
             (Ty::Percent, _) => format!("expect {path} >= 0%"),
+            (Ty::Number, _) => format!("expect {path} >= 0"),
             (Ty::Mode, _) => format!("expect {path} != 0o0"),
             (Ty::Text, _) => format!("expect {path} matches /.*/"),
             (Ty::Json, _) => format!("expect {path} == 1"),

@@ -16,7 +16,7 @@ pub async fn build_cached_again(ctx: &Ctx) {
     let t = Instant::now();
     let out = ctx
         .engine
-        .build(fixture_context(), opts, &mut |_| {})
+        .build(fixture_context().into(), opts, &mut |_| {})
         .await
         .unwrap();
     ctx.time("build fixture, fully cached", t.elapsed());
@@ -38,7 +38,11 @@ pub async fn build_multistage_reports_stage_ids(ctx: &Ctx) {
         ..Default::default()
     };
     let t = Instant::now();
-    let out = ctx.engine.build(tar, opts, &mut |_| {}).await.unwrap();
+    let out = ctx
+        .engine
+        .build(tar.into(), opts, &mut |_| {})
+        .await
+        .unwrap();
     ctx.time("build 2-stage (uncached first run)", t.elapsed());
     println!("  final {} stages {:?}", out.image_id, out.stage_ids);
     ctx.extra_images
@@ -71,7 +75,7 @@ pub async fn build_failure_names_the_step(ctx: &Ctx) {
     let t = Instant::now();
     let err = ctx
         .engine
-        .build(tar, opts, &mut |p| {
+        .build(tar.into(), opts, &mut |p| {
             if matches!(p, BuildProgress::Step { .. }) {
                 steps += 1
             }
@@ -103,7 +107,7 @@ pub async fn build_parse_error_has_no_step(ctx: &Ctx) {
     let tar = context(&[("Dockerfile", b"FROMM scratch\n", 0o644)]);
     let err = ctx
         .engine
-        .build(tar, BuildOptions::default(), &mut |_| {})
+        .build(tar.into(), BuildOptions::default(), &mut |_| {})
         .await
         .unwrap_err();
     println!("  {err}");

@@ -83,7 +83,7 @@ pub async fn build_fixture(ctx: &mut Ctx) {
     let t = Instant::now();
     let out = ctx
         .engine
-        .build(fixture_context(), opts, &mut on_progress)
+        .build(fixture_context().into(), opts, &mut on_progress)
         .await
         .expect("fixture build");
     let total = t.elapsed();

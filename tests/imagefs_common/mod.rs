@@ -104,7 +104,16 @@ pub fn build_dir(
     cleanup.images.push(tag.to_string());
     let mut cmd = Command::new("docker");
     cmd.env("DOCKER_BUILDKIT", "0")
-        .args(["build", "-q", "--label", LABEL, "-t", tag, "-f"])
+        .args([
+            "build",
+            "-q",
+            "--force-rm",
+            "--label",
+            LABEL,
+            "-t",
+            tag,
+            "-f",
+        ])
         .arg(dockerfile);
     if no_cache {
         cmd.arg("--no-cache");

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::io::Read;
+use std::io::{self, Read, Write};
 use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -22,6 +22,46 @@ pub type EngineFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, EngineError
 /// A blocking reader over a streamed image tarball (see [`DockerApi::save_image`]).
 pub type ImageTarReader = Box<dyn Read + Send + 'static>;
 
+/// A build context: a tar that is written on demand, on a blocking thread, into whatever
+/// carries it to the engine. The engine streams it as it is written, so the context is never
+/// held in memory whole (a 3 GB context costs a few MiB).
+pub struct BuildContext {
+    produce: ContextWriter,
+}
+
+/// Writes a context tar into the writer it is given.
+type ContextWriter = Box<dyn FnOnce(&mut dyn Write) -> io::Result<()> + Send + 'static>;
+
+impl BuildContext {
+    /// A context written by `produce` (e.g. [`crate::engine::imagefs::context::TarPlan::write`]).
+    /// Its errors end the build; they should name the path they happened on.
+    pub fn from_writer(
+        produce: impl FnOnce(&mut dyn Write) -> io::Result<()> + Send + 'static,
+    ) -> BuildContext {
+        BuildContext {
+            produce: Box::new(produce),
+        }
+    }
+
+    /// Writes the whole tar into `w`. Blocking: call it from a blocking thread.
+    pub fn write_to(self, w: &mut dyn Write) -> io::Result<()> {
+        (self.produce)(w)
+    }
+}
+
+impl From<Vec<u8>> for BuildContext {
+    /// A context tar already in memory.
+    fn from(tar: Vec<u8>) -> BuildContext {
+        BuildContext::from_writer(move |w| w.write_all(&tar))
+    }
+}
+
+impl std::fmt::Debug for BuildContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BuildContext")
+    }
+}
+
 /// Access to a Docker engine. IDs may also be names wherever the daemon accepts them.
 pub trait DockerApi: Send + Sync {
     /// Versions and address of the daemon, recorded at connection time.
@@ -30,13 +70,15 @@ pub trait DockerApi: Send + Sync {
     /// Whether the daemon answers at all (`GET /_ping`), within `limit`.
     fn ping<'a>(&'a self, limit: Duration) -> EngineFuture<'a, ()>;
 
-    /// Builds an image with the legacy builder from an in-memory context tar (already filtered
-    /// by `.dockerignore`; it must contain the Dockerfile). `on_progress` is called for every
-    /// `Step N/M` header and every other output line. A failing step gives
-    /// [`EngineError::BuildFailed`] with the step header and the step's last output lines.
+    /// Builds an image with the legacy builder from a context tar (already filtered by
+    /// `.dockerignore`; it must contain the Dockerfile), streamed to the engine while it is
+    /// written. `on_progress` is called for every `Step N/M` header and every other output
+    /// line. A failing step gives [`EngineError::BuildFailed`] with the step header and the
+    /// step's last output lines; a context that fails to be written gives
+    /// [`EngineError::Io`] with the producer's error.
     fn build<'a>(
         &'a self,
-        context_tar: Vec<u8>,
+        context: BuildContext,
         opts: BuildOptions,
         on_progress: &'a mut (dyn FnMut(BuildProgress) + Send),
     ) -> EngineFuture<'a, BuildOutput>;

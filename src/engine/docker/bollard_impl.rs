@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bollard::Docker;
 use bollard::errors::Error as BollardError;
 
-use super::api::{DockerApi, EngineFuture, ImageTarReader};
+use super::api::{BuildContext, DockerApi, EngineFuture, ImageTarReader};
 use super::errmap::{Subject, map_err};
 use super::error::EngineError;
 use super::types::{
@@ -69,11 +69,11 @@ impl DockerApi for Engine {
 
     fn build<'a>(
         &'a self,
-        context_tar: Vec<u8>,
+        context: BuildContext,
         opts: BuildOptions,
         on_progress: &'a mut (dyn FnMut(BuildProgress) + Send),
     ) -> EngineFuture<'a, BuildOutput> {
-        Box::pin(build::build(self, context_tar, opts, on_progress))
+        Box::pin(build::build(self, context, opts, on_progress))
     }
 
     fn inspect_image<'a>(&'a self, reference: &'a str) -> EngineFuture<'a, Option<ImageInfo>> {

@@ -3,20 +3,23 @@
 use std::collections::HashMap;
 
 use bollard::errors::Error as BollardError;
+use bollard::models::BuildInfo;
 use bollard::query_parameters::BuildImageOptionsBuilder;
-use bytes::Bytes;
 use futures_util::StreamExt;
 
+use super::api::BuildContext;
 use super::bollard_impl::Engine;
 use super::build_log::BuildLog;
+use super::context_stream;
 use super::errmap::Subject;
 use super::error::EngineError;
 use super::types::{BuildOptions, BuildOutput, BuildProgress};
 
-/// Builds `context_tar` (see [`super::api::DockerApi::build`]).
+/// Builds `context`, streamed to the daemon while it is written (see
+/// [`super::api::DockerApi::build`]).
 pub(crate) async fn build(
     engine: &Engine,
-    context_tar: Vec<u8>,
+    context: BuildContext,
     opts: BuildOptions,
     on_progress: &mut (dyn FnMut(BuildProgress) + Send),
 ) -> Result<BuildOutput, EngineError> {
@@ -39,11 +42,51 @@ pub(crate) async fn build(
         builder = builder.labels(&labels);
     }
 
-    let body = bollard::body_full(Bytes::from(context_tar));
-    // Dropping this stream (e.g. on Ctrl-C) cancels the build on the daemon.
-    let mut stream = engine.docker.build_image(builder.build(), None, Some(body));
+    let (body, producer) = context_stream::spawn(context);
     let mut log = BuildLog::default();
     let mut aux_ids: Vec<String> = Vec::new();
+    let outcome = {
+        // Dropping this stream (e.g. on Ctrl-C) cancels the build on the daemon, and drops
+        // the body, which stops the context's writer.
+        let mut stream =
+            engine
+                .docker
+                .build_image(builder.build(), None, Some(bollard::body_try_stream(body)));
+        read_stream(engine, &mut stream, &mut log, &mut aux_ids, on_progress).await
+    };
+    // A context that could not be read is the cause of whatever the daemon said about it
+    // (an aborted upload, a truncated tar).
+    if let Some(e) = producer.failure().await {
+        return Err(EngineError::Io(e));
+    }
+    outcome?;
+    log.finish(on_progress);
+
+    let image_id = match aux_ids.pop() {
+        Some(id) => id,
+        None => fallback_id(engine, &log).await?,
+    };
+    let mut stage_ids: Vec<String> = Vec::new();
+    for id in aux_ids {
+        if id != image_id && !stage_ids.contains(&id) {
+            stage_ids.push(id);
+        }
+    }
+    Ok(BuildOutput {
+        image_id,
+        stage_ids,
+        log: log.into_lines(),
+    })
+}
+
+/// Reads the build's answer until it ends; the step output goes to `log`.
+async fn read_stream(
+    engine: &Engine,
+    stream: &mut (impl futures_util::Stream<Item = Result<BuildInfo, BollardError>> + Unpin),
+    log: &mut BuildLog,
+    aux_ids: &mut Vec<String>,
+    on_progress: &mut (dyn FnMut(BuildProgress) + Send),
+) -> Result<(), EngineError> {
     while let Some(item) = stream.next().await {
         match item {
             Ok(info) => {
@@ -78,23 +121,7 @@ pub(crate) async fn build(
             Err(e) => return Err(engine.err(e, Subject::Other)),
         }
     }
-    log.finish(on_progress);
-
-    let image_id = match aux_ids.pop() {
-        Some(id) => id,
-        None => fallback_id(engine, &log).await?,
-    };
-    let mut stage_ids: Vec<String> = Vec::new();
-    for id in aux_ids {
-        if id != image_id && !stage_ids.contains(&id) {
-            stage_ids.push(id);
-        }
-    }
-    Ok(BuildOutput {
-        image_id,
-        stage_ids,
-        log: log.into_lines(),
-    })
+    Ok(())
 }
 
 /// Daemons that send no `aux` ID still print `Successfully built <short id>`.

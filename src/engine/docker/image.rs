@@ -99,14 +99,13 @@ fn image_info(image: ImageInspect) -> ImageInfo {
     exposed_ports.sort();
     let mut volumes = config.volumes.unwrap_or_default();
     volumes.sort();
+    let diff_ids = image.root_fs.and_then(|fs| fs.layers).unwrap_or_default();
     ImageInfo {
         id: image.id.unwrap_or_default(),
         tags: image.repo_tags.unwrap_or_default(),
         size: image.size.unwrap_or(0).max(0) as u64,
-        layers: image
-            .root_fs
-            .and_then(|fs| fs.layers)
-            .map_or(0, |layers| layers.len()),
+        layers: diff_ids.len(),
+        diff_ids,
         user: config.user.unwrap_or_default(),
         env: config
             .env

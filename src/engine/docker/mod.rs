@@ -22,6 +22,7 @@ mod cleanup;
 mod container;
 mod container_create;
 mod container_info;
+mod context_stream;
 mod errmap;
 mod exec;
 mod health_wait;
@@ -32,7 +33,7 @@ mod save_reader;
 mod stats;
 mod timestamp;
 
-pub use api::{DockerApi, EngineFuture, ImageTarReader};
+pub use api::{BuildContext, DockerApi, EngineFuture, ImageTarReader};
 pub use bollard_impl::Engine;
 pub use connect::{connect, connect_endpoint, connect_to};
 pub use endpoint::Endpoint;

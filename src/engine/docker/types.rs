@@ -135,6 +135,8 @@ pub struct ImageInfo {
     pub size: u64,
     /// Number of filesystem layers.
     pub layers: usize,
+    /// The layers' diff ids (`RootFS.Layers`), bottom first: `based_on` compares them.
+    pub diff_ids: Vec<String>,
     /// `USER`, empty when unset (root).
     pub user: String,
     /// `ENV`, in image order.

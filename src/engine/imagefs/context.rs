@@ -70,7 +70,7 @@ impl DockerIgnore {
     /// pattern that Go's `filepath.Match` or `regexp` rejects (unclosed
     /// `[`, trailing `\`, `[]`, a reversed range, ...).
     pub fn parse(text: &str) -> Result<DockerIgnore, String> {
-        let mut lines: Vec<String> = Vec::new();
+        let mut lines: Vec<(usize, String)> = Vec::new();
         for (i, raw) in text.split('\n').enumerate() {
             let mut line = raw.strip_suffix('\r').unwrap_or(raw);
             if i == 0 {
@@ -97,32 +97,45 @@ impl DockerIgnore {
             if invert {
                 p.insert(0, '!');
             }
-            lines.push(p);
+            lines.push((i + 1, p));
         }
-        Self::from_patterns(&lines)
+        Self::build(lines.iter().map(|(n, p)| (Some(*n), p.as_str())))
     }
 
     /// Builds a matcher from already-read pattern lines (the list that
     /// `ignorefile.ReadAll` returns), like `patternmatcher.New`.
     pub fn from_patterns<S: AsRef<str>>(patterns: &[S]) -> Result<DockerIgnore, String> {
+        Self::build(patterns.iter().map(|p| (None, p.as_ref())))
+    }
+
+    /// Errors name the line (when known) and quote at most the pattern's first
+    /// [`QUOTE_MAX`] characters.
+    fn build<'a>(
+        patterns: impl Iterator<Item = (Option<usize>, &'a str)>,
+    ) -> Result<DockerIgnore, String> {
         let mut out = DockerIgnore::default();
-        for p in patterns {
-            let p = p.as_ref().trim();
+        for (line, p) in patterns {
+            let p = p.trim();
             if p.is_empty() {
                 continue;
             }
+            let fail = |what: String| match line {
+                Some(n) => format!("line {n}: {what}"),
+                None => what,
+            };
             let mut p = go_clean(p);
             let mut exclusion = false;
             if p.starts_with('!') {
                 if p.len() == 1 {
-                    return Err("illegal exclusion pattern: \"!\"".to_string());
+                    return Err(fail("illegal exclusion pattern: \"!\"".to_string()));
                 }
                 exclusion = true;
                 p.remove(0);
                 out.exclusions = true;
             }
-            validate_glob(&p).map_err(|e| format!("{e}: {p:?}"))?;
-            let matcher = compile(&p).map_err(|e| format!("syntax error in pattern {p:?}: {e}"))?;
+            validate_glob(&p).map_err(|e| fail(format!("{e}: {}", quote_capped(&p))))?;
+            let matcher = compile(&p)
+                .map_err(|e| fail(format!("syntax error in pattern {}: {e}", quote_capped(&p))))?;
             out.patterns.push(Pattern {
                 cleaned: p,
                 exclusion,
@@ -466,9 +479,37 @@ fn compile(pattern: &str) -> Result<Matcher, String> {
         T::Regexp => {
             re.push('$');
             let rust = go_regex_to_rust(&re)?;
-            Matcher::Regex(Regex::new(&rust).map_err(|e| e.to_string())?)
+            Matcher::Regex(Regex::new(&rust).map_err(|e| short_regex_error(&e))?)
         }
     })
+}
+
+/// How much of a pattern an error message quotes.
+const QUOTE_MAX: usize = 60;
+
+/// `"pattern"`, or its first [`QUOTE_MAX`] characters and its length when longer.
+fn quote_capped(p: &str) -> String {
+    if p.chars().count() <= QUOTE_MAX {
+        return format!("{p:?}");
+    }
+    let head: String = p.chars().take(QUOTE_MAX).collect();
+    format!("{:?}… ({} bytes)", head, p.len())
+}
+
+/// The regex crate's error without the regex it echoes (which can be huge).
+fn short_regex_error(e: &regex::Error) -> String {
+    match e {
+        regex::Error::CompiledTooBig(limit) => {
+            format!("the pattern is too large (its regex compiles to over {limit} bytes)")
+        }
+        regex::Error::Syntax(text) => text
+            .lines()
+            .rev()
+            .find_map(|l| l.trim().strip_prefix("error:"))
+            .map(|l| l.trim().to_string())
+            .unwrap_or_else(|| "invalid pattern".to_string()),
+        _ => "invalid pattern".to_string(),
+    }
 }
 
 /// Translates the Go (RE2) regexp produced by [`compile`] into the `regex`
@@ -731,12 +772,16 @@ pub struct Context {
 /// Errors: an unreadable `.dockerignore`, an invalid pattern
 /// (`InvalidData`), or an unreadable directory that is not pruned.
 pub fn scan(root: &Path) -> io::Result<Context> {
-    let ignore = match fs::read(root.join(".dockerignore")) {
+    let ignore_path = root.join(".dockerignore");
+    let ignore = match fs::read(&ignore_path) {
         Ok(bytes) => DockerIgnore::parse(&String::from_utf8_lossy(&bytes)).map_err(|e| {
-            io::Error::new(io::ErrorKind::InvalidData, format!(".dockerignore: {e}"))
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}, {e}", ignore_path.display()),
+            )
         })?,
         Err(e) if e.kind() == io::ErrorKind::NotFound => DockerIgnore::default(),
-        Err(e) => return Err(e),
+        Err(e) => return Err(at(&ignore_path, e)),
     };
     let mut files = Vec::new();
     walk(root, "", None, &ignore, &mut files)?;
@@ -763,9 +808,9 @@ fn walk(
     ignore: &DockerIgnore,
     out: &mut Vec<ContextEntry>,
 ) -> io::Result<()> {
-    let mut names: Vec<std::ffi::OsString> = fs::read_dir(dir)?
-        .map(|e| e.map(|e| e.file_name()))
-        .collect::<io::Result<_>>()?;
+    let mut names: Vec<std::ffi::OsString> = fs::read_dir(dir)
+        .and_then(|rd| rd.map(|e| e.map(|e| e.file_name())).collect())
+        .map_err(|e| at(dir, e))?;
     names.sort();
     for name in names {
         let name_str = name.to_str().ok_or_else(|| {
@@ -780,7 +825,7 @@ fn walk(
             format!("{prefix}/{name_str}")
         };
         let path = dir.join(&name);
-        let meta = fs::symlink_metadata(&path)?;
+        let meta = fs::symlink_metadata(&path).map_err(|e| at(&path, e))?;
         let ft = meta.file_type();
         let (skip, info) = if ignore.is_empty() {
             (false, Vec::new())
@@ -810,7 +855,12 @@ fn walk(
             continue; // socket
         };
         let link_target = if kind == ContextKind::Symlink {
-            Some(fs::read_link(&path)?.to_string_lossy().into_owned())
+            Some(
+                fs::read_link(&path)
+                    .map_err(|e| at(&path, e))?
+                    .to_string_lossy()
+                    .into_owned(),
+            )
         } else {
             None
         };
@@ -855,11 +905,190 @@ pub fn glob_files<'a>(ctx: &'a Context, pattern: &str) -> Vec<&'a ContextEntry> 
 // Context tar
 // ---------------------------------------------------------------------------
 
+#[derive(Debug, Clone)]
 enum Source {
     /// A file inside the context, by relative path.
     Disk,
     /// Generated bytes (outside Dockerfile, rewritten .dockerignore).
     Bytes(Vec<u8>),
+}
+
+/// What [`write_tar`] will write, decided before any byte is written: the entries in order
+/// and the Dockerfile's name inside the tar. Cheap to make (no file data is read, only a
+/// Dockerfile outside the context and `.dockerignore`); [`TarPlan::write`] then streams the
+/// tar into any writer, so a build can send the context while it is being read.
+#[derive(Debug, Clone)]
+pub struct TarPlan {
+    root: PathBuf,
+    items: Vec<(String, Source)>,
+    dockerfile: String,
+    now: u64,
+}
+
+/// `<path>: <error>`, keeping the error's kind: every I/O error of the context names the path
+/// it happened on.
+fn at(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// Decides the context tar the docker CLI would send for `ctx` (see [`write_tar`]).
+pub fn plan_tar(ctx: &Context, dockerfile: &Path) -> io::Result<TarPlan> {
+    let root = fs::canonicalize(&ctx.root).map_err(|e| at(&ctx.root, e))?;
+    let df_abs = if dockerfile.is_absolute() {
+        dockerfile.to_path_buf()
+    } else {
+        ctx.root.join(dockerfile)
+    };
+    let df_abs = fs::canonicalize(&df_abs)
+        .map_err(|e| io::Error::new(e.kind(), format!("Dockerfile {}: {e}", df_abs.display())))?;
+    let inside = df_abs
+        .strip_prefix(&root)
+        .ok()
+        .and_then(|p| p.to_str())
+        .map(|s| s.to_string());
+
+    let mut items: Vec<(String, Source)> = ctx
+        .files
+        .iter()
+        .map(|e| (e.rel_path.clone(), Source::Disk))
+        .collect();
+    let in_files = |items: &Vec<(String, Source)>, p: &str| items.iter().any(|(r, _)| r == p);
+
+    let ignore_path = ctx.root.join(".dockerignore");
+    let dockerignore_exists = fs::symlink_metadata(&ignore_path).is_ok();
+    let df_name;
+    match inside {
+        Some(rel) if !rel.is_empty() => {
+            if !in_files(&items, &rel) {
+                items.push((rel.clone(), Source::Disk));
+            }
+            if dockerignore_exists && !in_files(&items, ".dockerignore") {
+                items.push((".dockerignore".to_string(), Source::Disk));
+            }
+            df_name = rel;
+        }
+        _ => {
+            let content = fs::read(&df_abs).map_err(|e| at(&df_abs, e))?;
+            let mut name = format!(".dspec-Dockerfile-{:016x}", crate::fnv::fnv1a(&content));
+            let mut n = 0;
+            while in_files(&items, &name) {
+                n += 1;
+                name = format!(".dspec-Dockerfile-{:016x}-{n}", crate::fnv::fnv1a(&content));
+            }
+            let mut ignore_text = if dockerignore_exists {
+                fs::read(&ignore_path).map_err(|e| at(&ignore_path, e))?
+            } else {
+                b".dockerignore".to_vec()
+            };
+            ignore_text.extend_from_slice(format!("\n{name}\n").as_bytes());
+            items.retain(|(r, _)| r != ".dockerignore");
+            items.push((".dockerignore".to_string(), Source::Bytes(ignore_text)));
+            items.push((name.clone(), Source::Bytes(content)));
+            df_name = name;
+        }
+    }
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Ok(TarPlan {
+        root: ctx.root.clone(),
+        items,
+        dockerfile: df_name,
+        now,
+    })
+}
+
+impl TarPlan {
+    /// The Dockerfile's path inside the tar (the build's `dockerfile` option).
+    pub fn dockerfile_name(&self) -> &str {
+        &self.dockerfile
+    }
+
+    /// Writes the tar, reading each file as it goes: memory stays bounded whatever the
+    /// context's size. Every I/O error names the path it happened on.
+    pub fn write<W: Write>(self, w: W) -> io::Result<()> {
+        let mut builder = tar::Builder::new(w);
+        let mut seen: HashMap<(u64, u64), String> = HashMap::new();
+        for (rel, src) in self.items {
+            let path = self.root.join(&rel);
+            match src {
+                Source::Bytes(data) => {
+                    let mut h = tar::Header::new_gnu();
+                    match fs::metadata(&path) {
+                        // keep the original .dockerignore's mode and mtime
+                        Ok(meta) if rel == ".dockerignore" => {
+                            h.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+                            h.set_mode(meta.mode() & 0o7777);
+                        }
+                        _ => {
+                            h.set_mode(0o600);
+                            h.set_mtime(self.now);
+                        }
+                    }
+                    h.set_entry_type(tar::EntryType::Regular);
+                    h.set_uid(0);
+                    h.set_gid(0);
+                    h.set_size(data.len() as u64);
+                    builder.append_data(&mut h, &rel, &data[..])?;
+                }
+                Source::Disk => {
+                    append_disk(&mut builder, &path, &rel, &mut seen).map_err(|e| at(&path, e))?;
+                }
+            }
+        }
+        builder.into_inner()?.flush()
+    }
+}
+
+/// Appends one file of the context, from `lstat` at write time.
+fn append_disk<W: Write>(
+    builder: &mut tar::Builder<W>,
+    path: &Path,
+    rel: &str,
+    seen: &mut HashMap<(u64, u64), String>,
+) -> io::Result<()> {
+    let meta = fs::symlink_metadata(path)?;
+    let ft = meta.file_type();
+    let mut h = tar::Header::new_gnu();
+    h.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+    h.set_mode(meta.mode() & 0o7777);
+    h.set_uid(0);
+    h.set_gid(0);
+    if ft.is_dir() {
+        h.set_size(0);
+        builder.append_data(&mut h, format!("{rel}/"), io::empty())?;
+    } else if ft.is_symlink() {
+        h.set_size(0);
+        let target = fs::read_link(path)?;
+        builder.append_link(&mut h, rel, target)?;
+    } else if ft.is_file() {
+        if meta.nlink() > 1 {
+            if let Some(first) = seen.get(&(meta.dev(), meta.ino())) {
+                h.set_entry_type(tar::EntryType::Link);
+                h.set_size(0);
+                builder.append_link(&mut h, rel, first)?;
+                return Ok(());
+            }
+            seen.insert((meta.dev(), meta.ino()), rel.to_string());
+        }
+        h.set_size(meta.len());
+        let f = fs::File::open(path)?;
+        builder.append_data(&mut h, rel, ExactLen::new(f, meta.len()))?;
+    } else if ft.is_char_device() || ft.is_block_device() || ft.is_fifo() {
+        h.set_size(0);
+        if !ft.is_fifo() {
+            let rdev = meta.rdev();
+            let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
+            let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
+            h.set_device_major(major as u32)?;
+            h.set_device_minor(minor as u32)?;
+        }
+        builder.append_data(&mut h, rel, io::empty())?;
+    }
+    // sockets: skipped, like the CLI
+    Ok(())
 }
 
 /// Writes the context tar the docker CLI would send for `ctx` and returns
@@ -882,135 +1111,13 @@ enum Source {
 ///   when the context has none), exactly as the CLI does with its
 ///   `.dockerfile.<random>` name, so the daemon deletes it and `COPY . /x`
 ///   does not see it.
+///
+/// The same as [`plan_tar`] followed by [`TarPlan::write`].
 pub fn write_tar<W: Write>(ctx: &Context, dockerfile: &Path, w: W) -> io::Result<String> {
-    let root = fs::canonicalize(&ctx.root)?;
-    let df_abs = if dockerfile.is_absolute() {
-        dockerfile.to_path_buf()
-    } else {
-        ctx.root.join(dockerfile)
-    };
-    let df_abs = fs::canonicalize(&df_abs)
-        .map_err(|e| io::Error::new(e.kind(), format!("Dockerfile {}: {e}", df_abs.display())))?;
-    let inside = df_abs
-        .strip_prefix(&root)
-        .ok()
-        .and_then(|p| p.to_str())
-        .map(|s| s.to_string());
-
-    let mut items: Vec<(String, Source)> = ctx
-        .files
-        .iter()
-        .map(|e| (e.rel_path.clone(), Source::Disk))
-        .collect();
-    let in_files = |items: &Vec<(String, Source)>, p: &str| items.iter().any(|(r, _)| r == p);
-
-    let dockerignore_exists = fs::symlink_metadata(ctx.root.join(".dockerignore")).is_ok();
-    let df_name;
-    match inside {
-        Some(rel) if !rel.is_empty() => {
-            if !in_files(&items, &rel) {
-                items.push((rel.clone(), Source::Disk));
-            }
-            if dockerignore_exists && !in_files(&items, ".dockerignore") {
-                items.push((".dockerignore".to_string(), Source::Disk));
-            }
-            df_name = rel;
-        }
-        _ => {
-            let content = fs::read(&df_abs)?;
-            let mut name = format!(".dspec-Dockerfile-{:016x}", crate::fnv::fnv1a(&content));
-            let mut n = 0;
-            while in_files(&items, &name) {
-                n += 1;
-                name = format!(".dspec-Dockerfile-{:016x}-{n}", crate::fnv::fnv1a(&content));
-            }
-            let mut ignore_text = if dockerignore_exists {
-                fs::read(ctx.root.join(".dockerignore"))?
-            } else {
-                b".dockerignore".to_vec()
-            };
-            ignore_text.extend_from_slice(format!("\n{name}\n").as_bytes());
-            items.retain(|(r, _)| r != ".dockerignore");
-            items.push((".dockerignore".to_string(), Source::Bytes(ignore_text)));
-            items.push((name.clone(), Source::Bytes(content)));
-            df_name = name;
-        }
-    }
-    items.sort_by(|a, b| a.0.cmp(&b.0));
-
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let mut builder = tar::Builder::new(w);
-    let mut seen: HashMap<(u64, u64), String> = HashMap::new();
-    for (rel, src) in items {
-        let path = ctx.root.join(&rel);
-        match src {
-            Source::Bytes(data) => {
-                let mut h = tar::Header::new_gnu();
-                match fs::metadata(&path) {
-                    // keep the original .dockerignore's mode and mtime
-                    Ok(meta) if rel == ".dockerignore" => {
-                        h.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
-                        h.set_mode(meta.mode() & 0o7777);
-                    }
-                    _ => {
-                        h.set_mode(0o600);
-                        h.set_mtime(now);
-                    }
-                }
-                h.set_entry_type(tar::EntryType::Regular);
-                h.set_uid(0);
-                h.set_gid(0);
-                h.set_size(data.len() as u64);
-                builder.append_data(&mut h, &rel, &data[..])?;
-            }
-            Source::Disk => {
-                let meta = fs::symlink_metadata(&path)?;
-                let ft = meta.file_type();
-                let mut h = tar::Header::new_gnu();
-                h.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
-                h.set_mode(meta.mode() & 0o7777);
-                h.set_uid(0);
-                h.set_gid(0);
-                if ft.is_dir() {
-                    h.set_size(0);
-                    builder.append_data(&mut h, format!("{rel}/"), io::empty())?;
-                } else if ft.is_symlink() {
-                    h.set_size(0);
-                    let target = fs::read_link(&path)?;
-                    builder.append_link(&mut h, &rel, target)?;
-                } else if ft.is_file() {
-                    if meta.nlink() > 1 {
-                        if let Some(first) = seen.get(&(meta.dev(), meta.ino())) {
-                            h.set_entry_type(tar::EntryType::Link);
-                            h.set_size(0);
-                            builder.append_link(&mut h, &rel, first)?;
-                            continue;
-                        }
-                        seen.insert((meta.dev(), meta.ino()), rel.clone());
-                    }
-                    h.set_size(meta.len());
-                    let f = fs::File::open(&path)?;
-                    builder.append_data(&mut h, &rel, ExactLen::new(f, meta.len(), &path))?;
-                } else if ft.is_char_device() || ft.is_block_device() || ft.is_fifo() {
-                    h.set_size(0);
-                    if !ft.is_fifo() {
-                        let rdev = meta.rdev();
-                        let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
-                        let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
-                        h.set_device_major(major as u32)?;
-                        h.set_device_minor(minor as u32)?;
-                    }
-                    builder.append_data(&mut h, &rel, io::empty())?;
-                }
-                // sockets: skipped, like the CLI
-            }
-        }
-    }
-    builder.into_inner()?.flush()?;
-    Ok(df_name)
+    let plan = plan_tar(ctx, dockerfile)?;
+    let name = plan.dockerfile_name().to_string();
+    plan.write(w)?;
+    Ok(name)
 }
 
 /// A reader that yields exactly `len` bytes or fails (a file that changed
@@ -1018,16 +1125,11 @@ pub fn write_tar<W: Write>(ctx: &Context, dockerfile: &Path, w: W) -> io::Result
 struct ExactLen<R> {
     inner: R,
     left: u64,
-    path: PathBuf,
 }
 
 impl<R: Read> ExactLen<R> {
-    fn new(inner: R, len: u64, path: &Path) -> Self {
-        ExactLen {
-            inner,
-            left: len,
-            path: path.to_path_buf(),
-        }
+    fn new(inner: R, len: u64) -> Self {
+        ExactLen { inner, left: len }
     }
 }
 
@@ -1041,7 +1143,7 @@ impl<R: Read> Read for ExactLen<R> {
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
-                format!("{} shrank while it was being sent", self.path.display()),
+                "the file shrank while it was being sent",
             ));
         }
         self.left -= n as u64;
@@ -1084,6 +1186,65 @@ mod tests {
         assert!(DockerIgnore::parse("! \n").is_err());
         assert!(DockerIgnore::parse("!/\n").is_err());
         assert!(DockerIgnore::parse("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn pattern_errors_name_the_line_and_quote_little() {
+        // A 40 KB pattern whose regex is over the size limit.
+        let huge = "*a".repeat(20_000);
+        let err = DockerIgnore::parse(&format!("# big\nok\n\n{huge}\n")).unwrap_err();
+        assert!(err.starts_with("line 4: "), "{err}");
+        assert!(err.contains("too large"), "{err}");
+        assert!(err.contains("(40000 bytes)"), "{err}");
+        assert!(err.len() < 300, "{} bytes: {err}", err.len());
+        // A syntax error: the line, the pattern, and a one-line reason.
+        let err = DockerIgnore::parse("a\nb\n  [z-a]\n").unwrap_err();
+        assert!(err.starts_with("line 3: "), "{err}");
+        assert!(err.contains("\"[z-a]\""), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+        let err = DockerIgnore::parse("x\n!\n").unwrap_err();
+        assert_eq!(err, "line 2: illegal exclusion pattern: \"!\"");
+        // Without lines (from_patterns), no line is named.
+        let err = DockerIgnore::from_patterns(&["["]).unwrap_err();
+        assert!(err.starts_with("syntax error in pattern"), "{err}");
+    }
+
+    #[test]
+    fn scan_errors_name_the_path() {
+        let dir = std::env::temp_dir().join(format!("dspec-ctx-err-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("sub")).unwrap();
+        fs::write(dir.join("Dockerfile"), "FROM scratch\n").unwrap();
+        fs::write(dir.join("sub/gone.txt"), "x").unwrap();
+        // A file that vanishes between the scan and the tar.
+        let ctx = scan(&dir).unwrap();
+        fs::remove_file(dir.join("sub/gone.txt")).unwrap();
+        let err = write_tar(&ctx, &dir.join("Dockerfile"), io::sink()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert!(
+            err.to_string()
+                .contains(&format!("{}", dir.join("sub/gone.txt").display())),
+            "{err}"
+        );
+        // An invalid .dockerignore names the file and the line.
+        fs::write(
+            dir.join(".dockerignore"),
+            format!("ok\n{}\n", "*a".repeat(20_000)),
+        )
+        .unwrap();
+        let err = scan(&dir).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "{}, line 2: ",
+                dir.join(".dockerignore").display()
+            )),
+            "{err}"
+        );
+        assert!(err.len() < 400, "{err}");
+        // A context that is not a directory.
+        let err = scan(&dir.join("Dockerfile")).unwrap_err().to_string();
+        assert!(err.contains("Dockerfile"), "{err}");
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

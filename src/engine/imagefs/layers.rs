@@ -1,295 +1,59 @@
 //! An image's exact filesystem, read from the `docker save` stream
 //! (`GET /images/{name}/get`) without creating or running a container.
 //!
-//! [`read_saved_image`] reads the save tar in one streaming pass. Each layer
-//! tar inside it is read as a nested tar: only per-entry metadata is kept
-//! (file data is skipped, never buffered), plus the content of the paths the
-//! caller asks for. When the stream ends, the layers are applied in the
-//! order `manifest.json` gives, with overlay/AUFS whiteouts:
+//! [`read_image`] reads the save tar in one streaming pass. Each layer
+//! tar inside it is read as a nested tar: per-entry metadata is kept, file
+//! data streams past (hashed with SHA-256 when asked, never buffered), and the
+//! content of the paths the caller asks for is kept, as well as the package
+//! metadata files of the Python and Node ecosystems (parsed on the fly). When
+//! the stream ends, the layers are applied in the order `manifest.json` gives,
+//! with overlay/AUFS whiteouts:
 //!
 //! * `.wh.<name>` deletes `<name>` and everything below it from lower layers;
 //! * `.wh..wh..opq` hides every lower-layer entry under its directory (applied
 //!   before the layer's own entries);
 //! * a non-directory replacing a directory removes the lower subtree; a
 //!   directory over a directory takes the upper metadata and keeps children;
-//! * a hardlink keeps its own header metadata, and its size (and wanted
-//!   content) is that of its target at the time the layer is applied;
+//! * a hardlink keeps its own header metadata, and its size, hash (and wanted
+//!   content) are those of its target at the time the layer is applied;
 //! * a parent directory missing from a layer keeps the lower layer's
 //!   directory, or is created as `0755 0:0` (like Docker's unpacker).
 //!
-//! Memory grows with the number of entries (and the wanted contents), not
-//! with the image's byte size. Only `std` and `tar` (plus `globset` for
-//! [`ImageFs::glob`]) are used.
+//! The image's config JSON (history, diff ids, `USER`) is read from the same
+//! stream. Memory grows with the number of entries (and the wanted contents),
+//! not with the image's byte size.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufReader, Read};
 
-/// Kind of a filesystem entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EntryKind {
-    File,
-    Dir,
-    Symlink,
-    /// A hardlink entry in a layer tar; `link_target` is the absolute path
-    /// it links to.
-    Hardlink,
-    Char,
-    Block,
-    Fifo,
+use super::config::ImageConfig;
+use super::ecosystems::{self, EcoPackage};
+use super::sha256::Hasher;
+pub use super::tree::{EntryKind, FsEntry, ImageFs, MAX_SYMLINKS};
+use super::tree::{dir_entry, join, normalize_abs, parent_of};
+
+/// What [`read_image`] keeps besides metadata.
+pub struct ReadOptions<'a> {
+    /// Asked for every regular file in every layer: the data of wanted files of at most
+    /// `max_content` bytes is kept, and [`ImageFs::content`] returns the topmost layer's
+    /// version. A wanted hardlink gets its target's content when the target was wanted too.
+    pub want: &'a dyn Fn(&str) -> bool,
+    pub max_content: u64,
+    /// SHA-256 of every regular file ([`FsEntry::sha256`]).
+    pub hash: bool,
+    /// Parse pip and npm metadata files ([`SavedImage::packages`]).
+    pub packages: bool,
 }
 
-impl EntryKind {
-    /// The kind of a tar entry; `None` for pax headers and other entries that are not files.
-    pub fn of_tar(et: tar::EntryType) -> Option<EntryKind> {
-        Some(
-            if et.is_file() || et.is_contiguous() || et.is_gnu_sparse() {
-                EntryKind::File
-            } else if et.is_dir() {
-                EntryKind::Dir
-            } else if et.is_symlink() {
-                EntryKind::Symlink
-            } else if et.is_hard_link() {
-                EntryKind::Hardlink
-            } else if et.is_character_special() {
-                EntryKind::Char
-            } else if et.is_block_special() {
-                EntryKind::Block
-            } else if et.is_fifo() {
-                EntryKind::Fifo
-            } else {
-                return None;
-            },
-        )
-    }
-
-    /// The word `file(PATH).type` gives: `file`, `dir`, `symlink`, `hardlink`, `char`, `block`,
-    /// `fifo`.
-    pub fn word(self) -> &'static str {
-        match self {
-            EntryKind::File => "file",
-            EntryKind::Dir => "dir",
-            EntryKind::Symlink => "symlink",
-            EntryKind::Hardlink => "hardlink",
-            EntryKind::Char => "char",
-            EntryKind::Block => "block",
-            EntryKind::Fifo => "fifo",
-        }
-    }
-}
-
-/// One path in the image, with lstat-like metadata.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FsEntry {
-    /// Absolute, normalized path, e.g. `/app/main.pyc`; `/` for the root.
-    pub path: String,
-    pub kind: EntryKind,
-    /// Permission bits incl. setuid/setgid/sticky (`mode & 0o7777`).
-    pub mode: u32,
-    pub uid: u64,
-    pub gid: u64,
-    /// Data size for files (and hardlinks: their target's size); 0 otherwise.
-    pub size: u64,
-    /// Symlink target verbatim (relative or absolute), or a hardlink's
-    /// absolute target path.
-    pub link_target: Option<String>,
-}
-
-/// The merged filesystem of an image.
+/// An image read from its `docker save` stream.
 #[derive(Debug, Clone)]
-pub struct ImageFs {
-    entries: BTreeMap<String, FsEntry>,
-    contents: HashMap<String, Vec<u8>>,
-    layers: Vec<String>,
+pub struct SavedImage {
+    pub fs: ImageFs,
+    /// The config JSON `manifest.json` names; `None` when the stream has none.
+    pub config: Option<ImageConfig>,
+    /// Python and Node packages whose metadata file is in the merged filesystem, by path.
+    pub packages: Vec<EcoPackage>,
 }
-
-/// Maximum number of symlinks followed while resolving one path (Linux's
-/// `MAXSYMLINKS`).
-pub const MAX_SYMLINKS: usize = 40;
-
-impl ImageFs {
-    /// The entry at `abs_path` with lstat semantics: symlinks in the
-    /// directory part are followed, a symlink in the last component is
-    /// returned as the symlink. A trailing `/` follows the last component too.
-    pub fn get(&self, abs_path: &str) -> Option<&FsEntry> {
-        if let Some(key) = fast_key(abs_path)
-            && let Some(e) = self.entries.get(&key)
-        {
-            return Some(e);
-        }
-        let follow_last = abs_path.len() > 1 && abs_path.ends_with('/');
-        let key = self.walk(abs_path, follow_last)?;
-        self.entries.get(&key)
-    }
-
-    /// The entry at `abs_path` with stat semantics: every symlink (absolute
-    /// or relative target) is followed, at most [`MAX_SYMLINKS`] in total.
-    /// Returns None for a dangling link, a loop or a missing path.
-    pub fn resolve(&self, abs_path: &str) -> Option<&FsEntry> {
-        let key = self.walk(abs_path, true)?;
-        self.entries.get(&key)
-    }
-
-    /// Non-directory entries whose path matches `pattern` (absolute glob; a
-    /// relative one is taken as absolute; `*` and `?` do not cross `/`, `**`
-    /// matches any depth, `[...]`, `{a,b}`, `\` escapes), sorted by path.
-    /// Symlinks are not followed. An invalid pattern matches nothing.
-    pub fn glob(&self, pattern: &str) -> Vec<&FsEntry> {
-        let pat = if pattern.starts_with('/') {
-            pattern.to_string()
-        } else {
-            format!("/{pattern}")
-        };
-        let Ok(m) = crate::glob::compile(&pat) else {
-            return Vec::new();
-        };
-        // Scan only below the literal directory prefix of the pattern.
-        let meta = pat.find(['*', '?', '[', '{', '\\']).unwrap_or(pat.len());
-        let prefix = &pat[..=pat[..meta].rfind('/').unwrap_or(0)];
-        self.entries
-            .range::<str, _>((
-                std::ops::Bound::Included(prefix),
-                std::ops::Bound::Unbounded,
-            ))
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .filter(|(k, e)| e.kind != EntryKind::Dir && m.is_match(k.as_str()))
-            .map(|(_, e)| e)
-            .collect()
-    }
-
-    /// The content of the file at `abs_path` (symlinks followed), if the
-    /// caller's `want_content` asked for the path the data was stored under
-    /// and it was at most `max_content` bytes.
-    pub fn content(&self, abs_path: &str) -> Option<&[u8]> {
-        let key = self.walk(abs_path, true)?;
-        self.contents.get(&key).map(|v| v.as_slice())
-    }
-
-    /// Number of entries, including the root directory.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Always false: the root directory is always present.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// All entries in path order (byte order), the root first.
-    pub fn iter(&self) -> impl Iterator<Item = &FsEntry> {
-        self.entries.values()
-    }
-
-    /// The layer paths inside the save tar, in manifest (application) order.
-    pub fn layers(&self) -> &[String] {
-        &self.layers
-    }
-
-    /// Resolves `path` to an existing key. Follows symlinks in directory
-    /// components, and in the last one when `follow_last`.
-    fn walk(&self, path: &str, follow_last: bool) -> Option<String> {
-        let mut queue: VecDeque<String> = path
-            .split('/')
-            .filter(|c| !c.is_empty())
-            .map(str::to_string)
-            .collect();
-        let mut cur = String::from("/");
-        let mut budget = MAX_SYMLINKS;
-        while let Some(comp) = queue.pop_front() {
-            match comp.as_str() {
-                "." => continue,
-                ".." => {
-                    cur = parent_of(&cur).to_string();
-                    continue;
-                }
-                _ => {}
-            }
-            let next = join(&cur, &comp);
-            let entry = self.entries.get(&next)?;
-            let last = queue.is_empty();
-            if entry.kind == EntryKind::Symlink && (!last || follow_last) {
-                if budget == 0 {
-                    return None;
-                }
-                budget -= 1;
-                let target = entry.link_target.as_deref().unwrap_or("");
-                if target.starts_with('/') {
-                    cur = String::from("/");
-                }
-                for c in target.split('/').filter(|c| !c.is_empty()).rev() {
-                    queue.push_front(c.to_string());
-                }
-                continue;
-            }
-            if !last && entry.kind != EntryKind::Dir {
-                return None;
-            }
-            cur = next;
-        }
-        Some(cur)
-    }
-}
-
-/// Lexically normalized key when the path has no `..` (then, since every
-/// stored entry's parents are directories, a direct hit is the answer).
-fn fast_key(path: &str) -> Option<String> {
-    if path.len() > 1 && path.ends_with('/') {
-        return None;
-    }
-    let mut out = String::with_capacity(path.len() + 1);
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => return None,
-            c => {
-                out.push('/');
-                out.push_str(c);
-            }
-        }
-    }
-    if out.is_empty() {
-        out.push('/');
-    }
-    Some(out)
-}
-
-fn join(dir: &str, name: &str) -> String {
-    if dir == "/" {
-        format!("/{name}")
-    } else {
-        format!("{dir}/{name}")
-    }
-}
-
-fn parent_of(p: &str) -> &str {
-    match p.rfind('/') {
-        Some(0) | None => "/",
-        Some(i) => &p[..i],
-    }
-}
-
-/// Normalizes a tar entry name to an absolute path (`./a/b/` → `/a/b`);
-/// `..` cannot climb above the root.
-fn normalize_abs(name: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in name.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    if parts.is_empty() {
-        "/".to_string()
-    } else {
-        format!("/{}", parts.join("/"))
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Reading
-// ---------------------------------------------------------------------------
 
 #[derive(Debug, Clone)]
 enum RawKind {
@@ -310,6 +74,8 @@ struct RawEntry {
     size: u64,
     link_target: Option<String>,
     content: Option<Vec<u8>>,
+    sha256: Option<[u8; 32]>,
+    package: Option<EcoPackage>,
 }
 
 enum Layer {
@@ -317,15 +83,29 @@ enum Layer {
     Compressed(&'static str),
 }
 
+/// Largest JSON file kept from the stream (manifest, config).
 const MAX_JSON: u64 = 64 << 20;
 
-/// Reads a `docker save` stream and returns the image's merged filesystem.
+/// Reads a `docker save` stream and returns the image's merged filesystem, without hashes
+/// or packages (see [`read_image`]).
+pub fn read_saved_image<R: Read>(
+    r: R,
+    want_content: &dyn Fn(&str) -> bool,
+    max_content: u64,
+) -> io::Result<ImageFs> {
+    let opts = ReadOptions {
+        want: want_content,
+        max_content,
+        hash: false,
+        packages: false,
+    };
+    read_image(r, &opts).map(|s| s.fs)
+}
+
+/// Reads a `docker save` stream: the image's merged filesystem, its config, and what `opts`
+/// asks for.
 ///
-/// * `want_content(abs_path)` is asked for every regular file in every
-///   layer; the data of wanted files of at most `max_content` bytes is kept,
-///   and [`ImageFs::content`] returns the topmost layer's version. A wanted
-///   hardlink gets its target's content when the target was wanted too.
-/// * The stream is read once, front to back; layer data is skipped.
+/// * The stream is read once, front to back; layer data is skipped or hashed.
 /// * Supports the classic layout (`<id>/layer.tar`, symlinked duplicates,
 ///   `manifest.json` at any position) and OCI layouts whose uncompressed
 ///   layer blobs are listed in `manifest.json`. If `manifest.json` lists
@@ -333,15 +113,11 @@ const MAX_JSON: u64 = 64 << 20;
 ///
 /// Errors (`InvalidData`): no `manifest.json`, a listed layer missing from
 /// the stream, a compressed layer, a malformed tar.
-pub fn read_saved_image<R: Read>(
-    r: R,
-    want_content: &dyn Fn(&str) -> bool,
-    max_content: u64,
-) -> io::Result<ImageFs> {
+pub fn read_image<R: Read>(r: R, opts: &ReadOptions<'_>) -> io::Result<SavedImage> {
     let mut outer = tar::Archive::new(BufReader::with_capacity(256 << 10, r));
     let mut layers: HashMap<String, Layer> = HashMap::new();
     let mut links: HashMap<String, String> = HashMap::new();
-    let mut manifest: Option<Vec<u8>> = None;
+    let mut jsons: HashMap<String, Vec<u8>> = HashMap::new();
     for entry in outer.entries()? {
         let mut entry = entry?;
         let name = normalize_abs(&entry.path()?.to_string_lossy());
@@ -361,22 +137,30 @@ pub fn read_saved_image<R: Read>(
         if !(et.is_file() || et.is_contiguous()) {
             continue;
         }
-        if name == "/manifest.json" {
-            let mut buf = Vec::new();
-            (&mut entry).take(MAX_JSON).read_to_end(&mut buf)?;
-            manifest = Some(buf);
+        if name.ends_with(".json") {
+            if entry.size() <= MAX_JSON {
+                let mut buf = Vec::new();
+                (&mut entry).take(MAX_JSON).read_to_end(&mut buf)?;
+                jsons.insert(name, buf);
+            }
             continue;
         }
-        if name.ends_with(".json")
-            || name.ends_with("/VERSION")
+        if name.ends_with("/VERSION")
+            || name.ends_with("/json")
             || name == "/repositories"
             || name == "/oci-layout"
         {
             continue;
         }
-        // Candidate layer: peek at the first block.
+        // Candidate layer (or an OCI JSON blob): peek at the first block.
         let mut head = Vec::with_capacity(512);
         (&mut entry).take(512).read_to_end(&mut head)?;
+        if head.first() == Some(&b'{') && entry.size() <= MAX_JSON {
+            let mut buf = head;
+            (&mut entry).take(MAX_JSON).read_to_end(&mut buf)?;
+            jsons.insert(name, buf);
+            continue;
+        }
         if head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b {
             layers.insert(name, Layer::Compressed("gzip"));
             continue;
@@ -389,25 +173,38 @@ pub fn read_saved_image<R: Read>(
             continue;
         }
         let chained = io::Cursor::new(head).chain(&mut entry);
-        let raw = read_layer(chained, want_content, max_content)
+        let raw = read_layer(chained, opts)
             .map_err(|e| io::Error::new(e.kind(), format!("layer {name}: {e}")))?;
         layers.insert(name, Layer::Entries(raw));
     }
-    let manifest = manifest.ok_or_else(|| invalid("no manifest.json in the docker save stream"))?;
-    let layer_names = parse_manifest(&manifest)?;
-
-    let mut fs = Merger::new();
-    let mut resolved_names = Vec::new();
-    for lname in &layer_names {
-        let mut key = normalize_abs(lname);
+    let manifest = jsons
+        .get("/manifest.json")
+        .ok_or_else(|| invalid("no manifest.json in the docker save stream"))?;
+    let (config_name, layer_names) = parse_manifest(manifest)?;
+    let follow = |name: &str| -> io::Result<String> {
+        let mut key = normalize_abs(name);
         let mut hops = 0;
         while let Some(t) = links.get(&key) {
             key = t.clone();
             hops += 1;
             if hops > MAX_SYMLINKS {
-                return Err(invalid(&format!("symlink loop for layer {lname}")));
+                return Err(invalid(&format!("symlink loop for {name}")));
             }
         }
+        Ok(key)
+    };
+    let config = match config_name {
+        Some(c) => match jsons.get(&follow(&c)?) {
+            Some(bytes) => Some(ImageConfig::parse(bytes).map_err(|e| invalid(&e))?),
+            None => None,
+        },
+        None => None,
+    };
+
+    let mut fs = Merger::new();
+    let mut resolved_names = Vec::new();
+    for lname in &layer_names {
+        let key = follow(lname)?;
         match layers.get(&key) {
             Some(Layer::Entries(raw)) => fs.apply_layer(raw),
             Some(Layer::Compressed(kind)) => {
@@ -423,10 +220,12 @@ pub fn read_saved_image<R: Read>(
         }
         resolved_names.push(lname.clone());
     }
-    Ok(ImageFs {
-        entries: fs.entries,
-        contents: fs.contents,
-        layers: resolved_names,
+    let mut packages: Vec<EcoPackage> = fs.packages.into_values().collect();
+    packages.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(SavedImage {
+        fs: ImageFs::new(fs.entries, fs.contents, resolved_names),
+        config,
+        packages,
     })
 }
 
@@ -462,14 +261,50 @@ fn looks_like_tar_block(b: &[u8]) -> bool {
     sum == want
 }
 
-/// Reads one layer tar's metadata (and wanted contents).
-fn read_layer<R: Read>(
-    r: R,
-    want: &dyn Fn(&str) -> bool,
-    max_content: u64,
-) -> io::Result<Vec<RawEntry>> {
+/// What is read of one file's data.
+struct FileData {
+    sha256: Option<[u8; 32]>,
+    /// The first `keep` bytes.
+    kept: Vec<u8>,
+}
+
+/// Streams a file's data: hashes it when asked and keeps its first `keep` bytes.
+fn read_data(r: &mut impl Read, buf: &mut [u8], hash: bool, keep: u64) -> io::Result<FileData> {
+    let mut hasher = hash.then(Hasher::new);
+    let mut kept = Vec::with_capacity(keep.min(1 << 20) as usize);
+    let keep = keep as usize;
+    if hasher.is_none() && keep == 0 {
+        return Ok(FileData { sha256: None, kept });
+    }
+    loop {
+        let n = match r.read(buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if let Some(h) = &mut hasher {
+            h.update(&buf[..n]);
+        } else if kept.len() + n >= keep {
+            kept.extend_from_slice(&buf[..keep - kept.len()]);
+            break;
+        }
+        if kept.len() < keep {
+            let take = n.min(keep - kept.len());
+            kept.extend_from_slice(&buf[..take]);
+        }
+    }
+    Ok(FileData {
+        sha256: hasher.map(Hasher::finish),
+        kept,
+    })
+}
+
+/// Reads one layer tar's metadata (and what `opts` asks for).
+fn read_layer<R: Read>(r: R, opts: &ReadOptions<'_>) -> io::Result<Vec<RawEntry>> {
     let mut ar = tar::Archive::new(r);
     let mut out = Vec::new();
+    let mut buf = vec![0u8; 128 << 10];
     for e in ar.entries()? {
         let mut e = e?;
         let hdr = e.header();
@@ -477,9 +312,10 @@ fn read_layer<R: Read>(
             continue; // global pax headers and unknown types
         };
         let path = normalize_abs(&e.path()?.to_string_lossy());
-        let mode = hdr.mode()? & 0o7777;
-        let uid = hdr.uid()?;
-        let gid = hdr.gid()?;
+        // Empty numeric fields read as 0, as Go's archive/tar (the engine's unpacker) reads them.
+        let mode = hdr.mode().unwrap_or(0) & 0o7777;
+        let uid = hdr.uid().unwrap_or(0);
+        let gid = hdr.gid().unwrap_or(0);
         let base = path.rsplit('/').next().unwrap_or("");
         if let Some(rest) = base.strip_prefix(".wh.") {
             let dir = parent_of(&path).to_string();
@@ -499,6 +335,8 @@ fn read_layer<R: Read>(
                 size: 0,
                 link_target: None,
                 content: None,
+                sha256: None,
+                package: None,
             });
             continue;
         }
@@ -508,13 +346,30 @@ fn read_layer<R: Read>(
             _ => None,
         };
         let size = if kind == EntryKind::File { e.size() } else { 0 };
-        let content = if kind == EntryKind::File && size <= max_content && want(&path) {
-            let mut buf = Vec::with_capacity(size as usize);
-            e.read_to_end(&mut buf)?;
-            Some(buf)
-        } else {
-            None
-        };
+        let (mut content, mut sha256, mut package) = (None, None, None);
+        if kind == EntryKind::File {
+            let wanted = size <= opts.max_content && (opts.want)(&path);
+            let meta = if opts.packages {
+                ecosystems::metadata_kind(&path)
+            } else {
+                None
+            };
+            let keep = if wanted {
+                size
+            } else if meta.is_some() {
+                size.min(ecosystems::META_MAX)
+            } else {
+                0
+            };
+            let data = read_data(&mut e, &mut buf, opts.hash, keep)?;
+            sha256 = data.sha256;
+            if let Some(kind) = meta {
+                package = ecosystems::parse_metadata(kind, &path, &data.kept);
+            }
+            if wanted {
+                content = Some(data.kept);
+            }
+        }
         out.push(RawEntry {
             path,
             kind: RawKind::Entry(kind),
@@ -524,6 +379,8 @@ fn read_layer<R: Read>(
             size,
             link_target,
             content,
+            sha256,
+            package,
         });
     }
     Ok(out)
@@ -532,6 +389,7 @@ fn read_layer<R: Read>(
 struct Merger {
     entries: BTreeMap<String, FsEntry>,
     contents: HashMap<String, Vec<u8>>,
+    packages: HashMap<String, EcoPackage>,
 }
 
 impl Merger {
@@ -541,7 +399,14 @@ impl Merger {
         Merger {
             entries,
             contents: HashMap::new(),
+            packages: HashMap::new(),
         }
+    }
+
+    fn forget(&mut self, path: &str) {
+        self.entries.remove(path);
+        self.contents.remove(path);
+        self.packages.remove(path);
     }
 
     /// Removes everything strictly below `dir`.
@@ -562,8 +427,7 @@ impl Merger {
             .map(|(k, _)| k.clone())
             .collect();
         for k in keys {
-            self.entries.remove(&k);
-            self.contents.remove(&k);
+            self.forget(&k);
         }
     }
 
@@ -573,8 +437,7 @@ impl Merger {
             return;
         }
         self.remove_below(path);
-        self.entries.remove(path);
-        self.contents.remove(path);
+        self.forget(path);
     }
 
     fn apply_layer(&mut self, raw: &[RawEntry]) {
@@ -603,9 +466,9 @@ impl Merger {
             match self.entries.get(dir) {
                 Some(d) if d.kind == EntryKind::Dir => {}
                 Some(_) => {
-                    self.entries.remove(dir);
-                    self.contents.remove(dir);
-                    self.entries.insert(dir.to_string(), dir_entry(dir));
+                    let dir = dir.to_string();
+                    self.forget(&dir);
+                    self.entries.insert(dir.clone(), dir_entry(&dir));
                 }
                 None => {
                     self.entries.insert(dir.to_string(), dir_entry(dir));
@@ -625,12 +488,14 @@ impl Merger {
             self.remove_below(path);
         }
         let mut size = e.size;
+        let mut sha256 = e.sha256;
         let mut content = e.content.clone();
         if kind == EntryKind::Hardlink
             && let Some(t) = e.link_target.as_deref()
         {
             if let Some(target) = self.entries.get(t) {
                 size = target.size;
+                sha256 = target.sha256;
             }
             content = self.contents.get(t).cloned();
         }
@@ -644,6 +509,7 @@ impl Merger {
                 gid: e.gid,
                 size,
                 link_target: e.link_target.clone(),
+                sha256,
             },
         );
         match content {
@@ -654,219 +520,36 @@ impl Merger {
                 self.contents.remove(path);
             }
         }
-    }
-}
-
-fn dir_entry(path: &str) -> FsEntry {
-    FsEntry {
-        path: path.to_string(),
-        kind: EntryKind::Dir,
-        mode: 0o755,
-        uid: 0,
-        gid: 0,
-        size: 0,
-        link_target: None,
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Minimal JSON (manifest.json only)
-// ---------------------------------------------------------------------------
-
-#[derive(Debug)]
-enum Json {
-    Null,
-    Bool,
-    Num,
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(Vec<(String, Json)>),
-}
-
-/// `manifest.json` → the first image's `Layers`.
-fn parse_manifest(bytes: &[u8]) -> io::Result<Vec<String>> {
-    let text = std::str::from_utf8(bytes).map_err(|_| invalid("manifest.json is not UTF-8"))?;
-    let mut p = JsonParser {
-        s: text.as_bytes(),
-        i: 0,
-    };
-    let v = p
-        .value()
-        .map_err(|e| invalid(&format!("manifest.json: {e}")))?;
-    let Json::Arr(images) = v else {
-        return Err(invalid("manifest.json: expected an array"));
-    };
-    let Some(Json::Obj(first)) = images.into_iter().next() else {
-        return Err(invalid("manifest.json: no image"));
-    };
-    for (k, v) in first {
-        if k == "Layers" {
-            let Json::Arr(items) = v else {
-                return Err(invalid("manifest.json: Layers is not an array"));
-            };
-            return items
-                .into_iter()
-                .map(|x| match x {
-                    Json::Str(s) => Ok(s),
-                    _ => Err(invalid("manifest.json: layer is not a string")),
-                })
-                .collect();
+        match &e.package {
+            Some(p) => {
+                self.packages.insert(path.to_string(), p.clone());
+            }
+            None => {
+                self.packages.remove(path);
+            }
         }
     }
-    Err(invalid("manifest.json: no Layers"))
 }
 
-struct JsonParser<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl JsonParser<'_> {
-    fn ws(&mut self) {
-        while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n' | b'\r') {
-            self.i += 1;
-        }
+/// `manifest.json` → the first image's `Config` and `Layers`.
+fn parse_manifest(bytes: &[u8]) -> io::Result<(Option<String>, Vec<String>)> {
+    #[derive(serde::Deserialize)]
+    struct Image {
+        #[serde(rename = "Config")]
+        config: Option<String>,
+        #[serde(rename = "Layers")]
+        layers: Option<Vec<String>>,
     }
-
-    fn value(&mut self) -> Result<Json, String> {
-        self.ws();
-        let Some(&c) = self.s.get(self.i) else {
-            return Err("unexpected end".into());
-        };
-        match c {
-            b'{' => {
-                self.i += 1;
-                let mut items = Vec::new();
-                self.ws();
-                if self.s.get(self.i) == Some(&b'}') {
-                    self.i += 1;
-                    return Ok(Json::Obj(items));
-                }
-                loop {
-                    self.ws();
-                    let Json::Str(k) = self.value()? else {
-                        return Err("object key is not a string".into());
-                    };
-                    self.ws();
-                    if self.s.get(self.i) != Some(&b':') {
-                        return Err("expected ':'".into());
-                    }
-                    self.i += 1;
-                    let v = self.value()?;
-                    items.push((k, v));
-                    self.ws();
-                    match self.s.get(self.i) {
-                        Some(b',') => self.i += 1,
-                        Some(b'}') => {
-                            self.i += 1;
-                            return Ok(Json::Obj(items));
-                        }
-                        _ => return Err("expected ',' or '}'".into()),
-                    }
-                }
-            }
-            b'[' => {
-                self.i += 1;
-                let mut items = Vec::new();
-                self.ws();
-                if self.s.get(self.i) == Some(&b']') {
-                    self.i += 1;
-                    return Ok(Json::Arr(items));
-                }
-                loop {
-                    items.push(self.value()?);
-                    self.ws();
-                    match self.s.get(self.i) {
-                        Some(b',') => self.i += 1,
-                        Some(b']') => {
-                            self.i += 1;
-                            return Ok(Json::Arr(items));
-                        }
-                        _ => return Err("expected ',' or ']'".into()),
-                    }
-                }
-            }
-            b'"' => {
-                self.i += 1;
-                let mut out: Vec<u8> = Vec::new();
-                loop {
-                    let Some(&c) = self.s.get(self.i) else {
-                        return Err("unterminated string".into());
-                    };
-                    self.i += 1;
-                    match c {
-                        b'"' => break,
-                        b'\\' => {
-                            let Some(&e) = self.s.get(self.i) else {
-                                return Err("bad escape".into());
-                            };
-                            self.i += 1;
-                            match e {
-                                b'"' | b'\\' | b'/' => out.push(e),
-                                b'b' => out.push(8),
-                                b'f' => out.push(12),
-                                b'n' => out.push(b'\n'),
-                                b'r' => out.push(b'\r'),
-                                b't' => out.push(b'\t'),
-                                b'u' => {
-                                    let mut cp = self.hex4()?;
-                                    if (0xd800..0xdc00).contains(&cp)
-                                        && self.s.get(self.i..self.i + 2) == Some(b"\\u")
-                                    {
-                                        self.i += 2;
-                                        let lo = self.hex4()?;
-                                        cp = 0x10000
-                                            + ((cp - 0xd800) << 10)
-                                            + (lo.wrapping_sub(0xdc00) & 0x3ff);
-                                    }
-                                    let ch = char::from_u32(cp).unwrap_or('\u{fffd}');
-                                    let mut b = [0u8; 4];
-                                    out.extend_from_slice(ch.encode_utf8(&mut b).as_bytes());
-                                }
-                                _ => return Err("bad escape".into()),
-                            }
-                        }
-                        c => out.push(c),
-                    }
-                }
-                String::from_utf8(out)
-                    .map(Json::Str)
-                    .map_err(|_| "bad UTF-8".into())
-            }
-            b't' | b'f' | b'n' => {
-                for (word, v) in [
-                    ("true", Json::Bool),
-                    ("false", Json::Bool),
-                    ("null", Json::Null),
-                ] {
-                    if self.s[self.i..].starts_with(word.as_bytes()) {
-                        self.i += word.len();
-                        return Ok(v);
-                    }
-                }
-                Err("bad literal".into())
-            }
-            b'-' | b'0'..=b'9' => {
-                while self.i < self.s.len()
-                    && matches!(
-                        self.s[self.i],
-                        b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
-                    )
-                {
-                    self.i += 1;
-                }
-                Ok(Json::Num)
-            }
-            _ => Err(format!("unexpected byte {c:#x}")),
-        }
-    }
-
-    fn hex4(&mut self) -> Result<u32, String> {
-        let h = self.s.get(self.i..self.i + 4).ok_or("bad \\u escape")?;
-        let h = std::str::from_utf8(h).map_err(|_| "bad \\u escape")?;
-        self.i += 4;
-        u32::from_str_radix(h, 16).map_err(|_| "bad \\u escape".into())
-    }
+    let images: Vec<Image> =
+        serde_json::from_slice(bytes).map_err(|e| invalid(&format!("manifest.json: {e}")))?;
+    let first = images
+        .into_iter()
+        .next()
+        .ok_or_else(|| invalid("manifest.json: no image"))?;
+    let layers = first
+        .layers
+        .ok_or_else(|| invalid("manifest.json: no Layers"))?;
+    Ok((first.config, layers))
 }
 
 // ---------------------------------------------------------------------------
@@ -1247,14 +930,105 @@ mod tests {
     }
 
     #[test]
-    fn json_parser() {
+    fn hashes_packages_and_config() {
+        let sp = "usr/lib/python3.11/site-packages";
+        let l1 = L::new()
+            .dir("usr", 0o755, 0, 0)
+            .file("big", 0o644, 0, 0, &vec![b'x'; 300_000])
+            .hardlink("big-link", "big", 0o644)
+            .file(
+                &format!("{sp}/gone-1.0.dist-info/METADATA"),
+                0o644,
+                0,
+                0,
+                b"Name: gone\nVersion: 1.0\n",
+            )
+            .file(
+                &format!("{sp}/kept-2.0.dist-info/METADATA"),
+                0o644,
+                0,
+                0,
+                b"Name: Kept\nVersion: 2.0\n",
+            )
+            .file(
+                "app/node_modules/@s/p/package.json",
+                0o644,
+                0,
+                0,
+                br#"{"name":"@s/p","version":"3.1.4"}"#,
+            )
+            .bytes();
+        let l2 = L::new()
+            .whiteout(&format!("{sp}/gone-1.0.dist-info"))
+            .bytes();
+        let mut stream = save(vec![l1, l2]);
+        // A config with history, as docker save writes it (name from manifest.json).
+        let cfg = br#"{"architecture":"amd64","config":{"User":"1000:1000"},"history":[{"created_by":"COPY a"},{"created_by":"ENV x","empty_layer":true}],"rootfs":{"type":"layers","diff_ids":["sha256:1","sha256:2"]}}"#;
+        let mut b = tar::Builder::new(Vec::new());
+        let mut ar = tar::Archive::new(&stream[..]);
+        for e in ar.entries().unwrap() {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().to_string_lossy().into_owned();
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).unwrap();
+            if name == "cafe.json" {
+                data = cfg.to_vec();
+            }
+            let mut h = L::hdr(tar::EntryType::Regular, 0o644, 0, 0, data.len() as u64);
+            b.append_data(&mut h, &name, &data[..]).unwrap();
+        }
+        stream = b.into_inner().unwrap();
+        let opts = ReadOptions {
+            want: &|p| p == "/big-link",
+            max_content: 1 << 20,
+            hash: true,
+            packages: true,
+        };
+        let img = read_image(&stream[..], &opts).unwrap();
+        let sha = crate::engine::imagefs::sha256::digest(&vec![b'x'; 300_000]);
+        assert_eq!(img.fs.get("/big").unwrap().sha256, Some(sha));
+        // the hard link shares its target's hash; its content was not kept (the target was
+        // not wanted: the loader fetches it)
+        assert_eq!(img.fs.get("/big-link").unwrap().sha256, Some(sha));
+        assert_eq!(img.fs.content("/big-link"), None);
+        assert_eq!(img.fs.get("/usr").unwrap().sha256, None);
+        let names: Vec<(&str, &str)> = img
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
+        assert_eq!(names, vec![("@s/p", "3.1.4"), ("Kept", "2.0")]);
+        let cfg = img.config.unwrap();
+        assert_eq!(cfg.user, "1000:1000");
+        assert_eq!(cfg.created_by(), vec!["COPY a", "ENV x"]);
+        assert_eq!(cfg.diff_ids, vec!["sha256:1", "sha256:2"]);
+    }
+
+    #[test]
+    fn empty_numeric_fields_read_as_zero() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_size(2);
+        b.append_data(&mut h, "f", &b"hi"[..]).unwrap();
+        let fs = read(vec![b.into_inner().unwrap()]);
+        let f = fs.get("/f").unwrap();
+        assert_eq!((f.uid, f.gid, f.mode, f.size), (0, 0, 0, 2));
+    }
+
+    #[test]
+    fn manifest_parser() {
         let m = br#" [ {"Config" : "a\u00e9\"b.json", "RepoTags": null, "n": -1.5e3, "t": true,
             "Layers": ["x\/layer.tar", "y/layer.tar"] } , {} ] "#;
         assert_eq!(
             parse_manifest(m).unwrap(),
-            vec!["x/layer.tar", "y/layer.tar"]
+            (
+                Some("a\u{e9}\"b.json".to_string()),
+                vec!["x/layer.tar".to_string(), "y/layer.tar".to_string()]
+            )
         );
         assert!(parse_manifest(b"[{\"Layers\": [1]}]").is_err());
         assert!(parse_manifest(b"{").is_err());
+        assert!(parse_manifest(b"[]").is_err());
     }
 }

@@ -159,6 +159,127 @@ impl Users {
     }
 }
 
+/// Who an image's processes run as: what the runtime (runc's `GetExecUser`) makes of a
+/// `USER` value with the image's `/etc/passwd` and `/etc/group`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecUser {
+    pub uid: u32,
+    /// The primary group.
+    pub gid: u32,
+    /// Supplementary groups.
+    pub sgids: Vec<u32>,
+    /// The passwd entry's name when one matched.
+    pub name: Option<String>,
+}
+
+impl ExecUser {
+    /// Root, with no supplementary group.
+    pub fn root() -> ExecUser {
+        ExecUser {
+            uid: 0,
+            gid: 0,
+            sgids: Vec::new(),
+            name: None,
+        }
+    }
+
+    /// Whether the user is in group `gid` (primary or supplementary).
+    pub fn in_group(&self, gid: u32) -> bool {
+        self.gid == gid || self.sgids.contains(&gid)
+    }
+}
+
+/// A user account, as `getent passwd NAME` and `id -Gn NAME` show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: String,
+    pub shell: String,
+    /// The primary group's name (its number when `/etc/group` has no such group), then every
+    /// group that lists the user as a member, in file order, without repeats: `id -Gn NAME`.
+    pub groups: Vec<String>,
+}
+
+impl Users {
+    /// The account named `name`.
+    pub fn account(&self, name: &str) -> Option<Account> {
+        let u = self.user(name)?;
+        let mut gids = vec![u.gid];
+        for g in &self.groups {
+            if g.members.iter().any(|m| m == name) && !gids.contains(&g.gid) {
+                gids.push(g.gid);
+            }
+        }
+        Some(Account {
+            name: u.name.clone(),
+            uid: u.uid,
+            gid: u.gid,
+            home: u.home.clone(),
+            shell: u.shell.clone(),
+            groups: gids
+                .iter()
+                .map(|gid| {
+                    self.group_name(*gid)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| gid.to_string())
+                })
+                .collect(),
+        })
+    }
+
+    /// What the runtime runs a process as for the `USER` value `spec` (`name`, `uid`,
+    /// `name:group`, `uid:gid`, empty for root), following runc's `GetExecUser`:
+    /// * the user part is a uid when numeric (an entry with that uid is used when there is
+    ///   one), else a name that must be in `/etc/passwd`;
+    /// * an explicit group (name, or gid) replaces the primary group and gives no
+    ///   supplementary groups;
+    /// * without one, the primary group is the passwd entry's, and the supplementary groups
+    ///   are those that list the entry's name as a member.
+    ///
+    /// Errors name what is missing, as the runtime would refuse to start the container.
+    pub fn exec_user(&self, spec: &str) -> Result<ExecUser, String> {
+        let (u, g) = match spec.split_once(':') {
+            Some((u, g)) => (u, g),
+            None => (spec, ""),
+        };
+        let mut out = ExecUser::root();
+        let entry = if u.is_empty() {
+            self.user_by_uid(0)
+        } else if let Ok(n) = u.parse::<u32>() {
+            out.uid = n;
+            self.user_by_uid(n)
+        } else {
+            Some(
+                self.user(u)
+                    .ok_or_else(|| format!("the user `{u}` is not in the image's /etc/passwd"))?,
+            )
+        };
+        if let Some(e) = entry {
+            out.uid = e.uid;
+            out.gid = e.gid;
+            out.name = Some(e.name.clone());
+        }
+        if !g.is_empty() {
+            out.gid = match g.parse::<u32>() {
+                Ok(n) => self.group_by_gid(n).map(|x| x.gid).unwrap_or(n),
+                Err(_) => self
+                    .gid_of(g)
+                    .ok_or_else(|| format!("the group `{g}` is not in the image's /etc/group"))?,
+            };
+        } else if let Some(name) = &out.name {
+            out.sgids = self
+                .groups
+                .iter()
+                .filter(|grp| grp.members.iter().any(|m| m == name))
+                .map(|grp| grp.gid)
+                .collect();
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +308,44 @@ mod tests {
         assert_eq!(u.group_name(1000), Some("app"));
         assert_eq!(u.group("wheel").unwrap().members, vec!["root", "appuser"]);
         assert_eq!(u.group_name(4242), None);
+    }
+
+    #[test]
+    fn accounts_and_exec_users() {
+        let passwd = "root:x:0:0:root:/root:/bin/sh\nappuser:x:1000:1000::/home/appuser:/usr/sbin/nologin\nsolo:x:1500:4242::/:/bin/sh\n";
+        let group = "root:x:0:\nwheel:x:10:root,appuser\napp:x:1000:\ndocker:x:999:appuser\nagain:x:10:appuser\n";
+        let u = Users::parse(passwd, group);
+        let a = u.account("appuser").unwrap();
+        assert_eq!((a.uid, a.gid), (1000, 1000));
+        assert_eq!(a.home, "/home/appuser");
+        assert_eq!(a.shell, "/usr/sbin/nologin");
+        assert_eq!(a.groups, vec!["app", "wheel", "docker"]);
+        // A primary group without an entry shows as its number.
+        assert_eq!(u.account("solo").unwrap().groups, vec!["4242"]);
+        assert!(u.account("ghost").is_none());
+
+        let e = u.exec_user("appuser").unwrap();
+        assert_eq!(
+            (e.uid, e.gid, e.sgids.clone()),
+            (1000, 1000, vec![10, 999, 10])
+        );
+        assert!(e.in_group(999) && e.in_group(1000) && !e.in_group(0));
+        // A numeric uid with an entry: the entry's groups.
+        assert_eq!(u.exec_user("1000").unwrap().sgids, vec![10, 999, 10]);
+        // An explicit group: no supplementary groups.
+        let e = u.exec_user("1000:1000").unwrap();
+        assert_eq!((e.uid, e.gid, e.sgids.len()), (1000, 1000, 0));
+        assert_eq!(u.exec_user("appuser:docker").unwrap().gid, 999);
+        // Unknown numeric ids are fine, unknown names are not.
+        let e = u.exec_user("4321:8765").unwrap();
+        assert_eq!((e.uid, e.gid, e.name), (4321, 8765, None));
+        assert_eq!(u.exec_user("4321").unwrap().gid, 0);
+        assert!(u.exec_user("ghost").is_err());
+        assert!(u.exec_user("appuser:nogroup").is_err());
+        // Empty: root, with root's groups.
+        let e = u.exec_user("").unwrap();
+        assert_eq!((e.uid, e.gid, e.sgids.clone()), (0, 0, vec![10]));
+        assert_eq!(Users::default().exec_user("").unwrap(), ExecUser::root());
     }
 
     #[test]
