@@ -456,3 +456,17 @@ fn hostile_output_is_masked_and_escaped() {
     }
     assert!(all.contains("\\u{1b}[31mred"), "{all}");
 }
+
+/// A container's settings in force come from the engine (no shell needed); the v1 settings
+/// set them; a missing limit reads as `unlimited` and fails every comparison.
+#[test]
+fn settings_in_force_are_read_from_the_engine() {
+    let (out, all) = check("tests/specs/settings.dspec");
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("27 passed, 1 failed"), "{all}");
+    let unlimited = block(&all, "settings.dspec:52:10");
+    assert!(
+        unlimited.contains("actual: unlimited") && unlimited.contains("there is no limit"),
+        "{unlimited}"
+    );
+}

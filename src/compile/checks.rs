@@ -41,7 +41,9 @@ impl FileCompiler<'_> {
                 None
             }
             Some(p) => {
-                let checked = self.predicate(p, &walked, &e.path);
+                let checked = self
+                    .predicate(p, &walked, &e.path)
+                    .map(|c| normalized(c, &walked));
                 ok &= checked.is_some();
                 checked
             }
@@ -878,4 +880,32 @@ fn ops_for(ty: Ty) -> &'static str {
         Ty::Json => "comparisons, `matches`, `contains` and `is empty`",
         Ty::Obj(_) => "its properties",
     }
+}
+
+/// The expected value as the engine reports the property: capabilities without their
+/// `CAP_` prefix, in upper case (`"cap_net_raw"` and `"NET_RAW"` are one capability).
+fn normalized(mut p: CheckedPredicate, w: &Walked) -> CheckedPredicate {
+    use super::property::{ContainerProp, Key};
+    use super::value::Text;
+    let caps = matches!(
+        w.steps.iter().rev().find_map(PathStep::key),
+        Some(Key::Container(
+            ContainerProp::CapAdd | ContainerProp::CapDrop
+        ))
+    );
+    if !caps {
+        return p;
+    }
+    let cap = |v: &Val| match v {
+        Val::Text(t) => match t.as_lit() {
+            Some(l) => Val::Text(Text::lit(super::value::capability(&l))),
+            None => v.clone(),
+        },
+        other => other.clone(),
+    };
+    p.value = p.value.map(|v| match &v {
+        Val::List(items) => Val::List(items.iter().map(cap).collect()),
+        _ => cap(&v),
+    });
+    p
 }

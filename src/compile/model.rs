@@ -121,6 +121,15 @@ pub struct RunSpec {
     pub no_new_privileges: bool,
     pub init: bool,
     pub labels: Vec<(String, Text)>,
+    /// `/etc/hosts` entries.
+    pub extra_hosts: Vec<(String, String)>,
+    /// `no_healthcheck`.
+    pub no_healthcheck: bool,
+    /// `health_interval`, `health_timeout`, `health_retries`, `health_start_period`.
+    pub health_interval: Option<Duration>,
+    pub health_timeout: Option<Duration>,
+    pub health_retries: Option<u64>,
+    pub health_start_period: Option<Duration>,
     pub timeout: Option<Duration>,
     /// Other containers its settings name (`env UP = upstream.url(9000)`): they are set up
     /// (and ready) before it starts.

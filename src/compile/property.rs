@@ -248,6 +248,7 @@ catalogue! {
         Files = call("files", &[arg("GLOB", A::RelGlob)], Ty::List, false, E::None, "context files matching a glob relative to the context"),
     }
     EnvMap / EnvMapProp {
+        Count = p("count", Ty::Int, false, "the number of variables"),
         Var = p("*", Ty::Text, false, "the value of one variable (absent: the property fails)"),
     }
     File / FileProp {
@@ -289,6 +290,23 @@ catalogue! {
         Stop = call("stop", &[opt("TIMEOUT", A::Duration)], Ty::Obj(O::StopResult), false, E::Stop, "SIGTERM, then SIGKILL after TIMEOUT (default 10s); ends the container"),
         Kill = call("kill", &[opt("SIGNAL", A::Signal)], Ty::Obj(O::Done), false, E::Barrier, "sends a signal (default SIGKILL)"),
         Restart = call("restart", &[], Ty::Obj(O::Done), false, E::Barrier, "restarts the container"),
+        Limits = p("limits", Ty::Obj(O::Limits), false, "the resource limits in force"),
+        ReadOnly = p("read_only", Ty::Bool, false, "the root filesystem is read-only"),
+        Privileged = p("privileged", Ty::Bool, false, "it runs privileged"),
+        NoNewPrivileges = p("no_new_privileges", Ty::Bool, false, "`no-new-privileges` is set"),
+        Init = p("init", Ty::Bool, false, "an init process (docker-init) is PID 1"),
+        User = p("user", Ty::Text, false, "the user in force: the `user` setting, else the image's USER (empty: root)"),
+        CapAdd = p("cap_add", Ty::List, false, "capabilities added (`NET_RAW` and `CAP_NET_RAW` both match)"),
+        CapDrop = p("cap_drop", Ty::List, false, "capabilities dropped (`ALL` for all)"),
+        SecurityOpt = p("security_opt", Ty::List, false, "security options: `no-new-privileges`, `seccomp=...`"),
+        Tmpfs = p("tmpfs", Ty::List, false, "where tmpfs filesystems are mounted"),
+        Mounts = p("mounts", Ty::List, false, "where anything is mounted (tmpfs, binds, volumes)"),
+        Mount = call("mount", PATH, Ty::Obj(O::Mount), false, E::None, "the mount at a path"),
+        Networks = p("networks", Ty::List, false, "the networks it is attached to"),
+        Env = p("env", Ty::Obj(O::EnvMap), false, "the environment in force: `env.NAME`, `env contains \"NAME\"`"),
+        Labels = p("labels", Ty::Obj(O::LabelMap), false, "its labels: `labels[\"k\"]`, `labels contains \"k\"`"),
+        RestartPolicy = p("restart_policy", Ty::Text, false, "`no`, `always`, `on-failure` or `unless-stopped`"),
+        Image = p("image", Ty::Text, false, "the image id it runs"),
     }
     Memory / MemoryProp {
         Peak = p("peak", Ty::Size, true, "the highest memory use since start"),
@@ -349,6 +367,17 @@ catalogue! {
         Member = p("*", Ty::Json, false, "a member of a JSON object; `[N]` indexes arrays"),
     }
     LabelMap / LabelMapProp {
+        Count = p("count", Ty::Int, false, "the number of labels"),
+    }
+    Limits / LimitsProp {
+        Memory = p("memory", Ty::Size, false, "the memory limit (`unlimited` fails every comparison)"),
+        Cpus = p("cpus", Ty::Number, false, "the CPU limit in cores"),
+        Pids = p("pids", Ty::Int, false, "the process limit"),
+    }
+    Mount / MountProp {
+        Type = p("type", Ty::Text, false, "`tmpfs`, `bind` or `volume`"),
+        Source = p("source", Ty::Text, false, "the host path or the volume's name (empty for tmpfs)"),
+        ReadOnly = p("read_only", Ty::Bool, false, "mounted read-only"),
     }
     Done / DoneProp {
     }

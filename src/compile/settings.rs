@@ -195,6 +195,42 @@ pub const RUN: &[SettingDef] = &[
     ),
     s("label", KeyValue(K::Text), true, "a container label"),
     s(
+        "extra_host",
+        KeyValue(K::Text),
+        true,
+        "an /etc/hosts entry: `extra_host \"NAME\" = \"ADDR\"` (\"host-gateway\" is the host)",
+    ),
+    s(
+        "no_healthcheck",
+        Flag,
+        false,
+        "no health check, whatever the image's HEALTHCHECK (`--no-healthcheck`)",
+    ),
+    s(
+        "health_interval",
+        Value(K::Duration),
+        false,
+        "time between health probes, instead of the image's",
+    ),
+    s(
+        "health_timeout",
+        Value(K::Duration),
+        false,
+        "time a health probe may take, instead of the image's",
+    ),
+    s(
+        "health_retries",
+        Value(K::Int),
+        false,
+        "failed probes before unhealthy, instead of the image's",
+    ),
+    s(
+        "health_start_period",
+        Value(K::Duration),
+        false,
+        "grace period after start, instead of the image's",
+    ),
+    s(
         "timeout",
         Value(K::Duration),
         false,

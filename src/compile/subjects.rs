@@ -385,6 +385,14 @@ impl FileCompiler<'_> {
                 ("no_new_privileges", Arg::Flag) => spec.no_new_privileges = true,
                 ("init", Arg::Flag) => spec.init = true,
                 ("label", Arg::KeyValue(k, v)) => spec.labels.push((k.clone(), to_text(v))),
+                ("extra_host", Arg::KeyValue(k, v)) => spec.extra_hosts.push((k.clone(), plain(v))),
+                ("no_healthcheck", Arg::Flag) => spec.no_healthcheck = true,
+                ("health_interval", Arg::Value(v, _)) => spec.health_interval = v.duration(),
+                ("health_timeout", Arg::Value(v, _)) => spec.health_timeout = v.duration(),
+                ("health_retries", Arg::Value(Val::Int(n), _)) => spec.health_retries = Some(*n),
+                ("health_start_period", Arg::Value(v, _)) => {
+                    spec.health_start_period = v.duration()
+                }
                 ("timeout", Arg::Value(v, _)) => spec.timeout = v.duration(),
                 _ => {}
             }

@@ -211,3 +211,22 @@ impl fmt::Display for Val {
         }
     }
 }
+
+/// A capability as dspec compares it: upper case, without the `CAP_` prefix (`cap_net_raw`,
+/// `CAP_NET_RAW` and `NET_RAW` are one capability).
+pub fn capability(name: &str) -> String {
+    let up = name.trim().to_ascii_uppercase();
+    up.strip_prefix("CAP_").map(str::to_string).unwrap_or(up)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_compare_without_their_prefix() {
+        assert_eq!(capability("CAP_NET_RAW"), "NET_RAW");
+        assert_eq!(capability("net_raw"), "NET_RAW");
+        assert_eq!(capability("ALL"), "ALL");
+    }
+}

@@ -7,7 +7,9 @@ use tokio::sync::{Mutex, OnceCell};
 
 use super::Ctx;
 use super::actual::{format_duration, resolve_text};
-use super::docker::{ContainerSpec, DockerApi, HealthOutcome, HealthcheckConfig, PortSpec, Proto};
+use super::docker::{
+    ContainerSpec, DockerApi, HealthOutcome, HealthOverride, HealthcheckConfig, PortSpec, Proto,
+};
 use super::failure::SetupError;
 use super::image::ImageFacts;
 use super::scheduler::{Output, Run, State};
@@ -269,6 +271,8 @@ pub async fn start(
         cap_drop: spec.cap_drop.clone(),
         no_new_privileges: spec.no_new_privileges,
         init: spec.init,
+        health: health_override(spec),
+        extra_hosts: spec.extra_hosts.clone(),
         ..ContainerSpec::default()
     };
     let engine = &ctx.engine;
@@ -299,11 +303,8 @@ pub async fn start(
             engine: SystemTime::now() - after.duration_since(before),
         },
     };
-    let health = image
-        .info
-        .healthcheck
-        .as_ref()
-        .filter(|h| h.test.first().map(String::as_str) != Some("NONE"));
+    let health = cspec.health.apply(image.info.healthcheck.as_ref());
+    let health = health.as_ref();
     Ok(Running {
         id,
         name: cname,
@@ -444,6 +445,19 @@ pub(super) async fn setup_ready(run: &Run, run_step: StepId) -> State {
             State::Done
         }
         Err(e) => run.failed(subject, e),
+    }
+}
+
+/// What the `no_healthcheck` and `health_*` settings change of the image's health check.
+fn health_override(spec: &RunSpec) -> HealthOverride {
+    HealthOverride {
+        disable: spec.no_healthcheck,
+        interval: spec.health_interval,
+        timeout: spec.health_timeout,
+        retries: spec
+            .health_retries
+            .map(|n| n.min(u64::from(u32::MAX)) as u32),
+        start_period: spec.health_start_period,
     }
 }
 

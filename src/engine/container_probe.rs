@@ -10,6 +10,7 @@ use super::docker::{ExecOutput, HealthStatus};
 use super::http;
 use super::livefs;
 use super::observe::{ObsError, Observed, arg_text, first, process_text, tail};
+use super::settings;
 use crate::compile::property::{
     ContainerProp as C, ExecProp, HttpProp, Key, MemoryProp, PortProp, StopResultProp,
 };
@@ -341,6 +342,26 @@ pub async fn observe(
             );
         }
         C::Files => livefs::files(ctx, &c.id, &arg_text(args, 0)).await?,
+        C::Limits
+        | C::ReadOnly
+        | C::Privileged
+        | C::NoNewPrivileges
+        | C::Init
+        | C::User
+        | C::CapAdd
+        | C::CapDrop
+        | C::SecurityOpt
+        | C::Tmpfs
+        | C::Mounts
+        | C::Mount
+        | C::Networks
+        | C::Env
+        | C::Labels
+        | C::RestartPolicy
+        | C::Image => {
+            let info = engine.inspect_container(&c.id).await?;
+            return settings::observe(&info, prop, args, rest);
+        }
     };
     tail(value, rest)
 }

@@ -16,12 +16,11 @@ use super::imagefs::context;
 use super::imagefs::ecosystems::Ecosystem;
 use super::imagefs::index::ImageIndex;
 use super::imagefs::loader::{self, ContentError, LoadedImage};
-use super::observe::{ObsError, Observed, arg_text, first, tail};
+use super::observe::{ObsError, Observed, arg_text, first, map_property, tail};
 use super::scheduler::{Output, Run, State};
 use crate::compile::property::{
     BuildInfoProp, ContextProp, FileProp, HealthcheckProp, ImageProp, Key,
 };
-use crate::compile::value::Val;
 use crate::compile::{BuildSpec, PathStep, SubjectSpec};
 use crate::plan::{StepId, StepKind};
 use crate::report::event::Activity;
@@ -364,28 +363,19 @@ pub async fn observe(ctx: &Ctx, facts: &ImageFacts, steps: &[PathStep]) -> Obser
             Actual::Int(if prop == ImageProp::Uid { uid } else { gid } as i64)
         }
         ImageProp::Env => {
-            let Some(PathStep::Field { name: var, .. }) = rest.first() else {
-                return Err(ObsError::Missing("no variable named".into()));
-            };
-            return match info.env.iter().find(|(k, _)| k == var) {
-                Some((_, v)) => tail(text(v), &rest[1..]),
-                None => Err(ObsError::Missing(format!("the image does not set `{var}`"))),
-            };
+            return map_property(
+                info.env.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                "the image's environment",
+                rest,
+            );
         }
-        ImageProp::Labels => match rest.first() {
-            Some(PathStep::Index(Val::Text(k))) => {
-                let k = k.to_string();
-                return match info.labels.get(&k) {
-                    Some(v) => tail(text(v), &rest[1..]),
-                    None => Err(ObsError::Missing(format!("the image has no label `{k}`"))),
-                };
-            }
-            _ => {
-                return Err(ObsError::Missing(
-                    "a label is indexed by name: labels[\"k\"]".into(),
-                ));
-            }
-        },
+        ImageProp::Labels => {
+            return map_property(
+                info.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                "the image's labels",
+                rest,
+            );
+        }
         ImageProp::Entrypoint => Actual::List(info.entrypoint.clone().unwrap_or_default()),
         ImageProp::Cmd => Actual::List(info.cmd.clone().unwrap_or_default()),
         ImageProp::Workdir => text(&info.working_dir),

@@ -29,6 +29,7 @@ mod oneoff;
 mod poll;
 pub mod procfs;
 pub mod scheduler;
+mod settings;
 pub mod signals;
 mod verdict;
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::actual::Actual;
 use super::docker::EngineError;
 use crate::compile::PathStep;
-use crate::compile::property::{JsonProp, Key, ListProp};
+use crate::compile::property::{EnvMapProp, JsonProp, Key, LabelMapProp, ListProp};
 use crate::compile::value::Val;
 
 /// Why a property could not be observed.
@@ -101,6 +101,38 @@ pub fn tail(mut value: Actual, rest: &[PathStep]) -> Observed {
         };
     }
     Ok(value)
+}
+
+/// A map's property (an environment, labels): `.NAME` or `["NAME"]` is a value, `.count`
+/// the number of entries, and the map itself (the path ends on it) the list of its names.
+/// `what` names the map in messages (`the image's environment`).
+pub fn map_property<'a>(
+    entries: impl Iterator<Item = (&'a str, &'a str)>,
+    what: &str,
+    rest: &[PathStep],
+) -> Observed {
+    let entries: Vec<(&str, &str)> = entries.collect();
+    let key = match rest.first() {
+        None => {
+            let names = entries.iter().map(|(k, _)| k.to_string()).collect();
+            return Ok(Actual::List(names));
+        }
+        Some(PathStep::Field {
+            key: Key::EnvMap(EnvMapProp::Count) | Key::LabelMap(LabelMapProp::Count),
+            ..
+        }) => return tail(Actual::Int(entries.len() as i64), &rest[1..]),
+        Some(PathStep::Field { name, .. }) => name.clone(),
+        Some(PathStep::Index(Val::Text(k))) => k.to_string(),
+        Some(PathStep::Index(other)) => {
+            return Err(ObsError::Missing(format!(
+                "{what} is indexed by name, not {other}"
+            )));
+        }
+    };
+    match entries.iter().find(|(k, _)| *k == key) {
+        Some((_, v)) => tail(Actual::Text(v.to_string()), &rest[1..]),
+        None => Err(ObsError::Missing(format!("{what} has no `{key}`"))),
+    }
 }
 
 /// The text of call argument `i` (`file("/app")`), host reads resolved;
