@@ -117,3 +117,21 @@ fn services_are_found_by_compose_labels() {
     );
     assert!(!all.contains("not in an enabled profile?"), "{all}");
 }
+
+/// The resolved config, typed (normalised like Compose does: `512m` is 512 MiB, a short
+/// `depends_on` is `service_started`) and raw through `.json`, without bringing it up.
+#[test]
+fn the_resolved_config_is_typed_and_raw() {
+    let (out, all) = check("tests/specs/stack_config.dspec");
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("25 passed, 2 failed"), "{all}");
+    assert!(all.contains("actual unlimited"), "{all}");
+    assert!(
+        all.contains("the service does not depend on `web` (it depends on nothing)"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("compose up"),
+        "a config-only stack is never brought up:\n{all}"
+    );
+}

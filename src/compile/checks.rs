@@ -315,7 +315,10 @@ impl FileCompiler<'_> {
                         key: prop.key,
                         args: vals,
                     });
-                    w.ty = prop.ty;
+                    w.ty = match (args, prop.bare) {
+                        (None, Some(bare)) => bare,
+                        _ => prop.ty,
+                    };
                     w.changes |= prop.changes;
                     if prop.effect != Effect::None {
                         w.effect = prop.effect;
@@ -390,7 +393,7 @@ impl FileCompiler<'_> {
                 None
             }
             (Form::Call(spec), None) => {
-                if spec.iter().all(|a| a.optional) && spec.is_empty() {
+                if spec.is_empty() || (prop.bare.is_some() && spec.iter().all(|a| a.optional)) {
                     return Some(Vec::new());
                 }
                 self.error(
@@ -885,13 +888,15 @@ fn ops_for(ty: Ty) -> &'static str {
 /// The expected value as the engine reports the property: capabilities without their
 /// `CAP_` prefix, in upper case (`"cap_net_raw"` and `"NET_RAW"` are one capability).
 fn normalized(mut p: CheckedPredicate, w: &Walked) -> CheckedPredicate {
+    use super::property::ServiceConfigProp;
     use super::property::{ContainerProp, Key};
     use super::value::Text;
     let caps = matches!(
         w.steps.iter().rev().find_map(PathStep::key),
-        Some(Key::Container(
-            ContainerProp::CapAdd | ContainerProp::CapDrop
-        ))
+        Some(
+            Key::Container(ContainerProp::CapAdd | ContainerProp::CapDrop)
+                | Key::ServiceConfig(ServiceConfigProp::CapAdd | ServiceConfigProp::CapDrop)
+        )
     );
     if !caps {
         return p;

@@ -88,6 +88,9 @@ pub struct Prop {
     pub changes: bool,
     pub effect: Effect,
     pub doc: &'static str,
+    /// A call whose arguments are all optional may be written bare (`.depends_on`): its type
+    /// then, when it differs from the call's.
+    pub bare: Option<Ty>,
 }
 
 impl Prop {
@@ -106,6 +109,7 @@ pub struct Row {
     changes: bool,
     effect: Effect,
     doc: &'static str,
+    bare: Option<Ty>,
 }
 
 impl Row {
@@ -118,6 +122,7 @@ impl Row {
             changes: self.changes,
             effect: self.effect,
             doc: self.doc,
+            bare: self.bare,
         }
     }
 }
@@ -147,6 +152,7 @@ const fn p(name: &'static str, ty: Ty, changes: bool, doc: &'static str) -> Row 
         changes,
         effect: Effect::None,
         doc,
+        bare: None,
     }
 }
 
@@ -166,6 +172,27 @@ const fn call(
         changes,
         effect,
         doc,
+        bare: None,
+    }
+}
+
+/// A call that may also be written bare, with another type: `.depends_on` is a list,
+/// `.depends_on("db")` one dependency.
+const fn either(
+    name: &'static str,
+    args: &'static [Arg],
+    bare: Ty,
+    ty: Ty,
+    doc: &'static str,
+) -> Row {
+    Row {
+        name,
+        form: Form::Call(args),
+        ty,
+        changes: false,
+        effect: Effect::None,
+        doc,
+        bare: Some(bare),
     }
 }
 
@@ -344,15 +371,45 @@ catalogue! {
     }
     StackConfig / StackConfigProp {
         Service = call("service", NAME, Ty::Obj(O::ServiceConfig), false, E::None, "one service's resolved config"),
+        Network = call("network", NAME, Ty::Obj(O::NetworkConfig), false, E::None, "one network's resolved config"),
+        Volume = call("volume", NAME, Ty::Obj(O::VolumeConfig), false, E::None, "one volume's resolved config"),
+        Json = p("json", Ty::Json, false, "the whole resolved config as JSON: `config.json.services.web.image`"),
     }
     ServiceConfig / ServiceConfigProp {
         Env = p("env", Ty::Obj(O::EnvMap), false, "resolved environment"),
         Ports = p("ports", Ty::List, false, "published ports as compose resolves them"),
         Image = p("image", Ty::Text, false, "the image reference"),
         Healthcheck = p("healthcheck", Ty::Obj(O::Healthcheck), false, "the resolved healthcheck"),
-        DependsOn = p("depends_on", Ty::List, false, "services it depends on"),
+        DependsOn = either("depends_on", &[opt("SERVICE", A::Text)], Ty::List, Ty::Obj(O::Dependency), "services it depends on; `depends_on(\"db\")` is one of them"),
         Networks = p("networks", Ty::List, false, "networks it joins"),
-        Volumes = p("volumes", Ty::List, false, "its volume mounts"),
+        Volumes = p("volumes", Ty::List, false, "its mounts: `SOURCE:TARGET[:ro]`, a named volume by its name"),
+        ReadOnly = p("read_only", Ty::Bool, false, "`read_only: true`"),
+        Tmpfs = p("tmpfs", Ty::List, false, "its tmpfs mount points"),
+        Restart = p("restart", Ty::Text, false, "the restart policy (`no` when unset)"),
+        ContainerName = p("container_name", Ty::Text, false, "its `container_name` (absent: the property fails)"),
+        SecurityOpt = p("security_opt", Ty::List, false, "its security options"),
+        CapAdd = p("cap_add", Ty::List, false, "capabilities it adds (with or without `CAP_`)"),
+        CapDrop = p("cap_drop", Ty::List, false, "capabilities it drops"),
+        User = p("user", Ty::Text, false, "its `user` (empty when unset)"),
+        Profiles = p("profiles", Ty::List, false, "the profiles it belongs to"),
+        Command = p("command", Ty::List, false, "its command as a list"),
+        Logging = p("logging", Ty::Obj(O::Logging), false, "its logging configuration"),
+        Limits = p("limits", Ty::Obj(O::Limits), false, "its limits, from `mem_limit`/`cpus`/`pids_limit` or `deploy.resources.limits` (`512m` = 512MiB)"),
+        Json = p("json", Ty::Json, false, "any key of the resolved service: `json.deploy.replicas`"),
+    }
+    Dependency / DependencyProp {
+        Condition = p("condition", Ty::Text, false, "`service_started`, `service_healthy` or `service_completed_successfully`"),
+    }
+    Logging / LoggingProp {
+        Driver = p("driver", Ty::Text, false, "the logging driver (absent: the engine's default applies)"),
+    }
+    NetworkConfig / NetworkConfigProp {
+        Driver = p("driver", Ty::Text, false, "the network driver (`bridge` when unset)"),
+        Json = p("json", Ty::Json, false, "any key of the resolved network"),
+    }
+    VolumeConfig / VolumeConfigProp {
+        Driver = p("driver", Ty::Text, false, "the volume driver (`local` when unset)"),
+        Json = p("json", Ty::Json, false, "any key of the resolved volume"),
     }
     Command / CommandProp {
         ExitCode = p("exit_code", Ty::Int, false, "the exit code"),

@@ -8,13 +8,12 @@ use serde_json::Value as Json;
 use super::Ctx;
 use super::actual::Actual;
 use super::compose::Stack;
+use super::compose_config;
 use super::container::{self, Anchor, Running};
 use super::container_probe;
 use super::observe::{ObsError, Observed, arg_text, first, tail};
 use crate::compile::PathStep;
-use crate::compile::property::{
-    ContainerProp, HealthcheckProp, Key, ServiceConfigProp, ServiceProp, StackConfigProp, StackProp,
-};
+use crate::compile::property::{ContainerProp, Key, ServiceProp, StackProp};
 
 /// Where a service's `within` clocks start: its last action, else its first container's
 /// start (on the engine's clock, kept inside the `up` that started it).
@@ -116,7 +115,7 @@ fn no_container(stack: &Stack, service: &str) -> String {
             }
         );
     };
-    let profiles = list_of(svc.get("profiles"));
+    let profiles = compose_config::list_of(svc.get("profiles"));
     if !profiles.is_empty() {
         return format!(
             "service `{service}` has no container: it belongs to the profile{} {}, which the stack does not enable (add `profile \"{}\"`)",
@@ -126,63 +125,6 @@ fn no_container(stack: &Stack, service: &str) -> String {
         );
     }
     format!("service `{service}` has no container (scaled to 0, or its container was removed)")
-}
-
-fn list_of(v: Option<&Json>) -> Vec<String> {
-    match v {
-        Some(Json::Array(items)) => items
-            .iter()
-            .map(|i| match i {
-                Json::String(s) => s.clone(),
-                Json::Object(o) => {
-                    // Long port and volume syntax.
-                    if let Some(t) = o.get("target") {
-                        let published = o
-                            .get("published")
-                            .map(|p| p.to_string().trim_matches('"').to_string())
-                            .unwrap_or_default();
-                        let ip = o
-                            .get("host_ip")
-                            .and_then(Json::as_str)
-                            .map(|s| format!("{s}:"))
-                            .unwrap_or_default();
-                        let source = o.get("source").and_then(Json::as_str);
-                        match source {
-                            Some(s) => format!("{s}:{}", t.as_str().unwrap_or("")),
-                            None => format!("{ip}{published}:{t}"),
-                        }
-                    } else {
-                        i.to_string()
-                    }
-                }
-                other => other.to_string(),
-            })
-            .collect(),
-        Some(Json::Object(o)) => o.keys().cloned().collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn duration_of(v: Option<&Json>) -> Option<Duration> {
-    let s = v?.as_str()?;
-    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic())?);
-    let n: f64 = num.parse().ok()?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        "us" => n / 1e6,
-        _ => return None,
-    };
-    Some(Duration::from_secs_f64(secs))
-}
-
-fn service_config<'a>(config: &'a Json, name: &str) -> Result<&'a Json, ObsError> {
-    config
-        .get("services")
-        .and_then(|s| s.get(name))
-        .ok_or_else(|| ObsError::Missing(format!("the stack has no service `{name}`")))
 }
 
 /// The resolved config, or why there is none.
@@ -214,19 +156,7 @@ pub async fn observe(
             names.sort();
             tail(Actual::List(names), rest)
         }
-        StackProp::Config => {
-            let config = config(stack)?;
-            let Some((Key::StackConfig(StackConfigProp::Service), args, rest)) = first(rest) else {
-                return Err(ObsError::Missing("`config` needs `.service(NAME)`".into()));
-            };
-            let svc = service_config(config, &arg_text(args, 0))?;
-            let Some((Key::ServiceConfig(field), _, after)) = first(rest) else {
-                return Err(ObsError::Missing(
-                    "a service config needs a property".into(),
-                ));
-            };
-            service_config_property(ctx, svc, field, after)
-        }
+        StackProp::Config => compose_config::observe(ctx, config(stack)?, rest),
         StackProp::Service => {
             match &stack.up {
                 Some(Ok(())) => {}
@@ -258,73 +188,6 @@ pub async fn observe(
             container_probe::observe(ctx, &running, rest, until).await
         }
     }
-}
-
-/// A property of one service's resolved config.
-fn service_config_property(
-    ctx: &Ctx,
-    svc: &Json,
-    field: ServiceConfigProp,
-    after: &[PathStep],
-) -> Observed {
-    let value = match field {
-        ServiceConfigProp::Env => {
-            let Some(PathStep::Field { name: var, .. }) = after.first() else {
-                return Err(ObsError::Missing("no variable named".into()));
-            };
-            let v = match svc.get("environment") {
-                Some(Json::Object(o)) => o.get(var).map(|v| match v {
-                    Json::String(s) => s.clone(),
-                    Json::Null => String::new(),
-                    other => other.to_string(),
-                }),
-                Some(Json::Array(a)) => a.iter().filter_map(Json::as_str).find_map(|kv| {
-                    kv.split_once('=')
-                        .filter(|(k, _)| k == var)
-                        .map(|(_, v)| v.to_string())
-                }),
-                _ => None,
-            };
-            return match v {
-                Some(v) => tail(Actual::Text(ctx.redact(&v)), &after[1..]),
-                None => Err(ObsError::Missing(format!(
-                    "the service does not set `{var}`"
-                ))),
-            };
-        }
-        ServiceConfigProp::Ports => Actual::List(list_of(svc.get("ports"))),
-        ServiceConfigProp::Image => Actual::Text(
-            svc.get("image")
-                .and_then(Json::as_str)
-                .unwrap_or("")
-                .to_string(),
-        ),
-        ServiceConfigProp::DependsOn => Actual::List(list_of(svc.get("depends_on"))),
-        ServiceConfigProp::Networks => Actual::List(list_of(svc.get("networks"))),
-        ServiceConfigProp::Volumes => Actual::List(list_of(svc.get("volumes"))),
-        ServiceConfigProp::Healthcheck => {
-            let h = svc
-                .get("healthcheck")
-                .ok_or_else(|| ObsError::Missing("the service has no healthcheck".into()))?;
-            let Some((Key::Healthcheck(f), _, rest)) = first(after) else {
-                return Err(ObsError::Missing("no healthcheck field".into()));
-            };
-            let duration = |key: &str, default: u64| {
-                Actual::Duration(duration_of(h.get(key)).unwrap_or(Duration::from_secs(default)))
-            };
-            let v = match f {
-                HealthcheckProp::Test => Actual::List(list_of(h.get("test"))),
-                HealthcheckProp::Retries => {
-                    Actual::Int(h.get("retries").and_then(Json::as_i64).unwrap_or(3))
-                }
-                HealthcheckProp::Interval => duration("interval", 30),
-                HealthcheckProp::Timeout => duration("timeout", 30),
-                HealthcheckProp::StartPeriod => duration("start_period", 0),
-            };
-            return tail(v, rest);
-        }
-    };
-    tail(value, after)
 }
 
 /// Evidence for a failed stack expectation: what the Compose tool said of invalid files, or

@@ -11,6 +11,7 @@
 
 pub mod actual;
 pub mod compose;
+mod compose_config;
 mod compose_probe;
 mod container;
 mod container_probe;

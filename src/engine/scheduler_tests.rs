@@ -591,6 +591,10 @@ async fn every_catalogue_row_reaches_an_observer() {
             Owner::Json => "api.get(\"/\").json",
             Owner::Limits => "api.limits",
             Owner::Mount => "api.mount(\"/x\")",
+            Owner::Dependency => "app.config.service(\"web\").depends_on(\"db\")",
+            Owner::Logging => "app.config.service(\"web\").logging",
+            Owner::NetworkConfig => "app.config.network(\"n\")",
+            Owner::VolumeConfig => "app.config.volume(\"v\")",
             Owner::LabelMap | Owner::Done => return None,
         })
     };
