@@ -463,10 +463,13 @@ fn hostile_output_is_masked_and_escaped() {
 fn settings_in_force_are_read_from_the_engine() {
     let (out, all) = check("tests/specs/settings.dspec");
     assert_eq!(out.status.code(), Some(1), "{all}");
-    assert!(all.contains("27 passed, 1 failed"), "{all}");
-    let unlimited = block(&all, "settings.dspec:52:10");
+    assert!(all.contains("32 passed, 2 failed"), "{all}");
+    let unlimited = block(&all, "settings.dspec:58:10");
     assert!(
         unlimited.contains("actual: unlimited") && unlimited.contains("there is no limit"),
         "{unlimited}"
     );
+    // appuser owns the file, but the root filesystem is read-only.
+    let read_only = block(&all, "settings.dspec:59:10");
+    assert!(read_only.contains("actual: false"), "{read_only}");
 }

@@ -67,7 +67,7 @@ fn the_dev_stage_fails_at_the_right_lines() {
         ("11:10", "actual: [\"/app/main.py\", \"/app/util.py\"]"),
         // The dev stage holds busybox and fixture-svc: about 3.4 MB (the fixture's size).
         ("12:10", "actual: 3.4"),
-        ("13:10", "the image does not set `APP_ENV`"),
+        ("13:10", "the image's environment has no `APP_ENV`"),
         ("14:10", "diff (- expected, + actual)"),
     ] {
         let at = stdout
@@ -82,6 +82,48 @@ fn the_dev_stage_fails_at_the_right_lines() {
         );
     }
     assert!(stdout.contains("expected: < 1MB (1000000 B)"), "{stdout}");
+}
+
+/// Language v1 on an image without a shell: access by the image's USER, hashes, accounts,
+/// groups, pip and npm packages, history, `based_on` (the derived build waits for the tag its
+/// FROM names), and `ref`/`id` handed to a host command.
+#[test]
+fn v1_image_properties_hold_on_a_shell_less_image() {
+    let (out, stdout, stderr) = check(&["tests/specs/images_v1.dspec"]);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("35 passed, 0 failed"), "{stdout}");
+}
+
+/// Each v1 image property that does not hold says what the image has.
+#[test]
+fn v1_image_failures_show_what_the_image_has() {
+    let (out, stdout, stderr) = check(&["tests/specs/images_v1_fail.dspec"]);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("0 passed, 8 failed"), "{stdout}");
+    for (line, actual) in [
+        ("7:8", "actual: false"),
+        (
+            "8:8",
+            "actual: \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"",
+        ),
+        ("9:8", "the image's /etc/passwd has no account `nobody`"),
+        ("10:8", "actual: \"0.30.1\""),
+        ("11:8", "actual: false"),
+        ("12:8", "actual: [\"@types/node\", \"debug\", \"express\"]"),
+        ("13:8", "`/nope` does not exist in the image"),
+        ("14:8", "actual: [\"appuser\"]"),
+    ] {
+        let at = stdout
+            .find(&format!("tests/specs/images_v1_fail.dspec:{line}"))
+            .unwrap_or_else(|| panic!("no failure at {line}:\n{stdout}"));
+        let block = &stdout[at..];
+        let end = block.find("DS0401").unwrap_or(block.len());
+        assert!(
+            block[..end].contains(actual),
+            "{line}: `{actual}` missing in\n{}",
+            &block[..end]
+        );
+    }
 }
 
 #[test]

@@ -220,6 +220,37 @@ fn plan_shows_shared_builds_and_waves() {
     assert_eq!(builds[0]["subjects"].as_array().unwrap().len(), 2);
 }
 
+/// A build whose Dockerfile starts FROM another build's `tag` waits for it (dspec never pulls:
+/// built at the same time, it would find no base); a `based_on` check waits for both images.
+#[test]
+fn a_build_from_another_builds_tag_waits_for_it() {
+    let out = dspec(
+        &root(),
+        &["plan", "--format", "json", "tests/specs/images_v1.dspec"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let steps = doc["steps"].as_array().unwrap();
+    let setup = |name: &str| {
+        steps
+            .iter()
+            .find(|s| s["kind"] == "build" && s["subjects"][0]["name"] == name)
+            .unwrap_or_else(|| panic!("no build of {name}"))
+    };
+    let (eco, derived) = (setup("eco"), setup("derived"));
+    assert_eq!(derived["deps"], serde_json::json!([eco["id"]]));
+    assert!(derived["wave"].as_u64() > eco["wave"].as_u64());
+    let based_on = steps
+        .iter()
+        .find(|s| s["check"]["index"] == 25)
+        .expect("the based_on check");
+    let deps = based_on["deps"].as_array().unwrap();
+    assert!(
+        deps.contains(&eco["id"]) && deps.contains(&derived["id"]),
+        "{deps:?}"
+    );
+}
+
 #[test]
 fn invalid_plan_exits_2() {
     let dir = root().join("tests/cases/invalid");

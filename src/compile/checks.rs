@@ -8,6 +8,7 @@ use super::value::Val;
 use super::{FileCompiler, argv};
 use crate::ast::{self, PredicateOp, Segment, SubjectKind};
 use crate::diag::{Code, Diagnostic, suggest};
+use crate::engine::imagefs::ecosystems::Ecosystem;
 use crate::source::Span;
 
 /// A walked path.
@@ -103,6 +104,18 @@ impl FileCompiler<'_> {
         modifier: Option<CheckedModifier>,
     ) -> Check {
         let mut touches = vec![w.subject.clone()];
+        // Other subjects a call names (`based_on(base)`) are read too.
+        for step in &w.steps {
+            if let PathStep::Field { args, .. } = step {
+                for a in args {
+                    if let Val::Subject(n) = a
+                        && !touches.contains(n)
+                    {
+                        touches.push(n.clone());
+                    }
+                }
+            }
+        }
         // Only host commands touch other subjects (those their env names).
         if w.kind == SubjectKind::Command
             && let Some(SubjectSpec::Host(h)) = subjects
@@ -437,6 +450,9 @@ impl FileCompiler<'_> {
     }
 
     fn call_arg(&mut self, value: &ast::Value, kind: ArgKind, name: &ast::Ident) -> Option<Val> {
+        if kind == ArgKind::Image {
+            return self.image_arg(value, name);
+        }
         let v = self.eval(value)?;
         if v.is_secret() {
             self.error(
@@ -520,6 +536,12 @@ impl FileCompiler<'_> {
                     return bad(self, format!("found {}", v.describe()));
                 }
             }
+            ArgKind::Ecosystem => match &lit {
+                Some(l) if Ecosystem::parse(l).is_some() => {}
+                Some(l) => return bad(self, format!("`{l}` is not a package ecosystem")),
+                None => return bad(self, format!("found {}", v.describe())),
+            },
+            ArgKind::Image => unreachable!("handled by image_arg"),
             ArgKind::Command => match &v {
                 Val::Text(_) => {
                     if let Some(Err(e)) = lit.as_deref().map(argv::split) {
@@ -532,6 +554,42 @@ impl FileCompiler<'_> {
             },
         }
         Some(v)
+    }
+
+    /// An image subject named as an argument (`based_on(base)`).
+    fn image_arg(&mut self, value: &ast::Value, name: &ast::Ident) -> Option<Val> {
+        let named = match &value.kind {
+            ast::ValueKind::Path(p) if p.head_args.is_none() && p.segments.is_empty() => {
+                Some(&p.head)
+            }
+            _ => None,
+        };
+        let Some(head) = named else {
+            self.error(
+                Diagnostic::error(
+                    Code::BadArguments,
+                    value.span,
+                    format!("`{}` needs {}", name.name, ArgKind::Image.describe()),
+                )
+                .label("not the name of an image")
+                .help("declare the other image (`image base = existing \"python:3.12-slim\"`) and name it: `based_on(base)`"),
+            );
+            return None;
+        };
+        if self.subjects.get(&head.name).map(|d| d.kind) != Some(SubjectKind::Image) {
+            let help = self.subject_help(&head.name, &[SubjectKind::Image]);
+            self.error(
+                Diagnostic::error(
+                    Code::Undefined,
+                    head.span,
+                    format!("`{}` is not an image of this file", head.name),
+                )
+                .label("no image by this name")
+                .help(help),
+            );
+            return None;
+        }
+        Some(Val::Subject(head.name.clone()))
     }
 
     fn needs_predicate(&mut self, path: &ast::Path, w: &Walked) {

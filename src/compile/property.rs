@@ -27,6 +27,10 @@ pub enum ArgKind {
     Signal,
     /// A command: a string (split with shell quoting) or a list.
     Command,
+    /// An image subject of the file, by name: `based_on(base)`.
+    Image,
+    /// A package ecosystem: `"pip"`, `"npm"`, or `"os"` (dpkg and apk).
+    Ecosystem,
 }
 
 impl ArgKind {
@@ -41,6 +45,8 @@ impl ArgKind {
             ArgKind::Duration => "a duration like 30s",
             ArgKind::Signal => "a signal name like \"SIGTERM\"",
             ArgKind::Command => "a command, as a string or a list",
+            ArgKind::Image => "an image subject of the file, like `base`",
+            ArgKind::Ecosystem => "a package ecosystem: \"pip\", \"npm\" or \"os\"",
         }
     }
 }
@@ -233,6 +239,7 @@ const URL: &[Arg] = &[arg("PATH", A::UrlPath)];
 const POST: &[Arg] = &[arg("PATH", A::UrlPath), opt("BODY", A::Text)];
 const PORT: &[Arg] = &[arg("N", A::Port)];
 const NAME: &[Arg] = &[arg("NAME", A::Text)];
+const PACKAGE: &[Arg] = &[arg("NAME", A::Text), opt("ECOSYSTEM", A::Ecosystem)];
 
 catalogue! {
     Image / ImageProp {
@@ -257,7 +264,13 @@ catalogue! {
         Context = p("context", Ty::Obj(O::Context), false, "the build context as sent (after `.dockerignore`)"),
         Files = call("files", GLOB, Ty::List, false, E::None, "paths in the image matching a glob (not directories)"),
         File = call("file", PATH, Ty::Obj(O::File), false, E::None, "one path in the image's filesystem"),
-        Packages = p("packages", Ty::List, false, "installed packages (dpkg or apk database in the layers)"),
+        Packages = either("packages", &[opt("ECOSYSTEM", A::Ecosystem)], Ty::List, Ty::List, "installed packages: the OS's (dpkg, apk) bare, `packages(\"pip\")` from *.dist-info/*.egg-info, `packages(\"npm\")` from node_modules"),
+        Package = call("package", PACKAGE, Ty::Obj(O::Package), false, E::None, "one installed package, of any ecosystem or of the one named"),
+        Account = call("account", NAME, Ty::Obj(O::Account), false, E::None, "a user account of the image's /etc/passwd"),
+        Group = call("group", NAME, Ty::Obj(O::Group), false, E::None, "a group of the image's /etc/group"),
+        BasedOn = call("based_on", &[arg("IMAGE", A::Image)], Ty::Bool, false, E::None, "the other image's layers are this one's first layers (by diff id)"),
+        History = p("history", Ty::List, false, "each build step's `created_by`, oldest first, as `docker history` lists them"),
+        Ref = p("ref", Ty::Text, false, "the reference dspec gave the image: its `tag` setting, else dspec's own tag (`existing`: the reference)"),
         Run = call("run", &[opt("CMD", A::Command)], Ty::Obj(O::RunResult), false, E::Runs, "a one-off container of the image; no argument runs the default command"),
     }
     Healthcheck / HealthcheckProp {
@@ -289,6 +302,10 @@ catalogue! {
         Size = p("size", Ty::Size, false, "size in bytes"),
         Content = p("content", Ty::Text, false, "the file's text"),
         Target = p("target", Ty::Text, false, "where a symlink points"),
+        Executable = p("executable", Ty::Bool, false, "the image's USER may execute it (mode, owner, groups; root: any x bit)"),
+        Writable = p("writable", Ty::Bool, false, "the image's USER may write it (root: always)"),
+        Readable = p("readable", Ty::Bool, false, "the image's USER may read it (root: always)"),
+        Sha256 = p("sha256", Ty::Text, false, "the SHA-256 of its content, in hex"),
     }
     RunResult / RunResultProp {
         ExitCode = p("exit_code", Ty::Int, false, "the exit code"),
@@ -396,6 +413,23 @@ catalogue! {
         Logging = p("logging", Ty::Obj(O::Logging), false, "its logging configuration"),
         Limits = p("limits", Ty::Obj(O::Limits), false, "its limits, from `mem_limit`/`cpus`/`pids_limit` or `deploy.resources.limits` (`512m` = 512MiB)"),
         Json = p("json", Ty::Json, false, "any key of the resolved service: `json.deploy.replicas`"),
+    }
+    Package / PackageProp {
+        Exists = p("exists", Ty::Bool, false, "the package is installed"),
+        Version = p("version", Ty::Text, false, "its installed version"),
+    }
+    Account / AccountProp {
+        Exists = p("exists", Ty::Bool, false, "the account is in /etc/passwd"),
+        Uid = p("uid", Ty::Int, false, "its uid"),
+        Gid = p("gid", Ty::Int, false, "its primary gid"),
+        Home = p("home", Ty::Text, false, "its home directory"),
+        Shell = p("shell", Ty::Text, false, "its shell"),
+        Groups = p("groups", Ty::List, false, "its groups: primary and member-of, as `id -Gn`"),
+    }
+    Group / GroupProp {
+        Exists = p("exists", Ty::Bool, false, "the group is in /etc/group"),
+        Gid = p("gid", Ty::Int, false, "its gid"),
+        Members = p("members", Ty::List, false, "the users /etc/group lists in it"),
     }
     Dependency / DependencyProp {
         Condition = p("condition", Ty::Text, false, "`service_started`, `service_healthy` or `service_completed_successfully`"),

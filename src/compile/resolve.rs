@@ -104,10 +104,24 @@ impl FileCompiler<'_> {
                     port: port as u16,
                 });
             }
+            if let [
+                Segment::Field {
+                    name: f,
+                    args: None,
+                },
+            ] = p.segments.as_slice()
+                && (f.name == "ref" || f.name == "id")
+                && decl.kind == SubjectKind::Image
+            {
+                return Some(Val::ImageRef {
+                    subject: name.to_string(),
+                    id: f.name == "id",
+                });
+            }
             self.error(
                 Diagnostic::error(Code::BadValue, p.span, format!("`{}` cannot be used as a value", self.text(p.span)))
                     .label("a property, not a value")
-                    .help("the only property usable as a value is a container's `url(PORT)`, like `api.url(8000)`; compare properties with `expect`"),
+                    .help("the properties usable as values are a container's `url(PORT)`, like `api.url(8000)`, and an image's `ref` and `id`, like `env IMAGE = prod.ref`; compare properties with `expect`"),
             );
             return None;
         }
@@ -190,24 +204,27 @@ impl FileCompiler<'_> {
                         continue;
                     }
                     match self.lets.get(&name.name).cloned() {
-                        Some((Some(v), _)) => {
-                            match v {
-                                Val::Text(t) => out.append(&t),
-                                Val::List(_) | Val::Range(..) | Val::Url { .. } | Val::Regex(_) => {
-                                    self.error(
+                        Some((Some(v), _)) => match v {
+                            Val::Text(t) => out.append(&t),
+                            Val::List(_)
+                            | Val::Range(..)
+                            | Val::Url { .. }
+                            | Val::ImageRef { .. }
+                            | Val::Subject(_)
+                            | Val::Regex(_) => {
+                                self.error(
                                     Diagnostic::error(
                                         Code::BadValue,
                                         name.span,
                                         format!("`{}` is {} and cannot be interpolated", name.name, v.describe()),
                                     )
                                     .label("here")
-                                    .help("only text, numbers, sizes and durations go into strings"),
+                                    .help("only text, numbers, sizes and durations go into strings; pass a URL or an image's `ref` in a setting: `env IMAGE = prod.ref`"),
                                 );
-                                    ok = false;
-                                }
-                                other => out.push(TextPart::Lit(other.to_string())),
+                                ok = false;
                             }
-                        }
+                            other => out.push(TextPart::Lit(other.to_string())),
+                        },
                         Some((None, _)) => ok = false,
                         None => {
                             let mut names: Vec<&str> =

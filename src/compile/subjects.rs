@@ -179,7 +179,12 @@ impl FileCompiler<'_> {
             },
             Kind::EnvValue => matches!(
                 val,
-                Val::Text(_) | Val::Url { .. } | Val::Int(_) | Val::Float(_) | Val::Bool(_)
+                Val::Text(_)
+                    | Val::Url { .. }
+                    | Val::ImageRef { .. }
+                    | Val::Int(_)
+                    | Val::Float(_)
+                    | Val::Bool(_)
             ),
             Kind::Pull => {
                 matches!(&val, Val::Text(t) if matches!(t.as_lit().as_deref(), Some("missing" | "never")))
@@ -452,9 +457,9 @@ impl FileCompiler<'_> {
     }
 }
 
-/// Records the subject a setting's value names (`api.url(8000)`).
+/// Records the subject a setting's value names (`api.url(8000)`, `prod.ref`).
 fn refer(refers_to: &mut Vec<String>, v: &Val) {
-    if let Val::Url { subject, .. } = v
+    if let Val::Url { subject, .. } | Val::ImageRef { subject, .. } = v
         && !refers_to.contains(subject)
     {
         refers_to.push(subject.clone());

@@ -112,6 +112,13 @@ pub enum Val {
         subject: String,
         port: u16,
     },
+    /// Another subject of the file, by name: `based_on(base)`.
+    Subject(String),
+    /// `prod.ref` or `prod.id`: an image's reference or id, known once it is built.
+    ImageRef {
+        subject: String,
+        id: bool,
+    },
 }
 
 impl Val {
@@ -137,6 +144,8 @@ impl Val {
             Val::Range(..) => "a range",
             Val::List(_) => "a list",
             Val::Url { .. } => "a URL",
+            Val::Subject(_) => "a subject",
+            Val::ImageRef { .. } => "an image reference",
         }
     }
 
@@ -208,6 +217,10 @@ impl fmt::Display for Val {
                 f.write_str("]")
             }
             Val::Url { subject, port } => write!(f, "{subject}.url({port})"),
+            Val::Subject(name) => f.write_str(name),
+            Val::ImageRef { subject, id } => {
+                write!(f, "{subject}.{}", if *id { "id" } else { "ref" })
+            }
         }
     }
 }

@@ -142,7 +142,25 @@ pub fn ready_limit(
     )
 }
 
-fn env_value(ctx: &Ctx, v: &Val) -> Result<String, String> {
+/// The other images of the file, by subject name (`env IMAGE = prod.ref`).
+pub type Images<'a> = dyn Fn(&str) -> Option<Arc<ImageFacts>> + Sync + 'a;
+
+/// `prod.ref` or `prod.id` as a setting's value.
+pub fn image_value(v: &Val, images: &Images<'_>) -> Option<Result<String, String>> {
+    let Val::ImageRef { subject, id } = v else {
+        return None;
+    };
+    Some(match images(subject) {
+        Some(f) if *id => Ok(f.info.id.clone()),
+        Some(f) => Ok(f.reference.clone()),
+        None => Err(format!("the image `{subject}` is not available")),
+    })
+}
+
+fn env_value(ctx: &Ctx, v: &Val, images: &Images<'_>) -> Result<String, String> {
+    if let Some(r) = image_value(v, images) {
+        return r;
+    }
     let text = match v {
         Val::Text(t) => {
             let s = resolve_text(t)?;
@@ -185,6 +203,7 @@ pub async fn start(
     name: &str,
     spec: &RunSpec,
     image: &ImageFacts,
+    images: &Images<'_>,
     network: Option<&str>,
 ) -> Result<Running, SetupError> {
     let spec_err = SetupError::subject;
@@ -193,7 +212,7 @@ pub async fn start(
         env.extend(read_env_file(f).map_err(spec_err)?);
     }
     for (k, v) in &spec.env {
-        env.push((k.clone(), env_value(ctx, v).map_err(spec_err)?));
+        env.push((k.clone(), env_value(ctx, v, images).map_err(spec_err)?));
     }
     for m in &spec.mounts {
         if !m.host.exists() {
@@ -400,12 +419,14 @@ pub(super) async fn setup(run: &Run, id: StepId, image_step: StepId) -> State {
         },
     );
     let started = Instant::now();
+    let images = |name: &str| run.image_named(subject.file, name);
     match start(
         &run.ctx,
         subject.file,
         &subject.name,
         spec,
         &facts,
+        &images,
         network.as_deref(),
     )
     .await
@@ -520,7 +541,11 @@ pub async fn host_env_value(
     ctx: &Ctx,
     v: &Val,
     lookup: &(dyn Fn(&str) -> Option<Arc<Running>> + Sync),
+    images: &Images<'_>,
 ) -> Result<String, String> {
+    if let Some(r) = image_value(v, images) {
+        return r;
+    }
     match v {
         Val::Text(t) => {
             let s = resolve_text(t)?;

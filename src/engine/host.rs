@@ -121,11 +121,12 @@ pub(super) async fn setup(run: &Run, id: StepId) -> State {
         return State::Done;
     };
     let lookup = |name: &str| run.running(subject.file, name);
+    let images = |name: &str| run.image_named(subject.file, name);
     // The command reaches the run's engine (a `docker` or Compose call in it); its own `env`
     // settings come after and win.
     let mut env = run.ctx.engine.versions().command_env.clone();
     for (k, v) in &spec.env {
-        match super::container::host_env_value(&run.ctx, v, &lookup).await {
+        match super::container::host_env_value(&run.ctx, v, &lookup, &images).await {
             Ok(val) => env.push((k.clone(), val)),
             Err(e) => return run.failed(subject, SetupError::subject(e)),
         }

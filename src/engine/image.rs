@@ -11,7 +11,9 @@ use super::Ctx;
 use super::actual::{Actual, resolve_text};
 use super::docker::{BuildContext, BuildOptions, BuildProgress, EngineError, ImageInfo};
 use super::failure::SetupError;
+use super::imagefs::access::Access;
 use super::imagefs::cache::Cache;
+use super::imagefs::config;
 use super::imagefs::context;
 use super::imagefs::ecosystems::Ecosystem;
 use super::imagefs::index::ImageIndex;
@@ -19,8 +21,10 @@ use super::imagefs::loader::{self, ContentError, LoadedImage};
 use super::observe::{ObsError, Observed, arg_text, first, map_property, tail};
 use super::scheduler::{Output, Run, State};
 use crate::compile::property::{
-    BuildInfoProp, ContextProp, FileProp, HealthcheckProp, ImageProp, Key,
+    AccountProp, BuildInfoProp, ContextProp, FileProp, GroupProp, HealthcheckProp, ImageProp, Key,
+    PackageProp,
 };
+use crate::compile::value::Val;
 use crate::compile::{BuildSpec, PathStep, SubjectSpec};
 use crate::plan::{StepId, StepKind};
 use crate::report::event::Activity;
@@ -28,6 +32,9 @@ use crate::report::event::Activity;
 /// Everything known about one image of the run.
 pub struct ImageFacts {
     pub info: ImageInfo,
+    /// The reference dspec gave it (`ref`): the first `tag` setting, else dspec's own tag;
+    /// for `existing`, the reference named.
+    pub reference: String,
     /// Set when dspec built it.
     pub build_duration: Option<Duration>,
     pub context: Option<context::Context>,
@@ -39,12 +46,14 @@ pub struct ImageFacts {
 impl ImageFacts {
     pub fn new(
         info: ImageInfo,
+        reference: String,
         build_duration: Option<Duration>,
         context: Option<context::Context>,
         wanted: BTreeSet<String>,
     ) -> ImageFacts {
         ImageFacts {
             info,
+            reference,
             build_duration,
             context,
             wanted,
@@ -150,20 +159,14 @@ pub(super) async fn setup(run: &Run, id: StepId) -> State {
                 }
             };
             let label = format!("build-{}", &hash[..12.min(hash.len())]);
-            match build(
-                &run.ctx,
-                spec,
-                &build_tag(spec, hash),
-                &label,
-                &mut progress,
-            )
-            .await
-            {
+            let tag = build_tag(spec, hash);
+            match build(&run.ctx, spec, &tag, &label, &mut progress).await {
                 Ok((info, duration, ctx, _log)) => {
                     for s in &step.subjects {
                         run.ready(s, "built", duration);
                     }
-                    ImageFacts::new(info, Some(duration), Some(ctx), wanted)
+                    let reference = spec.tags.first().cloned().unwrap_or(tag);
+                    ImageFacts::new(info, reference, Some(duration), Some(ctx), wanted)
                 }
                 Err(e) => return run.failed_all(&step.subjects, e),
             }
@@ -176,7 +179,7 @@ pub(super) async fn setup(run: &Run, id: StepId) -> State {
                     for s in &step.subjects {
                         run.ready(s, "present", started.elapsed());
                     }
-                    ImageFacts::new(info, None, None, wanted)
+                    ImageFacts::new(info, reference, None, None, wanted)
                 }
                 Ok(None) => {
                     return run.failed_all(
@@ -346,7 +349,13 @@ fn text(s: &str) -> Actual {
 }
 
 /// Answers an image property (`steps` after the subject).
-pub async fn observe(ctx: &Ctx, facts: &ImageFacts, steps: &[PathStep]) -> Observed {
+/// `others` finds the other images of the file by subject name (`based_on(base)`).
+pub async fn observe(
+    ctx: &Ctx,
+    facts: &ImageFacts,
+    steps: &[PathStep],
+    others: &(dyn Fn(&str) -> Option<Arc<ImageFacts>> + Sync),
+) -> Observed {
     let Some((Key::Image(prop), args, rest)) = first(steps) else {
         return Err(ObsError::Missing("not an image property".into()));
     };
@@ -462,8 +471,90 @@ pub async fn observe(ctx: &Ctx, facts: &ImageFacts, steps: &[PathStep]) -> Obser
         }
         ImageProp::Packages => {
             let index = facts.index(ctx).await?;
-            Actual::List(index.package_names(Ecosystem::Os))
+            let eco = match args.first() {
+                Some(_) => ecosystem(&arg_text(args, 0))?,
+                None => Ecosystem::Os,
+            };
+            Actual::List(index.package_names(eco))
         }
+        ImageProp::Package => {
+            let index = facts.index(ctx).await?;
+            let name = arg_text(args, 0);
+            let found = match args.get(1) {
+                Some(_) => index.package(&name, ecosystem(&arg_text(args, 1))?),
+                None => [Ecosystem::Os, Ecosystem::Pip, Ecosystem::Npm]
+                    .into_iter()
+                    .find_map(|eco| index.package(&name, eco)),
+            };
+            let Some((Key::Package(field), _, after)) = first(rest) else {
+                return Err(ObsError::Missing("`package` needs a property".into()));
+            };
+            let v = match (field, found) {
+                (PackageProp::Exists, p) => Actual::Bool(p.is_some()),
+                (PackageProp::Version, Some(p)) => text(&p.version),
+                (PackageProp::Version, None) => {
+                    return Err(ObsError::Missing(format!(
+                        "no package `{name}` is installed in the image"
+                    )));
+                }
+            };
+            return tail(v, after);
+        }
+        ImageProp::Account => {
+            let index = facts.index(ctx).await?;
+            let name = arg_text(args, 0);
+            let Some((Key::Account(field), _, after)) = first(rest) else {
+                return Err(ObsError::Missing("`account` needs a property".into()));
+            };
+            let account = index.account(&name);
+            let v = match (field, account) {
+                (AccountProp::Exists, a) => Actual::Bool(a.is_some()),
+                (_, None) => {
+                    return Err(ObsError::Missing(format!(
+                        "the image's /etc/passwd has no account `{name}`"
+                    )));
+                }
+                (AccountProp::Uid, Some(a)) => Actual::Int(a.uid.into()),
+                (AccountProp::Gid, Some(a)) => Actual::Int(a.gid.into()),
+                (AccountProp::Home, Some(a)) => text(&a.home),
+                (AccountProp::Shell, Some(a)) => text(&a.shell),
+                (AccountProp::Groups, Some(a)) => Actual::List(a.groups),
+            };
+            return tail(v, after);
+        }
+        ImageProp::Group => {
+            let index = facts.index(ctx).await?;
+            let name = arg_text(args, 0);
+            let Some((Key::Group(field), _, after)) = first(rest) else {
+                return Err(ObsError::Missing("`group` needs a property".into()));
+            };
+            let group = index.group(&name);
+            let v = match (field, group) {
+                (GroupProp::Exists, g) => Actual::Bool(g.is_some()),
+                (_, None) => {
+                    return Err(ObsError::Missing(format!(
+                        "the image's /etc/group has no group `{name}`"
+                    )));
+                }
+                (GroupProp::Gid, Some(g)) => Actual::Int(g.gid.into()),
+                (GroupProp::Members, Some(g)) => Actual::List(g.members.clone()),
+            };
+            return tail(v, after);
+        }
+        ImageProp::BasedOn => {
+            let Some(Val::Subject(name)) = args.first() else {
+                return Err(ObsError::Internal("`based_on` needs an image".into()));
+            };
+            let other = others(name).ok_or_else(|| {
+                ObsError::Internal(format!("the image `{name}` is not available"))
+            })?;
+            Actual::Bool(config::based_on(&info.diff_ids, &other.info.diff_ids))
+        }
+        ImageProp::History => {
+            let index = facts.index(ctx).await?;
+            Actual::List(index.created_by().into_iter().map(str::to_string).collect())
+        }
+        ImageProp::Ref => text(&facts.reference),
         ImageProp::Run => return super::oneoff::observe(ctx, &info.id, args, rest).await,
     };
     tail(value, rest)
@@ -527,5 +618,33 @@ async fn file_property(
             text(&String::from_utf8_lossy(&c))
         }
         FileProp::Exists => Actual::Bool(true),
+        FileProp::Executable | FileProp::Writable | FileProp::Readable => {
+            let user = index.image_user().map_err(ObsError::Missing)?;
+            let want = match field {
+                FileProp::Executable => Access::Exec,
+                FileProp::Writable => Access::Write,
+                _ => Access::Read,
+            };
+            Actual::Bool(
+                index
+                    .access(path, &user, want)
+                    .map_err(|e| ObsError::Missing(e.to_string()))?,
+            )
+        }
+        FileProp::Sha256 => match index.sha256(path) {
+            Ok(Some(hex)) => text(&hex),
+            Ok(None) => {
+                return Err(ObsError::Missing(format!(
+                    "`{path}` is not a regular file: it has no content to hash"
+                )));
+            }
+            Err(e) => return Err(ObsError::Missing(e.to_string())),
+        },
     })
+}
+
+/// The ecosystem a spec names (checked when the spec compiled).
+fn ecosystem(name: &str) -> Result<Ecosystem, ObsError> {
+    Ecosystem::parse(name)
+        .ok_or_else(|| ObsError::Internal(format!("`{name}` is not a package ecosystem")))
 }

@@ -41,8 +41,9 @@ pub(super) async fn check(run: &Arc<Run>, id: StepId) -> Outcome {
     let ctx = &run.ctx;
     match &run.plan.steps[setup].kind {
         StepKind::Build { .. } | StepKind::Inspect { .. } => {
+            let others = |name: &str| run.image_named(subject.file, name);
             let observed = match run.image(setup) {
-                Some(f) => image::observe(ctx, &f, &check.path).await,
+                Some(f) => image::observe(ctx, &f, &check.path, &others).await,
                 None => Err(ObsError::Internal("the image is not available".into())),
             };
             evaluate(ctx, check, observed).1

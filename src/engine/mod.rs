@@ -16,7 +16,7 @@ mod compose_probe;
 mod container;
 mod container_probe;
 pub mod docker;
-mod dockerfile;
+pub(crate) mod dockerfile;
 mod failure;
 pub mod fake;
 mod host;

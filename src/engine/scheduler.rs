@@ -231,6 +231,14 @@ impl Run {
         }
     }
 
+    /// The image a subject of a file names, once it is built or found.
+    pub fn image_named(&self, file: usize, name: &str) -> Option<Arc<ImageFacts>> {
+        self.image(self.plan.setup_step(&SubjectRef {
+            file,
+            name: name.to_string(),
+        })?)
+    }
+
     /// The running container a subject of a file names, if it runs.
     pub fn running(&self, file: usize, name: &str) -> Option<Arc<Running>> {
         let step = self.plan.setup_step(&SubjectRef {

@@ -591,6 +591,9 @@ async fn every_catalogue_row_reaches_an_observer() {
             Owner::Json => "api.get(\"/\").json",
             Owner::Limits => "api.limits",
             Owner::Mount => "api.mount(\"/x\")",
+            Owner::Package => "img.package(\"x\")",
+            Owner::Account => "img.account(\"x\")",
+            Owner::Group => "img.group(\"x\")",
             Owner::Dependency => "app.config.service(\"web\").depends_on(\"db\")",
             Owner::Logging => "app.config.service(\"web\").logging",
             Owner::NetworkConfig => "app.config.network(\"n\")",
@@ -608,6 +611,8 @@ async fn every_catalogue_row_reaches_an_observer() {
         ArgKind::Duration => "1s",
         ArgKind::Signal => "\"SIGTERM\"",
         ArgKind::Command => "\"true\"",
+        ArgKind::Image => "img",
+        ArgKind::Ecosystem => "\"pip\"",
     };
     let mut lines = Vec::new();
     let mut stops = 0;

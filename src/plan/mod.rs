@@ -169,6 +169,21 @@ impl Builder {
         id
     }
 
+    /// Whether step `a` waits, directly or not, for step `b`.
+    fn depends_on(&self, a: StepId, b: StepId) -> bool {
+        let mut todo = vec![a];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(s) = todo.pop() {
+            if s == b {
+                return true;
+            }
+            if seen.insert(s) {
+                todo.extend(self.steps[s].deps.iter().copied());
+            }
+        }
+        false
+    }
+
     /// Barrier dependencies for touching `subject` now.
     fn barrier_deps(&self, subject: &SubjectRef, barrier: bool) -> Vec<StepId> {
         let mut deps: Vec<StepId> = self
@@ -282,6 +297,7 @@ pub fn lower(program: &Program) -> Plan {
             b.setup.insert(sref, id);
         }
     }
+    order_builds_by_tag(&mut b, program);
 
     for (fi, f) in program.files.iter().enumerate() {
         let sref = |name: &str| SubjectRef {
@@ -355,6 +371,15 @@ pub fn lower(program: &Program) -> Plan {
             } else {
                 b.ready(&me)
             }];
+            // The other images a call names (`based_on(base)`) are read when it is judged.
+            for other in c.touches.iter().filter(|t| **t != c.subject) {
+                if matches!(
+                    by_name.get(other.as_str()).map(|s| &s.spec),
+                    Some(SubjectSpec::Build(_) | SubjectSpec::Existing { .. })
+                ) {
+                    deps.push(b.setup[&sref(other)]);
+                }
+            }
             let touches: Vec<SubjectRef> = if dynamic {
                 vec![me.clone()]
             } else {
@@ -407,6 +432,80 @@ pub fn lower(program: &Program) -> Plan {
 
 /// The used containers and stacks of a file, each container after the containers its
 /// settings name (the compiler rejects circles).
+/// A build whose Dockerfile starts `FROM` the `tag` of another image the run builds, and an
+/// `existing` image naming such a tag, wait for that build (builds otherwise run at once, and
+/// dspec never pulls). A circle of such references is left to fail as "not in the engine".
+fn order_builds_by_tag(b: &mut Builder, program: &Program) {
+    let normal = |r: &str| {
+        let name = r.rsplit('/').next().unwrap_or(r);
+        if name.contains(':') || r.contains('@') {
+            r.to_string()
+        } else {
+            format!("{r}:latest")
+        }
+    };
+    let mut tagged: HashMap<String, StepId> = HashMap::new();
+    for (fi, f) in program.files.iter().enumerate() {
+        for s in f.subjects.iter().filter(|s| s.used) {
+            let SubjectSpec::Build(bs) = &s.spec else {
+                continue;
+            };
+            let sref = SubjectRef {
+                file: fi,
+                name: s.name.clone(),
+            };
+            for t in &bs.tags {
+                tagged.insert(normal(t), b.setup[&sref]);
+            }
+        }
+    }
+    if tagged.is_empty() {
+        return;
+    }
+    for id in 0..b.steps.len() {
+        let names: Vec<String> = match &b.steps[id].kind {
+            StepKind::Build {
+                dockerfile, args, ..
+            } => std::fs::read_to_string(dockerfile)
+                .map(|text| {
+                    crate::engine::dockerfile::base_images(&text, args)
+                        .into_iter()
+                        .map(|(name, _)| name)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            StepKind::Inspect { reference, .. } => vec![reference.clone()],
+            _ => continue,
+        };
+        for name in names {
+            if let Some(&dep) = tagged.get(&normal(&name))
+                && dep != id
+                && !b.depends_on(dep, id)
+                && !b.steps[id].deps.contains(&dep)
+            {
+                b.steps[id].deps.push(dep);
+            }
+        }
+    }
+    // Only image steps exist yet; their waves follow the new edges (there is no circle).
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for id in 0..b.steps.len() {
+            let wave = b.steps[id]
+                .deps
+                .iter()
+                .map(|d| b.steps[*d].wave + 1)
+                .max()
+                .unwrap_or(0);
+            if wave != b.steps[id].wave {
+                b.steps[id].wave = wave;
+                changed = true;
+            }
+        }
+    }
+}
+
 fn start_order(f: &crate::compile::CheckedFile) -> Vec<&crate::compile::SubjectDef> {
     let mut out: Vec<&crate::compile::SubjectDef> = Vec::new();
     let mut placed: std::collections::HashSet<&str> = std::collections::HashSet::new();

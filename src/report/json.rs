@@ -269,6 +269,10 @@ fn expected_json(v: &Val) -> Value {
         Val::Url { subject, port } => {
             json!({"url_of": subject, "port": port, "text": v.to_string()})
         }
+        Val::Subject(name) => json!({"subject": name}),
+        Val::ImageRef { subject, id } => {
+            json!({"image_of": subject, "id": id, "text": v.to_string()})
+        }
     }
 }
 
