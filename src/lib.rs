@@ -7,6 +7,7 @@
 // Diagnostics are large values passed by value on error paths only, and
 // AST/model enums are built once per file: size differences do not matter.
 #![allow(clippy::result_large_err, clippy::large_enum_variant)]
+#![forbid(unsafe_code)]
 
 pub mod ast;
 pub mod check;
