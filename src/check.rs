@@ -1,7 +1,7 @@
 //! `dspec check`: the front end, then the plan run against the engine, then
 //! the report. Ctrl-C and SIGTERM clean up and exit 130.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use crate::diag::RenderOptions;
 use crate::engine::{self, Ctx};
 use crate::exit_code;
 use crate::load;
+use crate::output::{Stream, errln, noteln};
 use crate::plan;
 use crate::report::{self, Event};
 
@@ -20,6 +21,13 @@ use crate::report::{self, Event};
 pub struct ReportTarget {
     pub kind: ReportKind,
     pub path: std::path::PathBuf,
+}
+
+impl ReportTarget {
+    /// `KIND:-`: the report goes to standard output.
+    pub fn to_stdout(&self) -> bool {
+        self.path.as_os_str() == "-"
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +96,11 @@ pub struct CheckOptions {
     pub only: Option<crate::select::Expr>,
     pub partition: Option<crate::select::Partition>,
     pub reports: Vec<ReportTarget>,
+    /// Where the console report goes: standard output, or standard error
+    /// when a `--report KIND:-` takes standard output.
+    pub report_stream: Stream,
+    /// Colour of the console report, decided for its stream.
+    pub report_render: RenderOptions,
     pub run: engine::RunOptions,
 }
 
@@ -96,7 +109,7 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
     let loaded = load::load_partition(&args.paths, opts, args.partition);
     if loaded.has_errors() {
         crate::cli::report(&loaded, render);
-        eprintln!("invalid: {}", crate::cli::summary(&loaded));
+        errln!("invalid: {}", crate::cli::summary(&loaded));
         return exit_code::INVALID;
     }
     crate::cli::report(&loaded, render);
@@ -105,7 +118,7 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
         None => loaded.program.clone(),
     };
     if program.files.is_empty() {
-        eprintln!(
+        noteln!(
             "nothing to run: no spec file{}",
             if args.only.is_some() {
                 " has an expectation that --only selects"
@@ -113,7 +126,7 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
                 " in this partition"
             }
         );
-        println!("0 passed, 0 failed");
+        write_to(args.report_stream, "0 passed, 0 failed\n");
         return exit_code::OK;
     }
     let program = Arc::new(program);
@@ -121,7 +134,7 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
     engine::with_engine(args.context.as_deref(), |engine| async move {
         if args.verbose {
             let v = engine.versions();
-            eprintln!(
+            errln!(
                 "engine: Docker {} (API {}) at {}; ports published on {}, probed at {}",
                 v.server_version,
                 v.api_version,
@@ -134,18 +147,19 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
         let started = std::time::SystemTime::now();
         let ctx = Arc::new(Ctx::new(engine));
         if args.verbose {
-            eprintln!("compose: {}", ctx.compose_version().await);
+            errln!("compose: {}", ctx.compose_version().await);
         }
         let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
-        let live = std::io::stderr().is_terminal();
+        let live = crate::output::live(Stream::Stderr);
+        let quiet = crate::output::quiet();
         let width = terminal_size::terminal_size_of(std::io::stderr())
             .map_or(80, |(w, _)| usize::from(w.0));
         let mut view =
             report::progress::ProgressView::new(program.clone(), live, args.verbose, width);
         let progress = tokio::spawn(async move {
             let write = |text: String| {
-                if !text.is_empty() {
-                    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+                if !text.is_empty() && !quiet {
+                    crate::output::err(&text);
                 }
             };
             let mut clock = tokio::time::interval(Duration::from_millis(250));
@@ -201,12 +215,12 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
         };
         if interrupted {
             if args.keep {
-                eprintln!(
+                errln!(
                     "interrupted: kept the run's resources (label {})",
                     ctx.label_filter()
                 );
             } else {
-                eprintln!("interrupted: removed the run's containers and networks");
+                errln!("interrupted: removed the run's containers and networks");
             }
             return exit_code::INTERRUPTED;
         }
@@ -215,7 +229,7 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
             &loaded.sources,
             &output.results,
             &output.setup,
-            render,
+            &args.report_render,
         );
         let meta = report::RunMeta {
             run_id: ctx.run_id.clone(),
@@ -252,23 +266,29 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
                     &meta,
                 ),
             };
+            if r.to_stdout() {
+                crate::output::out(&body);
+                continue;
+            }
             if let Some(dir) = r.path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 let _ = std::fs::create_dir_all(dir);
             }
             if let Err(e) = std::fs::write(&r.path, body) {
-                eprintln!("error: cannot write the report `{}`: {e}", r.path.display());
+                errln!("error: cannot write the report `{}`: {e}", r.path.display());
                 infra_error = true;
             }
         }
         if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
-            print!(
-                "{}",
-                report::github::annotations(
+            // Workflow commands are read from both streams: they stay out
+            // of a report written to standard output.
+            write_to(
+                args.report_stream,
+                &report::github::annotations(
                     &program,
                     &loaded.sources,
                     &output.results,
                     &output.setup,
-                )
+                ),
             );
             if let Ok(summary_path) = std::env::var("GITHUB_STEP_SUMMARY") {
                 let md = report::markdown::render(
@@ -284,25 +304,20 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
                     .open(&summary_path)
                     .and_then(|mut f| f.write_all(md.as_bytes()));
                 if let Err(e) = appended {
-                    eprintln!(
-                        "warning: cannot append to GITHUB_STEP_SUMMARY ({summary_path}): {e}"
-                    );
+                    errln!("warning: cannot append to GITHUB_STEP_SUMMARY ({summary_path}): {e}");
                 }
             }
         }
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
+        write_to(args.report_stream, &text);
         match cleanup {
             Ok(kept) if args.keep => {
-                let _ = writeln!(
-                    out,
-                    "kept (label {}): {}",
-                    ctx.label_filter(),
-                    kept.join(", ")
+                write_to(
+                    args.report_stream,
+                    &format!("kept (label {}): {}\n", ctx.label_filter(), kept.join(", ")),
                 );
             }
             Ok(_) => {}
-            Err(e) => eprintln!(
+            Err(e) => errln!(
                 "warning: cleanup failed: {e}; see `docker ps -a --filter label={}`",
                 ctx.label_filter()
             ),
@@ -312,6 +327,13 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
         }
         summary.exit_code()
     })
+}
+
+fn write_to(stream: Stream, text: &str) {
+    match stream {
+        Stream::Stdout => crate::output::out(text),
+        Stream::Stderr => crate::output::err(text),
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -1,8 +1,6 @@
 #![forbid(unsafe_code)]
-
-use clap::Parser;
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 fn main() {
-    let cli = dspec::cli::Cli::parse();
-    std::process::exit(dspec::cli::run(cli));
+    std::process::exit(dspec::cli::main());
 }

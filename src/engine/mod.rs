@@ -36,7 +36,7 @@ where
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            crate::output::errln!("error: cannot start the async runtime: {e}");
             return crate::exit_code::INFRA;
         }
     };
@@ -44,8 +44,8 @@ where
         match docker::connect(context).await {
             Ok(engine) => f(Arc::new(engine)).await,
             Err(e) => {
-                eprintln!("error[{}]: cannot reach the Docker engine: {e}", crate::diag::Code::EngineUnreachable);
-                eprintln!("  help: start the daemon, or point DOCKER_HOST (unix:///path, tcp://host:port, with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for TLS) or --context at it");
+                crate::output::errln!("error[{}]: cannot reach the Docker engine: {e}", crate::diag::Code::EngineUnreachable);
+                crate::output::errln!("  help: start the daemon, or point DOCKER_HOST (unix:///path, tcp://host:port, with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for TLS) or --context at it");
                 crate::exit_code::INFRA
             }
         }
