@@ -483,6 +483,28 @@ fn a_json_report_on_standard_output_engine() {
     );
     assert_eq!(r.code, Some(2), "{}", r.stderr);
     assert!(r.stderr.contains("only one --report"), "{}", r.stderr);
+    // The same from dspec.toml's reports, and from DSPEC_REPORT over it; --report over both.
+    std::fs::write(dir.join("dspec.toml"), "reports = [\"json:-\"]\njobs = 1\n").unwrap();
+    let r = dspec(
+        &dir,
+        &["check", "--color", "never", hello.to_str().unwrap()],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    serde_json::from_str::<serde_json::Value>(&r.stdout).expect("stdout is the JSON report");
+    let r = run(cmd(&dir, &["check", hello.to_str().unwrap()]).env("DSPEC_REPORT", "markdown:-"));
+    assert!(r.stdout.starts_with("# "), "{}", r.stdout);
+    let r = dspec(
+        &dir,
+        &[
+            "check",
+            hello.to_str().unwrap(),
+            "--report",
+            "junit:out/j.xml",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.contains("16 passed, 0 failed"), "{}", r.stdout);
+    assert!(dir.join("out/j.xml").is_file());
     let _ = std::fs::remove_dir_all(dir);
 }
 
