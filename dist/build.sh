@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
 	--profile) profile="$2"; shift 2 ;;
 	--target) target="$2"; shift 2 ;;
 	--zig) zig=true; shift ;;
-	-h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "dist/build.sh: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
