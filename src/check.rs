@@ -132,6 +132,7 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
     let program = Arc::new(program);
     let plan = Arc::new(plan::lower(&program));
     engine::with_engine(args.context.as_deref(), |engine| async move {
+        let mut interrupt = Interrupt::listen();
         if args.verbose {
             let v = engine.versions();
             errln!(
@@ -183,7 +184,7 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
         );
         let (output, interrupted) = tokio::select! {
             out = run => (out, false),
-            _ = interrupt() => (engine::RunOutput::default(), true),
+            _ = interrupt.wait() => (engine::RunOutput::default(), true),
         };
         let _ = progress.await;
         ctx.remove_stage_images().await;
@@ -336,19 +337,38 @@ fn write_to(stream: Stream, text: &str) {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn interrupt() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Ctrl-C (SIGINT) and SIGTERM, listened to from the moment [`Interrupt::listen`]
+/// is called: a signal that comes while the run is still being prepared (the
+/// Compose tool's version, the first builds) is kept, not left to kill the
+/// process without its cleanup and exit code 130.
+struct Interrupt {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupt {
+    fn listen() -> Interrupt {
+        use tokio::signal::unix::{SignalKind, signal};
+        Interrupt {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
+    }
+
+    /// Resolves on the first of the two signals.
+    async fn wait(&mut self) {
+        async fn one(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        }
+        tokio::select! {
+            _ = one(&mut self.int) => {}
+            _ = one(&mut self.term) => {}
+        }
     }
 }
 
