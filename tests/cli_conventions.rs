@@ -309,6 +309,11 @@ fn colour_is_decided_per_stream_and_term_dumb_turns_it_off() {
         &[("TERM", "dumb")],
     );
     assert!(!has_escapes(&shown), "{shown:?}");
+    // ...nor with CLICOLOR=0 or NO_COLOR, even on a terminal.
+    for env in [("CLICOLOR", "0"), ("NO_COLOR", "1")] {
+        let (_, shown) = on_terminal(&dir, &format!("{DSPEC} validate c.dspec"), &[env]);
+        assert!(!has_escapes(&shown), "{env:?}: {shown:?}");
+    }
     // stdout to a file, stderr on the terminal: the diff in the file has no escapes; on the
     // terminal it is coloured.
     let (code, _) = on_terminal(
