@@ -1,7 +1,7 @@
 //! `dspec check`: the front end, then the plan run against the engine, then
 //! the report. Ctrl-C, SIGTERM, SIGHUP and SIGQUIT clean up and exit 130.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use crate::diag::RenderOptions;
 use crate::engine::{self, Ctx};
 use crate::exit_code;
 use crate::load;
+use crate::output::{Stream, errln, noteln};
 use crate::plan;
 use crate::report::{self, Event};
 
@@ -20,6 +21,13 @@ use crate::report::{self, Event};
 pub struct ReportTarget {
     pub kind: ReportKind,
     pub path: std::path::PathBuf,
+}
+
+impl ReportTarget {
+    /// `KIND:-`: the report goes to standard output.
+    pub fn to_stdout(&self) -> bool {
+        self.path.as_os_str() == "-"
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +78,11 @@ pub struct CheckOptions {
     pub only: Option<crate::select::Expr>,
     pub partition: Option<crate::select::Partition>,
     pub reports: Vec<ReportTarget>,
+    /// Where the console report goes: standard output, or standard error
+    /// when a `--report KIND:-` takes standard output.
+    pub report_stream: Stream,
+    /// Colour of the console report, decided for its stream.
+    pub report_render: RenderOptions,
     pub run: engine::RunOptions,
 }
 
@@ -78,7 +91,7 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
     let loaded = load::load_partition(&args.paths, opts, args.partition);
     if loaded.has_errors() {
         crate::cli::report(&loaded, render);
-        eprintln!("invalid: {}", crate::cli::summary(&loaded));
+        errln!("invalid: {}", crate::cli::summary(&loaded));
         return exit_code::INVALID;
     }
     crate::cli::report(&loaded, render);
@@ -95,11 +108,11 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
             "the spec files hold no expectation"
         };
         if args.allow_empty {
-            eprintln!("nothing to run: {why}");
-            println!("0 passed, 0 failed");
+            noteln!("nothing to run: {why}");
+            write_to(args.report_stream, "0 passed, 0 failed\n");
             return exit_code::OK;
         }
-        eprintln!(
+        errln!(
             "error: nothing to run: {why}\n  help: a run that checks nothing would pass without testing anything; pass --allow-empty if that is intended"
         );
         return exit_code::INVALID;
@@ -109,7 +122,7 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
     engine::with_engine(args.context.as_deref(), |engine| async move {
         if args.verbose {
             let v = engine.versions();
-            eprintln!(
+            errln!(
                 "engine: Docker {} (API {}) at {}; ports published on {}, probed at {}",
                 v.server_version,
                 v.api_version,
@@ -122,18 +135,19 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
         let started = std::time::SystemTime::now();
         let ctx = Arc::new(Ctx::new(engine));
         if args.verbose {
-            eprintln!("compose: {}", ctx.compose_version().await);
+            errln!("compose: {}", ctx.compose_version().await);
         }
         let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
-        let live = std::io::stderr().is_terminal();
+        let live = crate::output::live(Stream::Stderr);
+        let quiet = crate::output::quiet();
         let width = terminal_size::terminal_size_of(std::io::stderr())
             .map_or(80, |(w, _)| usize::from(w.0));
         let mut view =
             report::progress::ProgressView::new(program.clone(), live, args.verbose, width);
         let progress = tokio::spawn(async move {
             let write = |text: String| {
-                if !text.is_empty() {
-                    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+                if !text.is_empty() && !quiet {
+                    crate::output::err(&text);
                 }
             };
             let mut clock = tokio::time::interval(Duration::from_millis(250));
@@ -211,9 +225,9 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
                     .await
                     .is_err();
             let left = ctx.left();
-            eprintln!("warning: {e}");
+            errln!("warning: {e}");
             if !left.is_empty() {
-                eprintln!(
+                errln!(
                     "left in the engine{}: {}\n  help: run `dspec clean` once the engine answers again (or `docker ps -a --filter label={}`)",
                     if lost { " (it stopped answering)" } else { "" },
                     left.join(", "),
@@ -223,19 +237,19 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
         }
         if let Some(signal) = interrupted {
             if args.keep {
-                eprintln!(
+                errln!(
                     "interrupted ({signal}): kept the run's resources (label {})",
                     ctx.label_filter()
                 );
             } else if cleanup.is_ok() {
-                eprintln!("interrupted ({signal}): removed the run's containers and networks");
+                errln!("interrupted ({signal}): removed the run's containers and networks");
             } else {
-                eprintln!("interrupted ({signal})");
+                errln!("interrupted ({signal})");
             }
             return exit_code::INTERRUPTED;
         }
         if lost {
-            eprintln!(
+            errln!(
                 "error[{}]: the Docker engine stopped answering during the run",
                 crate::diag::Code::EngineUnreachable
             );
@@ -245,7 +259,7 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
             &loaded.sources,
             &output.results,
             &output.setup,
-            render,
+            &args.report_render,
         );
         let meta = report::RunMeta {
             run_id: ctx.run_id.clone(),
@@ -282,23 +296,29 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
                     &meta,
                 ),
             };
+            if r.to_stdout() {
+                crate::output::out(&body);
+                continue;
+            }
             if let Some(dir) = r.path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 let _ = std::fs::create_dir_all(dir);
             }
             if let Err(e) = std::fs::write(&r.path, body) {
-                eprintln!("error: cannot write the report `{}`: {e}", r.path.display());
+                errln!("error: cannot write the report `{}`: {e}", r.path.display());
                 infra_error = true;
             }
         }
         if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
-            print!(
-                "{}",
-                report::github::annotations(
+            // Workflow commands are read from both streams: they stay out
+            // of a report written to standard output.
+            write_to(
+                args.report_stream,
+                &report::github::annotations(
                     &program,
                     &loaded.sources,
                     &output.results,
                     &output.setup,
-                )
+                ),
             );
             if let Ok(summary_path) = std::env::var("GITHUB_STEP_SUMMARY") {
                 let md = report::markdown::render(
@@ -314,25 +334,20 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
                     .open(&summary_path)
                     .and_then(|mut f| f.write_all(md.as_bytes()));
                 if let Err(e) = appended {
-                    eprintln!(
-                        "warning: cannot append to GITHUB_STEP_SUMMARY ({summary_path}): {e}"
-                    );
+                    errln!("warning: cannot append to GITHUB_STEP_SUMMARY ({summary_path}): {e}");
                 }
             }
         }
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
+        write_to(args.report_stream, &text);
         match cleanup {
             Ok(kept) if args.keep => {
-                let _ = writeln!(
-                    out,
-                    "kept (label {}): {}",
-                    ctx.label_filter(),
-                    kept.join(", ")
+                write_to(
+                    args.report_stream,
+                    &format!("kept (label {}): {}\n", ctx.label_filter(), kept.join(", ")),
                 );
             }
             Ok(_) => {}
-            Err(e) if args.keep => eprintln!("warning: {e}"),
+            Err(e) if args.keep => errln!("warning: {e}"),
             Err(_) => {}
         }
         if lost || (infra_error && summary.exit_code() == exit_code::OK) {
@@ -340,6 +355,13 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
         }
         summary.exit_code()
     })
+}
+
+fn write_to(stream: Stream, text: &str) {
+    match stream {
+        Stream::Stdout => crate::output::out(text),
+        Stream::Stderr => crate::output::err(text),
+    }
 }
 
 #[cfg(test)]

@@ -115,7 +115,7 @@ pub fn clean(context: Option<&str>, images: bool, dry_run: bool) -> i32 {
         let res = match leftovers(&engine, images).await {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("error: cannot list dspec's resources: {e}");
+                crate::output::errln!("error: cannot list dspec's resources: {e}");
                 return exit_code::INFRA;
             }
         };
@@ -138,11 +138,11 @@ pub fn clean(context: Option<&str>, images: bool, dry_run: bool) -> i32 {
             ("image", &res.images),
         ] {
             for id in ids {
-                println!("{verb} {kind} {}", &id[..id.len().min(19)]);
+                crate::output::outln!("{verb} {kind} {}", &id[..id.len().min(19)]);
             }
         }
         for f in &files {
-            println!("{verb} file {}", f.display());
+            crate::output::outln!("{verb} file {}", f.display());
             if !dry_run {
                 let _ = std::fs::remove_file(f);
             }
@@ -151,10 +151,10 @@ pub fn clean(context: Option<&str>, images: bool, dry_run: bool) -> i32 {
             && n > 0
             && let Err(e) = engine.remove_all(&res, false).await
         {
-            eprintln!("error: {e}");
+            crate::output::errln!("error: {e}");
             return exit_code::INFRA;
         }
-        println!(
+        crate::output::outln!(
             "{n} resource{} of finished runs {done}",
             if n == 1 { "" } else { "s" }
         );

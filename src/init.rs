@@ -240,7 +240,7 @@ pub fn init(
         && o.exists()
         && !force
     {
-        eprintln!(
+        crate::output::errln!(
             "error: `{}` exists; pass --force to overwrite it",
             o.display()
         );
@@ -250,21 +250,21 @@ pub fn init(
         let info = match engine.inspect_image(reference).await {
             Ok(Some(i)) => i,
             Ok(None) => {
-                eprintln!(
+                crate::output::errln!(
                     "error[{}]: `{reference}` is not in the engine; dspec never pulls: build it or `docker load` it first",
                     Code::ImageAbsent
                 );
                 return exit_code::INFRA;
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::output::errln!("error: {e}");
                 return exit_code::INFRA;
             }
         };
         let reader = match engine.save_image(&info.id).await {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("error: cannot read the image's layers: {e}");
+                crate::output::errln!("error: cannot read the image's layers: {e}");
                 return exit_code::INFRA;
             }
         };
@@ -281,11 +281,11 @@ pub fn init(
         let fs = match fs {
             Ok(Ok(fs)) => fs,
             Ok(Err(e)) => {
-                eprintln!("error: cannot read the image's layers: {e}");
+                crate::output::errln!("error: cannot read the image's layers: {e}");
                 return exit_code::INFRA;
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::output::errln!("error: {e}");
                 return exit_code::INFRA;
             }
         };
@@ -293,16 +293,16 @@ pub fn init(
         match output {
             Some(path) => {
                 if let Err(e) = std::fs::write(path, &text) {
-                    eprintln!("error: cannot write `{}`: {e}", path.display());
+                    crate::output::errln!("error: cannot write `{}`: {e}", path.display());
                     return exit_code::INFRA;
                 }
-                eprintln!(
+                crate::output::noteln!(
                     "wrote {}: check it with `dspec check {}`",
                     path.display(),
                     path.display()
                 );
             }
-            None => print!("{text}"),
+            None => crate::output::out(&text),
         }
         exit_code::OK
     })

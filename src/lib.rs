@@ -7,12 +7,16 @@
 // Diagnostics are large values passed by value on error paths only, and
 // AST/model enums are built once per file: size differences do not matter.
 #![allow(clippy::result_large_err, clippy::large_enum_variant)]
+#![forbid(unsafe_code)]
+// Output goes through `output::{out, err}`: `println!` panics on a closed pipe.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod ast;
 pub mod check;
 pub mod clean;
 pub mod cli;
 pub mod compile;
+pub mod config;
 pub mod diag;
 pub mod engine;
 pub mod exit_code;
@@ -23,6 +27,7 @@ pub mod glob;
 pub mod init;
 pub mod liveness;
 pub mod load;
+pub mod output;
 pub mod parse;
 pub mod plan;
 pub mod report;

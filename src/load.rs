@@ -24,11 +24,53 @@ impl Loaded {
     }
 }
 
-/// Expands files and directories (recursively, `*.dspec`, sorted).
+/// The path `-`: standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// How a path is named in diagnostics: `<stdin>` for `-`.
+pub fn shown_path(path: &Path) -> PathBuf {
+    if is_stdin(path) {
+        PathBuf::from("<stdin>")
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// The bytes of a spec file, or of standard input for `-`.
+pub fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+    if is_stdin(path) {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut buf)?;
+        Ok(buf)
+    } else {
+        std::fs::read(path)
+    }
+}
+
+/// The text of a spec file, or of standard input for `-`.
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    String::from_utf8(read_bytes(path)?).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the file is not UTF-8 text",
+        )
+    })
+}
+
+/// Expands files and directories (recursively, `*.dspec`, sorted); `-`
+/// (standard input) is kept as it is.
 pub fn expand(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
+        if is_stdin(p) {
+            if !files.iter().any(|f: &PathBuf| is_stdin(f)) {
+                files.push(p.clone());
+            }
+            continue;
+        }
         match std::fs::metadata(p) {
             Ok(m) if m.is_dir() => {
                 let mut found = Vec::new();
@@ -91,10 +133,10 @@ pub fn load_partition(
     let mut asts: Vec<SpecFile> = Vec::new();
     let mut diagnostics = Vec::new();
     for f in &files {
-        match std::fs::read(f) {
+        match read_bytes(f) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => {
-                    let id = sources.add(f.clone(), text);
+                    let id = sources.add(shown_path(f), text);
                     let (ast, mut errs) = parse::parse_file(sources.get(id));
                     let clean = errs.is_empty();
                     diagnostics.append(&mut errs);

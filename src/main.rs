@@ -1,6 +1,6 @@
-use clap::Parser;
+#![forbid(unsafe_code)]
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 fn main() {
-    let cli = dspec::cli::Cli::parse();
-    std::process::exit(dspec::cli::run(cli));
+    std::process::exit(dspec::cli::main());
 }

@@ -104,6 +104,9 @@ fn images() -> &'static Images {
     })
 }
 
+// libtest has no hook after the last test: the C runtime's `atexit` is the one place to remove
+// the images the tests of this process share.
+#[allow(unsafe_code)]
 fn register_exit_cleanup(tags: Vec<String>) {
     extern "C" fn remove_images() {
         if let Some(tags) = EXIT_TAGS.get() {

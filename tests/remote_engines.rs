@@ -252,10 +252,21 @@ fn specs_run_on_an_engine_reached_over_tls_and_through_contexts() {
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(all.contains("context \"dspec-tls\""), "{all}");
 
-    // An unknown context, a wrong CA, and plain HTTP to the TLS port: DS0403, exit 3.
+    // An unknown --context is a usage error (exit 2) naming the contexts there are; an
+    // unknown DOCKER_CONTEXT, a wrong CA, and plain HTTP to the TLS port: DS0403, exit 3.
     let (out, all) = dspec(
         &["--context", "nope", "check", "examples/hello"],
         std::slice::from_ref(&cfg),
+    );
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("there is no docker context `nope`")
+            && all.contains("the contexts are: default, dspec-tls"),
+        "{all}"
+    );
+    let (out, all) = dspec(
+        &["check", "examples/hello"],
+        &[cfg.clone(), ("DOCKER_CONTEXT", "nope".to_string())],
     );
     assert_eq!(out.status.code(), Some(3), "{all}");
     assert!(

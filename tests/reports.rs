@@ -5,6 +5,9 @@
 //! (install `libxml2-utils`); JSON against
 //! `tests/schemas/dspec-report-1.schema.json` with a small validator below.
 
+// One `std::env::set_var` (unsafe since edition 2024) sets the secret below.
+#![allow(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Once;

@@ -4,6 +4,8 @@
 pub mod code;
 pub mod json;
 mod render;
+pub mod sarif;
+pub mod short;
 pub mod suggest;
 
 use std::fmt;

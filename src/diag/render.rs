@@ -30,18 +30,18 @@ impl RenderOptions {
         }
     }
 
-    /// Resolves `--color` against `NO_COLOR` and whether stderr is a terminal.
+    /// Resolves `--color` for diagnostics on standard error.
     pub fn for_terminal(choice: ColorChoice) -> RenderOptions {
-        use std::io::IsTerminal;
-        let color = match choice {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stderr().is_terminal()
-            }
-        };
-        RenderOptions { color, width: 100 }
+        RenderOptions::for_stream(choice, crate::output::Stream::Stderr)
+    }
+
+    /// Resolves `--color` (with `NO_COLOR`, `CLICOLOR`, `CLICOLOR_FORCE` and
+    /// `TERM`) for text written to `stream`.
+    pub fn for_stream(choice: ColorChoice, stream: crate::output::Stream) -> RenderOptions {
+        RenderOptions {
+            color: crate::output::color(choice, stream),
+            width: 100,
+        }
     }
 }
 

@@ -54,7 +54,7 @@ where
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            crate::output::errln!("error: cannot start the async runtime: {e}");
             return crate::exit_code::INFRA;
         }
     };
@@ -63,15 +63,15 @@ where
         let connected = tokio::select! {
             c = docker::connect(context) => c,
             s = signals::interrupted() => {
-                eprintln!("interrupted ({s}) before the engine answered: nothing to clean up");
+                crate::output::errln!("interrupted ({s}) before the engine answered: nothing to clean up");
                 return crate::exit_code::INTERRUPTED;
             }
         };
         match connected {
             Ok(engine) => f(Arc::new(engine)).await,
             Err(e) => {
-                eprintln!("error[{}]: cannot reach the Docker engine: {e}", crate::diag::Code::EngineUnreachable);
-                eprintln!("  help: start the daemon, or point DOCKER_HOST (unix:///path, tcp://host:port, with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for TLS) or --context at it");
+                crate::output::errln!("error[{}]: cannot reach the Docker engine: {e}", crate::diag::Code::EngineUnreachable);
+                crate::output::errln!("  help: start the daemon, or point DOCKER_HOST (unix:///path, tcp://host:port, with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for TLS) or --context at it");
                 crate::exit_code::INFRA
             }
         }

@@ -254,11 +254,17 @@ pub fn format(file: &SourceFile, ast: &SpecFile) -> String {
 }
 
 /// Runs `dspec fmt`; returns the exit code.
-pub fn run(paths: &[std::path::PathBuf], check: bool, render: &crate::diag::RenderOptions) -> i32 {
+pub fn run(
+    paths: &[std::path::PathBuf],
+    check: bool,
+    render: &crate::diag::RenderOptions,
+    diff_color: bool,
+) -> i32 {
+    use crate::output::{errln, noteln, out};
     let (files, unreadable) = crate::load::expand(paths);
     let mut status = crate::exit_code::OK;
     for (p, why) in &unreadable {
-        eprintln!(
+        errln!(
             "error[{}]: cannot read `{}`: {why}",
             crate::diag::Code::Unreadable,
             p.display()
@@ -268,10 +274,11 @@ pub fn run(paths: &[std::path::PathBuf], check: bool, render: &crate::diag::Rend
     let mut sources = crate::source::SourceMap::new();
     let mut unformatted = 0;
     for path in files {
-        let text = match std::fs::read_to_string(&path) {
+        let stdin = crate::load::is_stdin(&path);
+        let text = match crate::load::read_text(&path) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!(
+                errln!(
                     "error[{}]: cannot read `{}`: {e}",
                     crate::diag::Code::Unreadable,
                     path.display()
@@ -280,37 +287,81 @@ pub fn run(paths: &[std::path::PathBuf], check: bool, render: &crate::diag::Rend
                 continue;
             }
         };
-        let id = sources.add(path.clone(), text.clone());
+        let shown = crate::load::shown_path(&path);
+        let id = sources.add(shown.clone(), text.clone());
         let (ast, errors) = crate::parse::parse_file(sources.get(id));
         let Some(ast) = ast.filter(|_| errors.is_empty()) else {
-            eprint!("{}", crate::diag::render_all(&errors, &sources, render));
+            crate::output::err(&crate::diag::render_all(&errors, &sources, render));
             status = crate::exit_code::INVALID;
             continue;
         };
         let formatted = format(sources.get(id), &ast);
+        if stdin && !check {
+            // `dspec fmt -`: the formatted text on standard output, always.
+            out(&formatted);
+            continue;
+        }
         if formatted == text {
             continue;
         }
         unformatted += 1;
         if check {
-            println!("--- {}\n+++ {} (formatted)", path.display(), path.display());
             let diff = similar::TextDiff::from_lines(&text, &formatted);
-            print!("{}", diff.unified_diff().context_radius(2));
+            let body = diff.unified_diff().context_radius(2).to_string();
+            out(&colored_diff(
+                &format!(
+                    "--- {}\n+++ {} (formatted)\n{body}",
+                    shown.display(),
+                    shown.display()
+                ),
+                diff_color,
+            ));
         } else if let Err(e) = std::fs::write(&path, &formatted) {
-            eprintln!("error: cannot write `{}`: {e}", path.display());
+            errln!("error: cannot write `{}`: {e}", path.display());
             status = crate::exit_code::INFRA;
         } else {
-            eprintln!("formatted {}", path.display());
+            noteln!("formatted {}", path.display());
         }
     }
     if check && unformatted > 0 && status == crate::exit_code::OK {
-        eprintln!(
+        errln!(
             "{unformatted} file{} not formatted: run `dspec fmt`",
             if unformatted == 1 { "" } else { "s" }
         );
         return crate::exit_code::FAILED;
     }
     status
+}
+
+/// A unified diff with removed lines in red and added ones in green.
+fn colored_diff(diff: &str, color: bool) -> String {
+    if !color {
+        return diff.to_string();
+    }
+    let mut out = String::new();
+    for line in diff.split_inclusive('\n') {
+        let (body, nl) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        let code = if body.starts_with("---") || body.starts_with("+++") {
+            "1"
+        } else if body.starts_with('-') {
+            "31"
+        } else if body.starts_with('+') {
+            "32"
+        } else if body.starts_with("@@") {
+            "36"
+        } else {
+            ""
+        };
+        if code.is_empty() {
+            out.push_str(line);
+        } else {
+            out.push_str(&format!("\x1b[{code}m{body}\x1b[0m{nl}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -87,7 +87,23 @@ fn line(
     title: &str,
     message: &str,
 ) {
-    out.push_str("::error ");
+    command(out, "error", file, line, col, title, message);
+}
+
+/// One workflow command: `::LEVEL file=..,line=..,col=..,title=..::message`
+/// (`LEVEL` is `error`, `warning` or `notice`). Also used by `validate`.
+pub(crate) fn command(
+    out: &mut String,
+    level: &str,
+    file: Option<&str>,
+    line: Option<usize>,
+    col: Option<usize>,
+    title: &str,
+    message: &str,
+) {
+    out.push_str("::");
+    out.push_str(level);
+    out.push(' ');
     let mut props = Vec::new();
     if let Some(f) = file {
         props.push(format!(

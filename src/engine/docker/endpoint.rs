@@ -293,6 +293,23 @@ fn from_context(config: &Path, name: &str) -> Result<Endpoint, String> {
     Err(format!("docker context \"{name}\" not found ({known})"))
 }
 
+/// The names of the docker contexts in the docker CLI's config (without `default`), sorted.
+pub fn context_names(env: Env<'_>) -> Vec<String> {
+    let meta_root = config_dir(env).join("contexts").join("meta");
+    let mut names: Vec<String> = std::fs::read_dir(&meta_root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let text = std::fs::read_to_string(entry.path().join("meta.json")).ok()?;
+            let meta: serde_json::Value = serde_json::from_str(&text).ok()?;
+            Some(meta.get("Name")?.as_str()?.to_string())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 /// Fails unless `dir` holds the three files a TLS connection needs.
 fn check_tls_dir(dir: &Path, from: &str) -> Result<(), String> {
     let missing: Vec<&str> = ["ca.pem", "cert.pem", "key.pem"]
