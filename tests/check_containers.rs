@@ -457,6 +457,27 @@ fn hostile_output_is_masked_and_escaped() {
     assert!(all.contains("\\u{1b}[31mred"), "{all}");
 }
 
+/// JSON literals compare structurally (`==`) and as a recursive subset (`contains`); `[*]`
+/// maps over arrays; `contains /re/` holds when some element matches.
+#[test]
+fn json_literals_each_and_regex_contains() {
+    let (out, all) = check("tests/specs/json.dspec");
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("11 passed, 4 failed"), "{all}");
+    for (at, actual) in [
+        ("json.dspec:23:10", "expected: == {\"status\": \"ok\"}"),
+        ("json.dspec:24:10", "\"db\":{\"ms\":3,\"up\":true}"),
+        ("json.dspec:25:10", "actual: [\"chair\",\"stool\"]"),
+        (
+            "json.dspec:26:10",
+            "element [0]: the JSON has no member `price`",
+        ),
+    ] {
+        let b = block(&all, at);
+        assert!(b.contains(actual), "{at}: `{actual}` missing in\n{b}");
+    }
+}
+
 /// A container's settings in force come from the engine (no shell needed); the v1 settings
 /// set them; a missing limit reads as `unlimited` and fails every comparison.
 #[test]

@@ -91,7 +91,7 @@ fn the_dev_stage_fails_at_the_right_lines() {
 fn v1_image_properties_hold_on_a_shell_less_image() {
     let (out, stdout, stderr) = check(&["tests/specs/images_v1.dspec"]);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("35 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("37 passed, 0 failed"), "{stdout}");
 }
 
 /// Each v1 image property that does not hold says what the image has.
@@ -99,7 +99,7 @@ fn v1_image_properties_hold_on_a_shell_less_image() {
 fn v1_image_failures_show_what_the_image_has() {
     let (out, stdout, stderr) = check(&["tests/specs/images_v1_fail.dspec"]);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
-    assert!(stdout.contains("0 passed, 8 failed"), "{stdout}");
+    assert!(stdout.contains("0 passed, 9 failed"), "{stdout}");
     for (line, actual) in [
         ("7:8", "actual: false"),
         (
@@ -112,6 +112,7 @@ fn v1_image_failures_show_what_the_image_has() {
         ("12:8", "actual: [\"@types/node\", \"debug\", \"express\"]"),
         ("13:8", "`/nope` does not exist in the image"),
         ("14:8", "actual: [\"appuser\"]"),
+        ("15:8", "\"fastapi\""),
     ] {
         let at = stdout
             .find(&format!("tests/specs/images_v1_fail.dspec:{line}"))

@@ -23,6 +23,7 @@ impl Display for Literal {
             Literal::Bool(b) => write!(f, "{b}"),
             Literal::Regex(r) => write!(f, "/{}/", r.replace('/', "\\/")),
             Literal::PortMap { host, container } => write!(f, "{host}:{container}"),
+            Literal::Null => f.write_str("null"),
         }
     }
 }
@@ -51,6 +52,7 @@ impl Display for StrLit {
             match p {
                 StrPart::Text(t) => escape_str(t, f)?,
                 StrPart::Interp(name) => write!(f, "${{{}}}", name.name)?,
+                StrPart::Capture(path) => write!(f, "${{{path}}}")?,
             }
         }
         f.write_str("\"")
@@ -72,6 +74,16 @@ impl Display for Value {
                     write!(f, "{v}")?;
                 }
                 f.write_str("]")
+            }
+            ValueKind::Object(members) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in members.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{k}: {v}")?;
+                }
+                f.write_str("}")
             }
             ValueKind::Path(p) => write!(f, "{p}"),
         }
@@ -106,6 +118,7 @@ impl Display for Path {
                     }
                 }
                 Segment::Index { value, .. } => write!(f, "[{value}]")?,
+                Segment::Each { .. } => f.write_str("[*]")?,
             }
         }
         Ok(())

@@ -99,6 +99,8 @@ pub enum Literal {
         host: u16,
         container: u16,
     },
+    /// JSON's `null`.
+    Null,
 }
 
 impl Literal {
@@ -114,6 +116,7 @@ impl Literal {
             Literal::Bool(_) => "a boolean",
             Literal::Regex(_) => "a regex",
             Literal::PortMap { .. } => "a port mapping",
+            Literal::Null => "null",
         }
     }
 }

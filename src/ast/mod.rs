@@ -52,6 +52,10 @@ pub enum SubjectKind {
     Container,
     Stack,
     Command,
+    /// `task NAME = run IMAGE`: a container run to completion.
+    Task,
+    /// `request NAME = api.get("/x")`: one HTTP exchange.
+    Request,
 }
 
 impl SubjectKind {
@@ -61,6 +65,8 @@ impl SubjectKind {
             SubjectKind::Container => "container",
             SubjectKind::Stack => "stack",
             SubjectKind::Command => "command",
+            SubjectKind::Task => "task",
+            SubjectKind::Request => "request",
         }
     }
 }
@@ -78,6 +84,8 @@ pub enum Source {
     Compose(Value),
     /// `host "CMD"`
     Host(Value),
+    /// `api.get("/x")`, the exchange a `request` makes.
+    Request(Path),
 }
 
 impl Source {
@@ -88,6 +96,7 @@ impl Source {
             Source::Run(_) => "run",
             Source::Compose(_) => "compose",
             Source::Host(_) => "host",
+            Source::Request(_) => "request",
         }
     }
 }
@@ -284,8 +293,18 @@ pub struct Args {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Segment {
-    Field { name: Ident, args: Option<Args> },
-    Index { value: Value, span: Span },
+    Field {
+        name: Ident,
+        args: Option<Args>,
+    },
+    Index {
+        value: Value,
+        span: Span,
+    },
+    /// `[*]`: every element.
+    Each {
+        span: Span,
+    },
 }
 
 impl Segment {
@@ -295,7 +314,7 @@ impl Segment {
                 Some(a) => name.span.to(a.span),
                 None => name.span,
             },
-            Segment::Index { span, .. } => *span,
+            Segment::Index { span, .. } | Segment::Each { span } => *span,
         }
     }
 }
@@ -312,6 +331,8 @@ pub enum ValueKind {
     Str(StrLit),
     Range(Box<Value>, Box<Value>),
     List(Vec<Value>),
+    /// A JSON object literal: `{"status": "ok"}`.
+    Object(Vec<(StrLit, Value)>),
     Path(Path),
 }
 
@@ -326,6 +347,8 @@ pub struct StrLit {
 pub enum StrPart {
     Text(String),
     Interp(Ident),
+    /// `${login.json.token}`: a property of another subject, read when the setting is used.
+    Capture(Path),
 }
 
 impl StrLit {
@@ -335,7 +358,7 @@ impl StrLit {
         for p in &self.parts {
             match p {
                 StrPart::Text(t) => out.push_str(t),
-                StrPart::Interp(_) => return None,
+                StrPart::Interp(_) | StrPart::Capture(_) => return None,
             }
         }
         Some(out)

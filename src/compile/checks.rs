@@ -254,6 +254,10 @@ impl FileCompiler<'_> {
             SubjectKind::Container => Owner::Container,
             SubjectKind::Stack => Owner::Stack,
             SubjectKind::Command => Owner::Command,
+            SubjectKind::Task | SubjectKind::Request => {
+                self.error(not_yet(decl.kind, head.span));
+                return None;
+            }
         };
         let mut w = Walked {
             subject: head.name.clone(),
@@ -361,6 +365,26 @@ impl FileCompiler<'_> {
                     };
                     w.steps.push(PathStep::Index(v));
                     w.ty = ty;
+                    w.last = self.text(*span).to_string();
+                }
+                Segment::Each { span } => {
+                    if w.ty != Ty::Json {
+                        self.error(
+                            Diagnostic::error(
+                                Code::UnknownProperty,
+                                *span,
+                                format!(
+                                    "`[*]` needs a JSON array; `{}` is {}",
+                                    w.last,
+                                    w.ty.describe()
+                                ),
+                            )
+                            .label("here")
+                            .help("`[*]` takes every element of a JSON array: `json.items[*].id`"),
+                        );
+                        return None;
+                    }
+                    w.steps.push(PathStep::Each);
                     w.last = self.text(*span).to_string();
                 }
             }
@@ -720,8 +744,10 @@ impl FileCompiler<'_> {
             },
             PredicateOp::Matches | PredicateOp::NotMatches => matches!(v, Val::Regex(_)),
             PredicateOp::Contains | PredicateOp::NotContains => match ty {
-                Ty::Text | Ty::List => matches!(v, Val::Text(_) | Val::Url { .. }),
-                _ => v.fits(Ty::Json),
+                Ty::Text => matches!(v, Val::Text(_) | Val::Url { .. }),
+                // Some element (a map's key) matches the regex.
+                Ty::List => matches!(v, Val::Text(_) | Val::Url { .. } | Val::Regex(_)),
+                _ => v.fits(Ty::Json) || matches!(v, Val::Regex(_)),
             },
             _ => true,
         };
@@ -751,7 +777,12 @@ impl FileCompiler<'_> {
                 plural(ty),
                 range_example(ty)
             ),
-            PredicateOp::Contains | PredicateOp::NotContains => "a string".to_string(),
+            PredicateOp::Contains | PredicateOp::NotContains if ty == Ty::Text => {
+                "a string".to_string()
+            }
+            PredicateOp::Contains | PredicateOp::NotContains => {
+                "a string or a regex (some element matches)".to_string()
+            }
             _ => format!("{} like {}", ty.describe(), ty.example()),
         };
         let mut help = format!("`{text}` is {}: compare it with {expected}", ty.describe());
@@ -772,6 +803,16 @@ impl FileCompiler<'_> {
                     t.to_string().replace('/', "\\/")
                 );
             }
+            (Ty::Text, Val::Regex(r))
+                if matches!(op, PredicateOp::Contains | PredicateOp::NotContains) =>
+            {
+                let m = if op == PredicateOp::Contains {
+                    "matches"
+                } else {
+                    "not matches"
+                };
+                help = format!("a regex searches text anywhere already: write `{m} /{r}/`");
+            }
             (Ty::Json, _) if matches!(op, PredicateOp::Compare(c) if c.is_ordering()) => {
                 help = "JSON values are ordered against numbers".into();
             }
@@ -784,10 +825,10 @@ impl FileCompiler<'_> {
             PredicateOp::Contains | PredicateOp::NotContains => format!(
                 "`{}` needs {}, not {}",
                 op.text(),
-                if ty == Ty::Json {
-                    "a JSON value"
-                } else {
-                    "a string"
+                match ty {
+                    Ty::Json => "a JSON value or a regex",
+                    Ty::List => "a string or a regex",
+                    _ => "a string",
                 },
                 v.describe()
             ),
@@ -846,6 +887,8 @@ impl FileCompiler<'_> {
                 SubjectKind::Command => "a host command runs once",
                 SubjectKind::Stack => "the compose config is resolved once",
                 SubjectKind::Container => "it is measured once",
+                SubjectKind::Task => "a task runs once",
+                SubjectKind::Request => "the request is made once",
             };
             self.error(
                 Diagnostic::error(
@@ -971,4 +1014,17 @@ fn normalized(mut p: CheckedPredicate, w: &Walked) -> CheckedPredicate {
         _ => cap(&v),
     });
     p
+}
+
+/// Subjects the grammar knows and the compiler does not handle yet.
+pub(super) fn not_yet(kind: SubjectKind, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        Code::Syntax,
+        span,
+        format!(
+            "`{}` subjects are not available in this version yet",
+            kind.word()
+        ),
+    )
+    .label("not supported yet")
 }

@@ -168,6 +168,8 @@ pub enum PathStep {
         args: Vec<Val>,
     },
     Index(Val),
+    /// `[*]`: the rest of the path, for every element of a JSON array (a JSON array again).
+    Each,
 }
 
 impl PathStep {
@@ -175,7 +177,7 @@ impl PathStep {
     pub fn key(&self) -> Option<Key> {
         match self {
             PathStep::Field { key, .. } => Some(*key),
-            PathStep::Index(_) => None,
+            PathStep::Index(_) | PathStep::Each => None,
         }
     }
 }

@@ -24,6 +24,7 @@ impl FileCompiler<'_> {
                 },
                 Literal::Percent(p) => Val::Percent(*p),
                 Literal::Bool(b) => Val::Bool(*b),
+                Literal::Null => Val::Null,
                 Literal::Regex(r) => Val::Regex(r.clone()),
                 Literal::PortMap { host, container } => Val::PortMap {
                     host: *host,
@@ -34,6 +35,33 @@ impl FileCompiler<'_> {
             ValueKind::List(items) => {
                 let vals: Vec<Option<Val>> = items.iter().map(|i| self.eval(i)).collect();
                 vals.into_iter().collect::<Option<Vec<_>>>().map(Val::List)
+            }
+            ValueKind::Object(members) => {
+                let mut out: Vec<(String, Val)> = Vec::new();
+                let mut ok = true;
+                for (k, v) in members {
+                    let key = self.interpolate(k).and_then(|t| t.as_lit());
+                    let val = self.eval(v);
+                    match (key, val) {
+                        (Some(key), Some(val)) => {
+                            if out.iter().any(|(seen, _)| *seen == key) {
+                                self.error(
+                                    Diagnostic::error(
+                                        Code::Duplicate,
+                                        k.span,
+                                        format!("the key `{key}` appears twice in this object"),
+                                    )
+                                    .label("again here")
+                                    .help("a JSON object has each key once"),
+                                );
+                                ok = false;
+                            }
+                            out.push((key, val));
+                        }
+                        _ => ok = false,
+                    }
+                }
+                ok.then_some(Val::Object(out))
             }
             ValueKind::Range(a, b) => {
                 let (va, vb) = (self.eval(a)?, self.eval(b)?);
@@ -198,6 +226,18 @@ impl FileCompiler<'_> {
         for part in &s.parts {
             match part {
                 StrPart::Text(t) => out.push(TextPart::Lit(t.clone())),
+                StrPart::Capture(path) => {
+                    self.error(
+                        Diagnostic::error(
+                            Code::Undefined,
+                            path.span,
+                            format!("`${{{path}}}` reads another subject: captures are not available in this version yet"),
+                        )
+                        .label("a capture")
+                        .help("interpolate a `let` or a `--var`: `${name}`"),
+                    );
+                    ok = false;
+                }
                 StrPart::Interp(name) => {
                     if let Some((_, v)) = self.opts.vars.iter().find(|(k, _)| *k == name.name) {
                         out.push(TextPart::Lit(v.clone()));
@@ -211,6 +251,7 @@ impl FileCompiler<'_> {
                             | Val::Url { .. }
                             | Val::ImageRef { .. }
                             | Val::Subject(_)
+                            | Val::Object(_)
                             | Val::Regex(_) => {
                                 self.error(
                                     Diagnostic::error(

@@ -301,5 +301,6 @@ pub fn table(kind: SubjectKind, source_keyword: &str) -> &'static [SettingDef] {
         (SubjectKind::Container, _) => RUN,
         (SubjectKind::Stack, _) => COMPOSE,
         (SubjectKind::Command, _) => HOST,
+        (SubjectKind::Task | SubjectKind::Request, _) => &[],
     }
 }

@@ -38,6 +38,7 @@ impl FileCompiler<'_> {
             Source::Run(image) => self.run_spec(image, &args),
             Source::Compose(file) => self.compose_spec(file, &args),
             Source::Host(cmd) => self.host_spec(cmd, &args),
+            Source::Request(_) => None,
         };
         let mut spec = spec?;
         if let SubjectSpec::Run(r) = &mut spec {

@@ -119,6 +119,10 @@ pub enum Val {
         subject: String,
         id: bool,
     },
+    /// A JSON object literal, its members in the order written.
+    Object(Vec<(String, Val)>),
+    /// JSON's `null`.
+    Null,
 }
 
 impl Val {
@@ -146,6 +150,8 @@ impl Val {
             Val::Url { .. } => "a URL",
             Val::Subject(_) => "a subject",
             Val::ImageRef { .. } => "an image reference",
+            Val::Object(_) => "a JSON object",
+            Val::Null => "null",
         }
     }
 
@@ -153,6 +159,7 @@ impl Val {
         match self {
             Val::Text(t) => t.is_secret(),
             Val::List(items) => items.iter().any(Val::is_secret),
+            Val::Object(members) => members.iter().any(|(_, v)| v.is_secret()),
             Val::Range(a, b) => a.is_secret() || b.is_secret(),
             _ => false,
         }
@@ -170,7 +177,9 @@ impl Val {
             (Ty::Mode, Val::Mode(_)) => true,
             (Ty::Text, Val::Text(_) | Val::Url { .. }) => true,
             (Ty::Json, Val::Text(_) | Val::Int(_) | Val::Float(_) | Val::Bool(_)) => true,
+            (Ty::Json, Val::Null) => true,
             (Ty::Json, Val::List(items)) => items.iter().all(|v| v.fits(Ty::Json)),
+            (Ty::Json, Val::Object(members)) => members.iter().all(|(_, v)| v.fits(Ty::Json)),
             (Ty::List, Val::List(items)) => items.iter().all(|v| v.fits(Ty::Text)),
             _ => false,
         }
@@ -221,6 +230,19 @@ impl fmt::Display for Val {
             Val::ImageRef { subject, id } => {
                 write!(f, "{subject}.{}", if *id { "id" } else { "ref" })
             }
+            Val::Object(members) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in members.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str("\"")?;
+                    crate::ast::escape_str(k, f)?;
+                    write!(f, "\": {v}")?;
+                }
+                f.write_str("}")
+            }
+            Val::Null => f.write_str("null"),
         }
     }
 }

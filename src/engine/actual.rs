@@ -208,8 +208,36 @@ fn json_equals(j: &serde_json::Value, v: &Val) -> Result<bool, String> {
             }
             true
         }
+        (J::Object(o), Val::Object(members)) => {
+            if o.len() != members.len() {
+                return Ok(false);
+            }
+            for (k, v) in members {
+                match o.get(k) {
+                    Some(j) if json_equals(j, v)? => {}
+                    _ => return Ok(false),
+                }
+            }
+            true
+        }
+        (J::Null, Val::Null) => true,
         _ => false,
     })
+}
+
+/// `contains` with a JSON object literal: every key of the literal is present with an equal
+/// value, objects compared the same way recursively (arrays and scalars compare equal).
+fn json_subset(j: &serde_json::Value, v: &Val) -> Result<bool, String> {
+    let (serde_json::Value::Object(o), Val::Object(members)) = (j, v) else {
+        return json_equals(j, v);
+    };
+    for (k, v) in members {
+        match o.get(k) {
+            Some(j) if json_subset(j, v)? => {}
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
 }
 
 fn is_empty(a: &Actual) -> bool {
@@ -295,6 +323,19 @@ pub fn holds(a: &Actual, op: PredicateOp, v: Option<&Val>) -> Result<bool, Strin
         }
         PredicateOp::Contains | PredicateOp::NotContains => {
             let v = v.ok_or("`contains` needs a value")?;
+            if let Val::Regex(r) = v {
+                let re = regex::Regex::new(r).map_err(|e| e.to_string())?;
+                let found = match a {
+                    Actual::List(items) => items.iter().any(|i| re.is_match(i)),
+                    Actual::Json(serde_json::Value::Array(items)) => items
+                        .iter()
+                        .any(|i| matches!(i, serde_json::Value::String(s) if re.is_match(s))),
+                    Actual::Json(serde_json::Value::Object(o)) => o.keys().any(|k| re.is_match(k)),
+                    Actual::Json(serde_json::Value::String(s)) => re.is_match(s),
+                    _ => false,
+                };
+                return Ok(found == (op == PredicateOp::Contains));
+            }
             let found = match (a, v) {
                 (Actual::Text(t), Val::Text(s)) => t.contains(&resolve_text(s)?),
                 (Actual::List(items), Val::Text(s)) => {
@@ -304,9 +345,12 @@ pub fn holds(a: &Actual, op: PredicateOp, v: Option<&Val>) -> Result<bool, Strin
                 (Actual::Json(serde_json::Value::Array(items)), v) => {
                     let mut any = false;
                     for i in items {
-                        any |= json_equals(i, v)?;
+                        any |= json_subset(i, v)?;
                     }
                     any
+                }
+                (Actual::Json(j @ serde_json::Value::Object(_)), v @ Val::Object(_)) => {
+                    json_subset(j, v)?
                 }
                 (Actual::Json(serde_json::Value::String(s)), Val::Text(t)) => {
                     s.contains(&resolve_text(t)?)
@@ -389,6 +433,60 @@ mod tests {
             .unwrap()
         );
         assert!(holds(&Actual::List(vec![]), PredicateOp::IsEmpty, None).unwrap());
+        // `contains /re/`: some element matches; `not contains /re/`: none does.
+        let history = Actual::List(vec![
+            "/bin/sh -c #(nop) COPY dir:1 in /app".into(),
+            "/bin/sh -c pip install --no-cache-dir -r requirements.txt".into(),
+        ]);
+        let re = |r: &str| Val::Regex(r.into());
+        let pip = re(r"pip install .*--no-cache-dir");
+        assert!(holds(&history, PredicateOp::Contains, Some(&pip)).unwrap());
+        assert!(!holds(&history, PredicateOp::NotContains, Some(&pip)).unwrap());
+        assert!(!holds(&history, PredicateOp::Contains, Some(&re("apt-get"))).unwrap());
+        assert!(holds(&history, PredicateOp::NotContains, Some(&re("apt-get"))).unwrap());
+        assert!(!holds(&Actual::List(vec![]), PredicateOp::Contains, Some(&re(""))).unwrap());
+        // JSON literals: `==` is structural, `contains` a recursive subset.
+        let obj = |members: Vec<(&str, Val)>| {
+            Val::Object(
+                members
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+            )
+        };
+        let text = |s: &str| Val::Text(Text::lit(s));
+        let body = Actual::Json(serde_json::json!({
+            "status": "ok", "checks": [1, 2], "db": {"up": true, "ms": 3}, "none": null
+        }));
+        let eq = PredicateOp::Compare(CmpOp::Eq);
+        let whole = obj(vec![
+            ("status", text("ok")),
+            ("checks", Val::List(vec![Val::Int(1), Val::Int(2)])),
+            (
+                "db",
+                obj(vec![("up", Val::Bool(true)), ("ms", Val::Int(3))]),
+            ),
+            ("none", Val::Null),
+        ]);
+        assert!(holds(&body, eq, Some(&whole)).unwrap());
+        let part = obj(vec![("status", text("ok"))]);
+        assert!(!holds(&body, eq, Some(&part)).unwrap());
+        assert!(holds(&body, PredicateOp::Contains, Some(&part)).unwrap());
+        let nested = obj(vec![("db", obj(vec![("up", Val::Bool(true))]))]);
+        assert!(holds(&body, PredicateOp::Contains, Some(&nested)).unwrap());
+        let wrong = obj(vec![("db", obj(vec![("up", Val::Bool(false))]))]);
+        assert!(!holds(&body, PredicateOp::Contains, Some(&wrong)).unwrap());
+        // Arrays inside compare equal, order included.
+        let reordered = obj(vec![("checks", Val::List(vec![Val::Int(2), Val::Int(1)]))]);
+        assert!(!holds(&body, PredicateOp::Contains, Some(&reordered)).unwrap());
+        let missing = obj(vec![("absent", Val::Null)]);
+        assert!(!holds(&body, PredicateOp::Contains, Some(&missing)).unwrap());
+        let items = Actual::Json(serde_json::json!([{"id": 1, "n": "a"}, {"id": 2, "n": "b"}]));
+        let some = obj(vec![("id", Val::Int(2))]);
+        assert!(holds(&items, PredicateOp::Contains, Some(&some)).unwrap());
+        let j = Actual::Json(serde_json::json!(["a-1", "b-2"]));
+        assert!(holds(&j, PredicateOp::Contains, Some(&re("^b-"))).unwrap());
+        assert!(!holds(&j, PredicateOp::Contains, Some(&re("^c-"))).unwrap());
         let j = Actual::Json(serde_json::json!(3));
         assert!(holds(&j, PredicateOp::Compare(CmpOp::Gt), Some(&Val::Int(2))).unwrap());
         assert!(is_json("{\"a\":1}\n{\"b\":2}\n"));

@@ -42,15 +42,36 @@ pub type Observed = Result<Actual, ObsError>;
 pub fn first(steps: &[PathStep]) -> Option<(Key, &[Val], &[PathStep])> {
     match steps.split_first()? {
         (PathStep::Field { key, args, .. }, rest) => Some((*key, args.as_slice(), rest)),
-        (PathStep::Index(_), _) => None,
+        (PathStep::Index(_) | PathStep::Each, _) => None,
     }
 }
 
 /// Applies what follows a value: `.count` on lists, `[N]` on lists,
 /// `.a.b[0]` on JSON.
 pub fn tail(mut value: Actual, rest: &[PathStep]) -> Observed {
-    for step in rest {
+    for (n, step) in rest.iter().enumerate() {
         value = match (&value, step) {
+            // `[*]`: what follows, for every element; the answers as a JSON array.
+            (Actual::Json(serde_json::Value::Array(items)), PathStep::Each) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    match tail(Actual::Json(item.clone()), &rest[n + 1..]) {
+                        Ok(Actual::Json(v)) => out.push(v),
+                        Ok(other) => out.push(serde_json::Value::String(other.to_string())),
+                        Err(ObsError::Missing(m)) => {
+                            return Err(ObsError::Missing(format!("element [{i}]: {m}")));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                return Ok(Actual::Json(serde_json::Value::Array(out)));
+            }
+            (Actual::Json(j), PathStep::Each) => {
+                return Err(ObsError::Missing(format!(
+                    "`[*]` needs a JSON array, not {}",
+                    json_kind(j)
+                )));
+            }
             (
                 Actual::List(items),
                 PathStep::Field {
@@ -103,6 +124,18 @@ pub fn tail(mut value: Actual, rest: &[PathStep]) -> Observed {
     Ok(value)
 }
 
+/// "an object", "a string"... for messages.
+pub fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
 /// A map's property (an environment, labels): `.NAME` or `["NAME"]` is a value, `.count`
 /// the number of entries, and the map itself (the path ends on it) the list of its names.
 /// `what` names the map in messages (`the image's environment`).
@@ -127,6 +160,9 @@ pub fn map_property<'a>(
             return Err(ObsError::Missing(format!(
                 "{what} is indexed by name, not {other}"
             )));
+        }
+        Some(PathStep::Each) => {
+            return Err(ObsError::Missing(format!("{what} is a map, not an array")));
         }
     };
     match entries.iter().find(|(k, _)| *k == key) {

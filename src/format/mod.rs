@@ -182,6 +182,7 @@ fn subject_head(s: &Subject) -> String {
         Source::Run(i) => format!("run {}", i.name),
         Source::Compose(v) => format!("compose {v}"),
         Source::Host(v) => format!("host {v}"),
+        Source::Request(p) => p.to_string(),
     };
     format!("{} {} = {source}", s.kind.word(), s.name.name)
 }

@@ -29,6 +29,8 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_run
             | Rule::kw_compose
             | Rule::kw_host
+            | Rule::kw_task
+            | Rule::kw_request
             | Rule::kw_criterion
             | Rule::kw_expect
             | Rule::kw_do
@@ -49,6 +51,7 @@ fn tight_end(pair: &Pair<'_, Rule>) -> usize {
             | Rule::criterion
             | Rule::call_args
             | Rule::list
+            | Rule::object
             | Rule::index
             | Rule::string
             | Rule::regex
@@ -137,6 +140,8 @@ impl Lowerer<'_> {
             Rule::container_run => (SubjectKind::Container, Source::Run(self.ident(src))),
             Rule::stack_compose => (SubjectKind::Stack, Source::Compose(self.value(src))),
             Rule::command_host => (SubjectKind::Command, Source::Host(self.value(src))),
+            Rule::task_run => (SubjectKind::Task, Source::Run(self.ident(src))),
+            Rule::request_call => (SubjectKind::Request, Source::Request(self.path(src))),
             r => unreachable!("subject rule {r:?}"),
         };
         let settings = match it.next() {
@@ -378,8 +383,18 @@ impl Lowerer<'_> {
             Some(p) if p.as_rule() == Rule::call_args => Some(self.args(it.next().expect("args"))),
             _ => None,
         };
+        let segments = self.segments(it);
+        Path {
+            head,
+            head_args,
+            segments,
+            span,
+        }
+    }
+
+    fn segments<'i>(&mut self, pairs: impl Iterator<Item = Pair<'i, Rule>>) -> Vec<Segment> {
         let mut segments = Vec::new();
-        for p in it {
+        for p in pairs {
             match p.as_rule() {
                 Rule::field => {
                     let mut f = p.into_inner();
@@ -389,18 +404,18 @@ impl Lowerer<'_> {
                 }
                 Rule::index => {
                     let span = self.span(&p);
-                    let value = self.value(p.into_inner().next().expect("index value"));
-                    segments.push(Segment::Index { value, span });
+                    let inner = p.into_inner().next().expect("index value");
+                    if inner.as_rule() == Rule::each {
+                        segments.push(Segment::Each { span });
+                    } else {
+                        let value = self.value(inner);
+                        segments.push(Segment::Index { value, span });
+                    }
                 }
                 r => unreachable!("path segment {r:?}"),
             }
         }
-        Path {
-            head,
-            head_args,
-            segments,
-            span,
-        }
+        segments
     }
 
     fn args(&mut self, pair: Pair<'_, Rule>) -> Args {
@@ -431,6 +446,18 @@ impl Lowerer<'_> {
         let inner = pair;
         let kind = match inner.as_rule() {
             Rule::list => ValueKind::List(inner.into_inner().map(|v| self.value(v)).collect()),
+            Rule::object => ValueKind::Object(
+                inner
+                    .into_inner()
+                    .map(|m| {
+                        let mut it = m.into_inner();
+                        let key = self.string(it.next().expect("member key"));
+                        let value = self.value(it.next().expect("member value"));
+                        (key, value)
+                    })
+                    .collect(),
+            ),
+            Rule::null => ValueKind::Lit(Literal::Null),
             Rule::string => ValueKind::Str(self.string(inner)),
             Rule::regex => {
                 let s = self.span(&inner);
@@ -502,8 +529,22 @@ impl Lowerer<'_> {
                     }
                 }
                 Rule::str_interp => {
-                    let name = p.into_inner().next().expect("interp name");
-                    parts.push(StrPart::Interp(self.ident(name)));
+                    let span = self.span(&p);
+                    let mut it = p.into_inner();
+                    let head = self.ident(it.next().expect("interp name"));
+                    match it.next() {
+                        None => parts.push(StrPart::Interp(head)),
+                        Some(rest) => {
+                            // A capture: `${login.json.token}` is a path of another subject.
+                            let segments = self.segments(rest.into_inner());
+                            parts.push(StrPart::Capture(Path {
+                                head,
+                                head_args: None,
+                                segments,
+                                span,
+                            }));
+                        }
+                    }
                 }
                 r => unreachable!("string part {r:?}"),
             }

@@ -16,7 +16,11 @@ pub(super) fn phrase(rule: Rule) -> Option<&'static str> {
         | Rule::image_existing
         | Rule::container_run
         | Rule::stack_compose
-        | Rule::command_host => "a subject (`image`, `container`, `stack`, `command`)",
+        | Rule::command_host
+        | Rule::task_run
+        | Rule::request_call => {
+            "a subject (`image`, `container`, `stack`, `command`, `task`, `request`)"
+        }
         Rule::block => "a settings block `{ ... }`",
         Rule::setting | Rule::setting_name => "a setting",
         Rule::key_value => "`KEY = VALUE`",
@@ -35,13 +39,18 @@ pub(super) fn phrase(rule: Rule) -> Option<&'static str> {
         Rule::path => "a property path like `app.size`",
         Rule::field => "`.property`",
         Rule::index => "`[...]`",
+        Rule::each => "`[*]`",
+        Rule::object | Rule::member => "a JSON object like `{\"status\": \"ok\"}`",
+        Rule::null => "`null`",
         Rule::call_args => "`(...)`",
         Rule::value | Rule::range_end | Rule::list => "a value",
         Rule::boolean => "`true` or `false`",
         Rule::port_map => "a port mapping like `18080:8000`",
         Rule::quantity => "a number, size like `200MB` or duration like `30s`",
         Rule::string | Rule::str_text | Rule::str_escape => "a string",
-        Rule::str_interp | Rule::interp_name => "`${name}`",
+        Rule::str_interp | Rule::interp_name | Rule::interp_rest => {
+            "`${name}` or `${subject.property}`"
+        }
         Rule::regex | Rule::regex_body | Rule::regex_flags => "a regex like `/ERROR/`",
         Rule::ident => "a name",
         Rule::name_token => "a name",
@@ -56,6 +65,8 @@ pub(super) fn phrase(rule: Rule) -> Option<&'static str> {
         Rule::kw_run => "`run`",
         Rule::kw_compose => "`compose`",
         Rule::kw_host => "`host`",
+        Rule::kw_task => "`task`",
+        Rule::kw_request => "`request`",
         Rule::kw_criterion => "`criterion`",
         Rule::kw_expect => "`expect`",
         Rule::kw_do => "`do`",
@@ -83,13 +94,13 @@ pub(super) fn phrase(rule: Rule) -> Option<&'static str> {
 pub(super) fn help(positives: &[Rule], found: &str) -> String {
     let has = |r: Rule| positives.contains(&r);
     if has(Rule::kw_story) || has(Rule::kw_expect) && has(Rule::kw_let) {
-        return "a line starts with `story`, `let`, `image`, `container`, `stack`, `command`, `criterion`, `expect` or `do`".into();
+        return "a line starts with `story`, `let`, `image`, `container`, `stack`, `command`, `task`, `request`, `criterion`, `expect` or `do`".into();
     }
     if has(Rule::cmp_op) || has(Rule::compare) {
         return "after the property comes a comparison (`== != < <= > >=`), `in`, `matches`, `contains`, `is empty`, `is json`, or the end of the line".into();
     }
     if has(Rule::value) || has(Rule::quantity) || has(Rule::string) {
-        return "values are strings (\"...\"), numbers, sizes (`200MB`), durations (`30s`), percentages (`10%`), regexes (`/.../`), `true`/`false`, lists (`[...]`) or names".into();
+        return "values are strings (\"...\"), numbers, sizes (`200MB`), durations (`30s`), percentages (`10%`), regexes (`/.../`), `true`/`false`, lists (`[...]`), JSON objects (`{\"k\": 1}`) or names".into();
     }
     if has(Rule::ident) {
         return "names start with a letter or `_` and contain letters, digits, `_` and `-`".into();

@@ -270,6 +270,13 @@ fn expected_json(v: &Val) -> Value {
             json!({"url_of": subject, "port": port, "text": v.to_string()})
         }
         Val::Subject(name) => json!({"subject": name}),
+        Val::Object(members) => Value::Object(
+            members
+                .iter()
+                .map(|(k, v)| (k.clone(), expected_json(v)))
+                .collect(),
+        ),
+        Val::Null => Value::Null,
         Val::ImageRef { subject, id } => {
             json!({"image_of": subject, "id": id, "text": v.to_string()})
         }
