@@ -457,6 +457,16 @@ fn hostile_output_is_masked_and_escaped() {
     assert!(all.contains("\\u{1b}[31mred"), "{all}");
 }
 
+/// Consecutive expectations of one action call share its one performance (an exec counting
+/// its runs sees one run for three expectations); after `stop` the exited container's status,
+/// exit code, files and logs stay readable.
+#[test]
+fn consecutive_calls_share_one_performance_and_a_stopped_container_stays_readable() {
+    let (out, all) = check("tests/specs/shared_actions.dspec");
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("13 passed, 0 failed"), "{all}");
+}
+
 /// JSON literals compare structurally (`==`) and as a recursive subset (`contains`); `[*]`
 /// maps over arrays; `contains /re/` holds when some element matches.
 #[test]

@@ -19,6 +19,8 @@ struct Walked {
     ty: Ty,
     changes: bool,
     effect: Effect,
+    /// How many steps make the first action call (`stop(30s)`), when there is one.
+    performs: Option<usize>,
     /// The text of the last segment, for messages.
     last: String,
 }
@@ -153,6 +155,8 @@ impl FileCompiler<'_> {
             barrier: action_only || matches!(w.effect, Effect::Barrier | Effect::Stop),
             ends: w.effect == Effect::Stop,
             touches,
+            performs: w.performs,
+            shares: None,
         }
     }
 
@@ -266,6 +270,7 @@ impl FileCompiler<'_> {
             ty: Ty::Obj(owner),
             changes: false,
             effect: Effect::None,
+            performs: None,
             last: head.name.clone(),
         };
         if path.segments.is_empty() {
@@ -339,6 +344,7 @@ impl FileCompiler<'_> {
                     w.changes |= prop.changes;
                     if prop.effect != Effect::None {
                         w.effect = prop.effect;
+                        w.performs.get_or_insert(w.steps.len());
                     }
                     w.last = self.text(seg.span()).to_string();
                 }

@@ -295,9 +295,25 @@ impl<'a> FileCompiler<'a> {
             Item::Do(d) => self.action(d, criterion, subjects, checks.len()),
             _ => None,
         };
-        let Some(check) = check else { return };
+        let Some(mut check) = check else { return };
+        // Consecutive expectations spelling the same action call on the same subject share
+        // one performance of it (none under `within`/`for`: each sample performs again).
+        if let (Some(n), None, Some(prev)) = (check.performs, &check.modifier, checks.last())
+            && prev.subject == check.subject
+            && prev.modifier.is_none()
+            && prev.performs == Some(n)
+            && prev.path[..n] == check.path[..n]
+        {
+            check.shares = Some(prev.shares.unwrap_or(prev.index));
+        }
         for t in &check.touches {
-            if let Some(at) = stopped.get(t) {
+            // After `stop`, the exited container is still read: only what needs its process
+            // (or repeats the stop other than by sharing it) is an error.
+            let reads_exited = *t == check.subject
+                && (!check.needs_live_process() || (check.ends && check.shares.is_some()));
+            if let Some(at) = stopped.get(t)
+                && !reads_exited
+            {
                 let via = if *t == check.subject {
                     String::new()
                 } else {
@@ -311,7 +327,7 @@ impl<'a> FileCompiler<'a> {
                     )
                     .label("used here")
                     .secondary(*at, "stopped here")
-                    .help("move this expectation before the `stop`, or use `restart()` instead of `stop`"),
+                    .help("after `stop` the exited container's status, exit code, logs and files stay readable, but not what needs its process (exec, requests, ports, memory, cpu, pids, actions); move this before the `stop`, or use `restart()` instead"),
                 );
                 return;
             }

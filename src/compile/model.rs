@@ -157,7 +157,7 @@ pub struct HostSpec {
 }
 
 /// One step of a path after the subject.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PathStep {
     /// A property of the catalogue: `key` says which (what the engine dispatches on), `name`
@@ -229,6 +229,13 @@ pub struct Check {
     pub ends: bool,
     /// Subjects it touches: its own and those a host command refers to.
     pub touches: Vec<String>,
+    /// How many steps of `path` make the action call it performs (`stop(30s)` of
+    /// `stop(30s).exit_code`: 1), when it performs one.
+    pub performs: Option<usize>,
+    /// The check whose performance of the same action call it reads instead of performing it
+    /// again: consecutive expectations of one call (`stop(30s).exit_code`, then
+    /// `stop(30s).duration`) share one.
+    pub shares: Option<usize>,
 }
 
 /// What a time budget measures. Such expectations are measured in a quiet slot: nothing else
@@ -313,6 +320,39 @@ impl Check {
     pub fn restarts(&self) -> bool {
         self.keys()
             .any(|k| k == Key::Container(ContainerProp::Restart))
+    }
+
+    /// Whether it needs the container's process to be alive: a process, a request, a port,
+    /// live statistics or another action. The rest reads an exited container too.
+    pub fn needs_live_process(&self) -> bool {
+        use super::property::ContainerProp as C;
+        matches!(
+            self.keys().next(),
+            Some(Key::Container(
+                C::Exec
+                    | C::Get
+                    | C::Post
+                    | C::Port
+                    | C::Url
+                    | C::Memory
+                    | C::Cpu
+                    | C::Pids
+                    | C::Kill
+                    | C::Restart
+                    | C::Stop
+            ))
+        )
+    }
+
+    /// The check whose performance this one reads or makes (itself when it is the first),
+    /// for checks that perform an action call.
+    /// Under `within`/`for` every sample performs again: none.
+    pub fn performance(&self) -> Option<usize> {
+        if self.modifier.is_some() {
+            return None;
+        }
+        self.performs?;
+        Some(self.shares.unwrap_or(self.index))
     }
 
     /// The stack service it is about: `service("web")...`.

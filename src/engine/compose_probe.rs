@@ -141,6 +141,7 @@ pub async fn observe(
     stack: &Stack,
     steps: &[PathStep],
     until: Option<std::time::Instant>,
+    memo: Option<&container_probe::Memo>,
 ) -> Observed {
     let Some((Key::Stack(prop), args, rest)) = first(steps) else {
         return Err(ObsError::Missing("not a stack property".into()));
@@ -185,7 +186,7 @@ pub async fn observe(
                 .await
                 .unwrap_or_else(Anchor::now);
             let running = Running::adopted(first_replica.id.clone(), anchor);
-            container_probe::observe(ctx, &running, rest, until).await
+            container_probe::observe(ctx, &running, rest, until, memo).await
         }
     }
 }

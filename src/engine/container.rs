@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::OnceCell;
 
 use super::Ctx;
 use super::actual::{format_duration, resolve_text};
@@ -74,8 +74,6 @@ pub struct Running {
     ready: OnceCell<Result<(), SetupError>>,
     /// Start to healthy (or to running without a health check), once ready.
     pub startup: std::sync::Mutex<Option<Duration>>,
-    /// Exit code and duration of a `stop`.
-    pub stopped: Mutex<Option<(i64, Duration)>>,
 }
 
 impl Running {
@@ -92,7 +90,6 @@ impl Running {
             ready_limit: (Duration::ZERO, String::new()),
             ready,
             startup: std::sync::Mutex::new(None),
-            stopped: Mutex::new(None),
         }
     }
 
@@ -333,7 +330,6 @@ pub async fn start(
         ready_limit: ready_limit(spec.timeout, health),
         ready: OnceCell::new(),
         startup: std::sync::Mutex::new(None),
-        stopped: Mutex::new(None),
     })
 }
 

@@ -17,6 +17,25 @@ use crate::compile::property::{
 use crate::compile::value::Val;
 use crate::compile::{PathStep, argv};
 
+/// What one performance of an action call gave: the consecutive expectations spelling the
+/// same call read it instead of performing it again.
+#[derive(Clone, Debug)]
+pub enum Performance {
+    Stop {
+        code: i64,
+        duration: Duration,
+    },
+    Exec {
+        out: ExecOutput,
+        duration: Duration,
+    },
+    /// `restart()`, `kill()`: done.
+    Done,
+}
+
+/// The slot of one shared performance.
+pub type Memo = std::sync::Arc<tokio::sync::Mutex<Option<Performance>>>;
+
 /// Timeout of one HTTP probe.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Limit of an `exec(...)` unless its second argument says otherwise.
@@ -194,12 +213,21 @@ fn exec_field(ctx: &Ctx, out: &ExecOutput, duration: Duration, prop: ExecProp) -
 
 /// Answers a container property or performs an action. `until` is the deadline of the
 /// `within`/`for` sampling it, if any: a process or a request never outlives it.
+///
+/// `memo`, for an action call that consecutive expectations share, holds its one
+/// performance: the first to get there performs it, the others read it.
 pub async fn observe(
     ctx: &Ctx,
     c: &Running,
     steps: &[PathStep],
     until: Option<Instant>,
+    memo: Option<&Memo>,
 ) -> Observed {
+    // Held for the whole observation: a sharer waits for the performance.
+    let mut slot = match memo {
+        Some(m) => Some(m.lock().await),
+        None => None,
+    };
     let engine = &ctx.engine;
     let Some((Key::Container(prop), args, rest)) = first(steps) else {
         return Err(ObsError::Missing("not a container property".into()));
@@ -268,9 +296,21 @@ pub async fn observe(
                 Some(Val::Duration { ms, .. }) => Duration::from_millis(*ms),
                 _ => EXEC_LIMIT,
             };
-            let started = Instant::now();
-            let out = exec_bounded(ctx, c, &argv, bounded(limit, until)).await?;
-            let duration = started.elapsed();
+            let (out, duration) = match slot.as_deref() {
+                Some(Some(Performance::Exec { out, duration })) => (out.clone(), *duration),
+                _ => {
+                    let started = Instant::now();
+                    let out = exec_bounded(ctx, c, &argv, bounded(limit, until)).await?;
+                    let duration = started.elapsed();
+                    if let Some(s) = slot.as_deref_mut() {
+                        *s = Some(Performance::Exec {
+                            out: out.clone(),
+                            duration,
+                        });
+                    }
+                    (out, duration)
+                }
+            };
             return match first(rest) {
                 Some((Key::Exec(p), _, after)) => tail(exec_field(ctx, &out, duration, p), after),
                 // `do api.exec(...)`: it ran; a non-zero exit is reported.
@@ -302,11 +342,19 @@ pub async fn observe(
                 Some(Val::Duration { ms, .. }) => Duration::from_millis(*ms),
                 _ => Duration::from_secs(10),
             };
-            let started = Instant::now();
-            engine.stop(&c.id, timeout).await?;
-            let duration = started.elapsed();
-            let code = engine.inspect_container(&c.id).await?.exit_code;
-            *c.stopped.lock().await = Some((code, duration));
+            let (code, duration) = match slot.as_deref() {
+                Some(Some(Performance::Stop { code, duration })) => (*code, *duration),
+                _ => {
+                    let started = Instant::now();
+                    engine.stop(&c.id, timeout).await?;
+                    let duration = started.elapsed();
+                    let code = engine.inspect_container(&c.id).await?.exit_code;
+                    if let Some(s) = slot.as_deref_mut() {
+                        *s = Some(Performance::Stop { code, duration });
+                    }
+                    (code, duration)
+                }
+            };
             return match first(rest) {
                 Some((Key::StopResult(StopResultProp::ExitCode), _, after)) => {
                     tail(Actual::Int(code), after)
@@ -322,14 +370,24 @@ pub async fn observe(
                 Some(v) => arg_text(std::slice::from_ref(v), 0),
                 None => "SIGKILL".to_string(),
             };
-            engine
-                .kill(&c.id, &signal)
-                .await
-                .map_err(|e| ObsError::Missing(format!("kill failed: {e}")))?;
+            if !matches!(slot.as_deref(), Some(Some(Performance::Done))) {
+                engine
+                    .kill(&c.id, &signal)
+                    .await
+                    .map_err(|e| ObsError::Missing(format!("kill failed: {e}")))?;
+                if let Some(s) = slot.as_deref_mut() {
+                    *s = Some(Performance::Done);
+                }
+            }
             return Ok(Actual::Bool(true));
         }
         C::Restart => {
-            engine.restart(&c.id, Duration::from_secs(10)).await?;
+            if !matches!(slot.as_deref(), Some(Some(Performance::Done))) {
+                engine.restart(&c.id, Duration::from_secs(10)).await?;
+                if let Some(s) = slot.as_deref_mut() {
+                    *s = Some(Performance::Done);
+                }
+            }
             return Ok(Actual::Bool(true));
         }
         C::File => {

@@ -39,6 +39,7 @@ pub(super) async fn check(run: &Arc<Run>, id: StepId) -> Outcome {
         run.check_progress(c.file, c.index, Activity::Waiting { limit });
     }
     let ctx = &run.ctx;
+    let memo = check.performance().map(|i| run.memo(c.file, i));
     match &run.plan.steps[setup].kind {
         StepKind::Build { .. } | StepKind::Inspect { .. } => {
             let others = |name: &str| run.image_named(subject.file, name);
@@ -56,13 +57,13 @@ pub(super) async fn check(run: &Arc<Run>, id: StepId) -> Outcome {
             evaluate(ctx, check, observed).1
         }
         StepKind::Run { .. } => match run.container(setup) {
-            Some(c) => container_check(ctx, check, &c).await,
+            Some(c) => container_check(ctx, check, &c, memo.as_ref()).await,
             None => Outcome::Errored {
                 message: "the container is not running".into(),
             },
         },
         StepKind::Compose { .. } => match run.stack(setup) {
-            Some(s) => stack_check(ctx, check, &subject.name, &s).await,
+            Some(s) => stack_check(ctx, check, &subject.name, &s, memo.as_ref()).await,
             None => Outcome::Errored {
                 message: "the stack is not available".into(),
             },
@@ -83,7 +84,12 @@ async fn healthy_since(ctx: &Ctx, id: &str, anchor: Anchor) -> Option<Instant> {
 
 /// A container check: `within` samples from its start or last action (and, for `health`,
 /// wakes on the engine's health events); an action moves the anchor.
-async fn container_check(ctx: &Ctx, check: &Check, c: &Arc<Running>) -> Outcome {
+async fn container_check(
+    ctx: &Ctx,
+    check: &Check,
+    c: &Arc<Running>,
+    memo: Option<&container_probe::Memo>,
+) -> Outcome {
     let modifier = modifier_of(check);
     let anchor = c.anchor();
     let start = if check.anchored() {
@@ -97,7 +103,7 @@ async fn container_check(ctx: &Ctx, check: &Check, c: &Arc<Running>) -> Outcome 
         modifier,
         start,
         || async {
-            let observed = container_probe::observe(ctx, c, &check.path, until).await;
+            let observed = container_probe::observe(ctx, c, &check.path, until, memo).await;
             let (held, outcome) = evaluate(ctx, check, observed);
             let held_since = if held && health && check.anchored() {
                 healthy_since(ctx, &c.id, anchor).await
@@ -142,7 +148,13 @@ async fn container_check(ctx: &Ctx, check: &Check, c: &Arc<Running>) -> Outcome 
 }
 
 /// A stack check: a service's `within` samples from its container's start or its last action.
-async fn stack_check(ctx: &Ctx, check: &Check, name: &str, stack: &compose::Stack) -> Outcome {
+async fn stack_check(
+    ctx: &Ctx,
+    check: &Check,
+    name: &str,
+    stack: &compose::Stack,
+    memo: Option<&container_probe::Memo>,
+) -> Outcome {
     let service = check
         .service()
         .map(|v| arg_text(std::slice::from_ref(v), 0));
@@ -166,7 +178,7 @@ async fn stack_check(ctx: &Ctx, check: &Check, name: &str, stack: &compose::Stac
         modifier,
         start,
         || async {
-            let observed = compose_probe::observe(ctx, stack, &check.path, until).await;
+            let observed = compose_probe::observe(ctx, stack, &check.path, until, memo).await;
             let (held, outcome) = evaluate(ctx, check, observed);
             let mut held_since = None;
             if let (true, true, Some(a), Some(s)) = (held, health, anchor, &service)

@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use super::Ctx;
 use super::compose::Stack;
 use super::container::Running;
+use super::container_probe::Memo;
 use super::failure::SetupError;
 use super::host::HostResult;
 use super::image::ImageFacts;
@@ -106,6 +107,9 @@ pub(super) struct Run {
     /// The quiet slot of a container whose `startup` is measured: taken by its `Run` step,
     /// kept until its `Ready` step ends (start to healthy, measured alone).
     held: Mutex<HashMap<StepId, OwnedRwLockWriteGuard<()>>>,
+    /// Per (file, check): the one performance of an action call that consecutive
+    /// expectations share.
+    performances: Mutex<HashMap<(usize, usize), Memo>>,
 }
 
 impl Run {
@@ -231,6 +235,17 @@ impl Run {
         }
     }
 
+    /// The shared performance of check `index` of `file`'s action call (see
+    /// [`crate::compile::Check::performance`]).
+    pub fn memo(&self, file: usize, index: usize) -> Memo {
+        self.performances
+            .lock()
+            .expect("performances lock")
+            .entry((file, index))
+            .or_default()
+            .clone()
+    }
+
     /// The image a subject of a file names, once it is built or found.
     pub fn image_named(&self, file: usize, name: &str) -> Option<Arc<ImageFacts>> {
         self.image(self.plan.setup_step(&SubjectRef {
@@ -321,6 +336,7 @@ pub async fn run(
         out: Mutex::new(RunOutput::default()),
         quiet: Arc::new(RwLock::new(())),
         held: Mutex::new(HashMap::new()),
+        performances: Mutex::new(HashMap::new()),
     });
     let (senders, receivers): (Vec<_>, Vec<watch::Receiver<Option<State>>>) =
         plan.steps.iter().map(|_| watch::channel(None)).unzip();
