@@ -163,12 +163,17 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
             write(view.finish());
         });
         // `--timeout` bounds the whole run, cleanup included: part of it is kept for the
-        // cleanup (a quarter, at most 15 s).
+        // cleanup: a quarter, at least 2 s (removing containers takes that on a loaded
+        // machine) but at most half, and never more than 15 s.
         let cleanup_deadline = args.run.deadline;
         let mut run_options = args.run.clone();
         if let Some(d) = cleanup_deadline {
             let total = d.saturating_duration_since(std::time::Instant::now());
-            run_options.deadline = Some(d - (total / 4).min(Duration::from_secs(15)));
+            let reserve = (total / 4)
+                .max(Duration::from_secs(2))
+                .min(total / 2)
+                .min(Duration::from_secs(15));
+            run_options.deadline = Some(d - reserve);
         }
         let run = engine::run(program.clone(), plan.clone(), ctx.clone(), tx, run_options);
         let (output, interrupted) = tokio::select! {
@@ -212,18 +217,19 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
                 crate::engine::actual::format_duration(cleanup_limit)
             ))
         });
-        // Cleanup failed: if the engine is gone, say what is left and how to remove it later.
-        // A cleanup that ran out of time had the engine not answering all that while.
+        // Cleanup failed: say what is left and how to remove it later, and whether the engine
+        // is gone. A cleanup cut short by --timeout is not a lost engine when it still
+        // answers (a quick ping: the run's time is up).
         let mut lost = output.engine_lost;
         if let Err(e) = &cleanup
             && !args.keep
         {
-            lost |= cleanup_timed_out
-                || ctx
-                    .engine
-                    .ping(engine::scheduler::ENGINE_PING)
-                    .await
-                    .is_err();
+            let ping = if cleanup_timed_out {
+                Duration::from_secs(1)
+            } else {
+                engine::scheduler::ENGINE_PING
+            };
+            lost |= ctx.engine.ping(ping).await.is_err();
             let left = ctx.left();
             errln!("warning: {e}");
             if !left.is_empty() {
