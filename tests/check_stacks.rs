@@ -135,3 +135,51 @@ fn the_resolved_config_is_typed_and_raw() {
         "a config-only stack is never brought up:\n{all}"
     );
 }
+
+/// `env` reaches the Compose files' `${VAR}`; `service(S).kill()`, `.restart()` and `.stop()`
+/// act on every replica through Compose; `down()` removes the services (an observation then
+/// says so) and `up()` brings them back with fresh `within` clocks.
+#[test]
+fn a_stack_is_driven_through_its_life() {
+    let (out, all) = check("tests/specs/stack_life.dspec");
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("15 passed, 1 failed"), "{all}");
+    assert!(
+        all.contains("stack_life.dspec:28:10")
+            && all.contains("`down()` took the stack down (`up()` brings it back)"),
+        "{all}"
+    );
+}
+
+/// `network STACK` and `network STACK.network(N)` put a container of the spec on the
+/// stack's networks, where services answer by name; a network the stack lacks fails the
+/// container's setup and names the networks there are.
+#[test]
+fn containers_join_a_stacks_networks() {
+    common::require_docker();
+    common::fixtures_dir();
+    let child = Command::new(env!("CARGO_BIN_EXE_dspec"))
+        .args([
+            "check",
+            "--color",
+            "never",
+            "tests/specs/stack_network.dspec",
+        ])
+        .env("DSPEC_NAMED_SUFFIX", format!("net{}", std::process::id()))
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs dspec");
+    let (out, all) = common::wait_leaving_nothing(child);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("4 passed, 2 failed"), "{all}");
+    assert!(
+        all.contains("the stack has no network `nope` (networks: backend, frontend)"),
+        "{all}"
+    );
+    assert!(
+        all.contains("the stack has no default network: every service names its networks"),
+        "{all}"
+    );
+}

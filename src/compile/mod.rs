@@ -355,6 +355,7 @@ impl<'a> FileCompiler<'a> {
                     .chain(r.refers_to.iter().cloned())
                     .collect(),
                 Some(SubjectSpec::Host(h)) => h.refers_to.clone(),
+                Some(SubjectSpec::Compose(c)) => c.refers_to.clone(),
                 _ => Vec::new(),
             };
             for n in needs {
@@ -384,6 +385,7 @@ impl<'a> FileCompiler<'a> {
         let refs = |name: &str| -> Vec<String> {
             match subjects.iter().find(|s| s.name == name).map(|s| &s.spec) {
                 Some(SubjectSpec::Run(r)) => r.refers_to.clone(),
+                Some(SubjectSpec::Compose(c)) => c.refers_to.clone(),
                 _ => Vec::new(),
             }
         };

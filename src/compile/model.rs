@@ -116,6 +116,9 @@ pub struct RunSpec {
     pub mounts: Vec<Mount>,
     pub volumes: Vec<(String, String)>,
     pub networks: Vec<String>,
+    /// `network app` / `network app.network("backend")`: networks of a stack of the file (its
+    /// default network when `None`), joined once the stack is up.
+    pub stack_networks: Vec<(String, Option<String>)>,
     pub cap_drop: Vec<String>,
     pub cap_add: Vec<String>,
     pub no_new_privileges: bool,
@@ -144,6 +147,10 @@ pub struct ComposeSpec {
     pub scale: Vec<(String, u64)>,
     pub pull: Option<String>,
     pub timeout: Option<Duration>,
+    /// `env K = V`: variables for the Compose files' `${K}` interpolation.
+    pub env: Vec<(String, Val)>,
+    /// Subjects its `env` values name (`prod.ref`): set up before it.
+    pub refers_to: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -365,6 +372,18 @@ impl Check {
             }) => args.first(),
             _ => None,
         }
+    }
+
+    /// Whether it needs the stack up: a running service, or `down()`/`up()`.
+    pub fn needs_stack_up(&self) -> bool {
+        self.service().is_some()
+            || matches!(
+                self.path.first(),
+                Some(PathStep::Field {
+                    key: Key::Stack(StackProp::Down | StackProp::Up),
+                    ..
+                })
+            )
     }
 
     /// The image file whose content it reads: `file("/x").content`.

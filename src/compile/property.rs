@@ -382,6 +382,8 @@ catalogue! {
         Services = p("services", Ty::List, false, "service names in the resolved config"),
         Service = call("service", NAME, Ty::Obj(O::Service), true, E::None, "a running service (its first replica): every container property"),
         Config = p("config", Ty::Obj(O::StackConfig), false, "the resolved config (`compose config`)"),
+        Down = call("down", &[], Ty::Obj(O::Done), false, E::Barrier, "`compose down`: the services' containers and networks removed, volumes kept"),
+        Up = call("up", &[], Ty::Obj(O::Done), false, E::Barrier, "`compose up -d` again (after `down()`); `within` clocks of its services restart"),
     }
     Service / ServiceProp {
         Replicas = p("replicas", Ty::Int, true, "running containers of the service"),

@@ -35,6 +35,8 @@ pub enum Kind {
     EnvValue,
     /// `"missing"` or `"never"`.
     Pull,
+    /// A network's name (dspec creates it), or a stack's: `app`, `app.network("backend")`.
+    Network,
 }
 
 impl Kind {
@@ -50,6 +52,9 @@ impl Kind {
             Kind::Argv => "a command as a string or a list",
             Kind::EnvValue => "a string, `env(\"VAR\")`, `secret(\"VAR\")` or `SUBJECT.url(PORT)`",
             Kind::Pull => "\"missing\" or \"never\"",
+            Kind::Network => {
+                "a network name like \"backend\", a stack (`app`) or a stack's network (`app.network(\"backend\")`)"
+            }
         }
     }
 }
@@ -175,9 +180,9 @@ pub const RUN: &[SettingDef] = &[
     ),
     s(
         "network",
-        Value(K::Text),
+        Value(K::Network),
         true,
-        "join this network as well (dspec creates it)",
+        "join this network as well: a name (dspec creates it), a stack's default network (`network app`) or another of its networks (`network app.network(\"backend\")`)",
     ),
     s(
         "cap_drop",
@@ -252,6 +257,12 @@ pub const COMPOSE: &[SettingDef] = &[
         "an --env-file for interpolation",
     ),
     s("profile", Value(K::Text), true, "enable a profile"),
+    s(
+        "env",
+        KeyValue(K::EnvValue),
+        true,
+        "a variable for the compose files' `${VAR}` interpolation (`secret(...)` values are masked)",
+    ),
     s(
         "scale",
         KeyValue(K::Int),

@@ -190,6 +190,7 @@ impl FileCompiler<'_> {
             Kind::Pull => {
                 matches!(&val, Val::Text(t) if matches!(t.as_lit().as_deref(), Some("missing" | "never")))
             }
+            Kind::Network => matches!(val, Val::Text(_) | Val::StackNetwork { .. }),
         };
         if !fits {
             let mut help = format!("`{}` takes {}", def.name, kind.describe());
@@ -385,6 +386,10 @@ impl FileCompiler<'_> {
                     read_only: def.name == "mount_ro",
                 }),
                 ("volume", Arg::At(from, to)) => spec.volumes.push((plain(from), plain(to))),
+                ("network", Arg::Value(Val::StackNetwork { subject, network }, _)) => {
+                    refer(&mut spec.refers_to, &Val::Subject(subject.clone()));
+                    spec.stack_networks.push((subject.clone(), network.clone()));
+                }
                 ("network", Arg::Value(v, _)) => spec.networks.push(plain(v)),
                 ("cap_drop", Arg::Value(v, _)) => spec.cap_drop.push(plain(v)),
                 ("cap_add", Arg::Value(v, _)) => spec.cap_add.push(plain(v)),
@@ -424,6 +429,10 @@ impl FileCompiler<'_> {
                 ("scale", Arg::KeyValue(k, Val::Int(n))) => spec.scale.push((k.clone(), *n)),
                 ("pull", Arg::Value(v, _)) => spec.pull = Some(plain(v)),
                 ("timeout", Arg::Value(v, _)) => spec.timeout = v.duration(),
+                ("env", Arg::KeyValue(k, v)) => {
+                    refer(&mut spec.refers_to, v);
+                    spec.env.push((k.clone(), v.clone()));
+                }
                 _ => {}
             }
         }
@@ -458,9 +467,9 @@ impl FileCompiler<'_> {
     }
 }
 
-/// Records the subject a setting's value names (`api.url(8000)`, `prod.ref`).
+/// Records the subject a setting's value names (`api.url(8000)`, `prod.ref`, `app`).
 fn refer(refers_to: &mut Vec<String>, v: &Val) {
-    if let Val::Url { subject, .. } | Val::ImageRef { subject, .. } = v
+    if let Val::Url { subject, .. } | Val::ImageRef { subject, .. } | Val::Subject(subject) = v
         && !refers_to.contains(subject)
     {
         refers_to.push(subject.clone());

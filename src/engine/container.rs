@@ -191,6 +191,14 @@ fn read_env_file(path: &std::path::Path) -> Result<Vec<(String, String)>, String
     Ok(out)
 }
 
+/// The networks a container joins besides the engine's default.
+pub struct Networks<'a> {
+    /// The file's run network (it is known there by its subject name).
+    pub run: Option<&'a str>,
+    /// Stacks' networks, by their engine names.
+    pub stacks: &'a [String],
+}
+
 /// Creates and starts a container, then waits until it is ready: healthy
 /// when the image has a health check (or unhealthy: expectations report
 /// that), else running. Exiting before that is a setup failure.
@@ -201,8 +209,12 @@ pub async fn start(
     spec: &RunSpec,
     image: &ImageFacts,
     images: &Images<'_>,
-    network: Option<&str>,
+    networks: Networks<'_>,
 ) -> Result<Running, SetupError> {
+    let Networks {
+        run: network,
+        stacks: stack_networks,
+    } = networks;
     let spec_err = SetupError::subject;
     let mut env = Vec::new();
     for f in &spec.env_files {
@@ -302,6 +314,12 @@ pub async fn start(
         engine
             .connect_network(&net, &id, &[name.to_string()])
             .await?;
+    }
+    for net in stack_networks {
+        engine
+            .connect_network(net, &id, &[name.to_string()])
+            .await
+            .map_err(|e| SetupError::subject(format!("cannot join the network `{net}`: {e}")))?;
     }
     let before = Instant::now();
     if let Err(e) = engine.start_container(&id).await {
@@ -408,6 +426,18 @@ pub(super) async fn setup(run: &Run, id: StepId, image_step: StepId) -> State {
     } else {
         None
     };
+    // `network app`: the stack's network, once the stack is up.
+    let mut stack_networks = Vec::new();
+    for (stack, net) in &spec.stack_networks {
+        let name = match run.stack_named(subject.file, stack) {
+            Some(s) if matches!(s.up, Some(Ok(()))) => s.network_name(net.as_deref()),
+            _ => Err(format!("the stack `{stack}` is not up")),
+        };
+        match name {
+            Ok(n) => stack_networks.push(n),
+            Err(e) => return run.failed(subject, SetupError::subject(e)),
+        }
+    }
     run.progress(
         subject,
         Activity::Working {
@@ -423,7 +453,10 @@ pub(super) async fn setup(run: &Run, id: StepId, image_step: StepId) -> State {
         spec,
         &facts,
         &images,
-        network.as_deref(),
+        Networks {
+            run: network.as_deref(),
+            stacks: &stack_networks,
+        },
     )
     .await
     {

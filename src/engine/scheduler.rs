@@ -254,6 +254,14 @@ impl Run {
         })?)
     }
 
+    /// The stack a subject of a file names, once its setup ran.
+    pub fn stack_named(&self, file: usize, name: &str) -> Option<Arc<Stack>> {
+        self.stack(self.plan.setup_step(&SubjectRef {
+            file,
+            name: name.to_string(),
+        })?)
+    }
+
     /// The running container a subject of a file names, if it runs.
     pub fn running(&self, file: usize, name: &str) -> Option<Arc<Running>> {
         let step = self.plan.setup_step(&SubjectRef {

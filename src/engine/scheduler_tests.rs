@@ -444,6 +444,7 @@ impl Compose for FakeCompose {
     fn run<'a>(
         &'a self,
         args: &'a [String],
+        _env: &'a [(String, String)],
         _cwd: &'a Path,
         _timeout: Duration,
     ) -> super::super::compose::ComposeRun<'a> {

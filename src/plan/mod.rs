@@ -324,16 +324,19 @@ pub fn lower(program: &Program) -> Plan {
                         false,
                     )
                 }
-                SubjectSpec::Compose(c) => b.push(
-                    StepKind::Compose {
-                        files: c.files.clone(),
-                        up: false,
-                    },
-                    Vec::new(),
-                    vec![me.clone()],
-                    None,
-                    false,
-                ),
+                SubjectSpec::Compose(c) => {
+                    let deps = c.refers_to.iter().map(|o| b.ready(&sref(o))).collect();
+                    b.push(
+                        StepKind::Compose {
+                            files: c.files.clone(),
+                            up: false,
+                        },
+                        deps,
+                        vec![me.clone()],
+                        None,
+                        false,
+                    )
+                }
                 _ => continue,
             };
             b.setup.insert(me, id);
@@ -518,11 +521,14 @@ fn start_order(f: &crate::compile::CheckedFile) -> Vec<&crate::compile::SubjectD
         if !placed.insert(s.name.as_str()) {
             return;
         }
-        if let SubjectSpec::Run(r) = &s.spec {
-            for other in &r.refers_to {
-                if let Some(o) = f.subject(other).filter(|o| o.used) {
-                    place(f, o, out, placed);
-                }
+        let refers = match &s.spec {
+            SubjectSpec::Run(r) => r.refers_to.as_slice(),
+            SubjectSpec::Compose(c) => c.refers_to.as_slice(),
+            _ => &[],
+        };
+        for other in refers {
+            if let Some(o) = f.subject(other).filter(|o| o.used) {
+                place(f, o, out, placed);
             }
         }
         out.push(s);
@@ -540,6 +546,25 @@ fn start_order(f: &crate::compile::CheckedFile) -> Vec<&crate::compile::SubjectD
 /// What setup steps must know of the checks after them: the files whose content an image's
 /// checks read, and whether a stack's checks look at running services (`up`).
 fn mark_needs(b: &mut Builder, program: &Program) {
+    // A container joining a stack's network needs the stack up.
+    for (fi, f) in program.files.iter().enumerate() {
+        for s in f.subjects.iter().filter(|s| s.used) {
+            let SubjectSpec::Run(r) = &s.spec else {
+                continue;
+            };
+            for (stack, _) in &r.stack_networks {
+                let key = SubjectRef {
+                    file: fi,
+                    name: stack.clone(),
+                };
+                if let Some(&id) = b.setup.get(&key)
+                    && let StepKind::Compose { up, .. } = &mut b.steps[id].kind
+                {
+                    *up = true;
+                }
+            }
+        }
+    }
     for i in 0..b.steps.len() {
         let Some(c) = b.steps[i].check else { continue };
         let check = &program.files[c.file].checks[c.index];
@@ -555,7 +580,7 @@ fn mark_needs(b: &mut Builder, program: &Program) {
                     }
                 }
             }
-            StepKind::Compose { up, .. } => *up |= check.service().is_some(),
+            StepKind::Compose { up, .. } => *up |= check.needs_stack_up(),
             _ => {}
         }
     }

@@ -277,6 +277,9 @@ fn expected_json(v: &Val) -> Value {
                 .collect(),
         ),
         Val::Null => Value::Null,
+        Val::StackNetwork { subject, network } => {
+            json!({"stack": subject, "network": network, "text": v.to_string()})
+        }
         Val::ImageRef { subject, id } => {
             json!({"image_of": subject, "id": id, "text": v.to_string()})
         }
