@@ -1,6 +1,8 @@
 //! `dspec validate` and `dspec plan` on spec files: exit codes and the
 //! rendered diagnostics (snapshots in tests/snapshots/).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -297,12 +299,7 @@ fn walk(dir: &Path, ext: &str) -> Vec<PathBuf> {
     out
 }
 
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("dspec-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use common::tempdir;
 
 /// Lines of a Markdown page outside fenced code blocks, with their
 /// 1-based numbers (a fence closes only with at least as many backticks
