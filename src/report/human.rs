@@ -4,10 +4,10 @@
 use std::fmt::Write;
 
 use super::{CheckResult, Outcome, SetupFailure, Summary};
+use crate::actual::Actual;
 use crate::compile::value::Val;
 use crate::compile::{Check, Program, SubjectSpec};
 use crate::diag::{Code, Diagnostic, RenderOptions, render};
-use crate::engine::actual::Actual;
 use crate::source::SourceMap;
 
 /// Whether an expected value was written in binary units (`MiB`).
@@ -250,7 +250,7 @@ pub fn render_report(
                     at_ms: Some(ms), ..
                 } => format!(
                     "  — held at {}",
-                    crate::engine::actual::format_duration(std::time::Duration::from_millis(*ms))
+                    crate::actual::format_duration(std::time::Duration::from_millis(*ms))
                 ),
                 Outcome::Passed { .. } => String::new(),
             };

@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 
 use super::facts::{self, Item};
 use super::{CheckResult, RunMeta, SetupFailure, Summary};
+use crate::actual::{Actual, format_duration};
 use crate::compile::Program;
 use crate::compile::types::Ty;
 use crate::compile::value::Val;
-use crate::engine::actual::{Actual, format_duration};
 use crate::source::SourceMap;
 
 /// The value of the top-level `schema` key.
