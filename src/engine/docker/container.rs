@@ -27,6 +27,38 @@ pub(crate) async fn start_container(engine: &Engine, id: &str) -> Result<(), Eng
         .map_err(|e| engine.err(e, Subject::Container(id)))
 }
 
+/// Attaches to the standard input of a container created with `stdin`, starts it, writes
+/// `input` and closes it (the daemon closes the container's stdin when its one attached
+/// client leaves: `StdinOnce`).
+pub(crate) async fn start_with_stdin(
+    engine: &Engine,
+    id: &str,
+    input: &[u8],
+) -> Result<(), EngineError> {
+    use tokio::io::AsyncWriteExt;
+    let opts = bollard::query_parameters::AttachContainerOptionsBuilder::default()
+        .stdin(true)
+        .stream(true)
+        .build();
+    let mut attached = engine
+        .docker
+        .attach_container(id, Some(opts))
+        .await
+        .map_err(|e| engine.err(e, Subject::Container(id)))?;
+    start_container(engine, id).await?;
+    // A process that exits without reading its input is not an error.
+    match attached.input.write_all(input).await {
+        Ok(()) => {
+            let _ = attached.input.flush().await;
+            let _ = attached.input.shutdown().await;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(EngineError::Io(e)),
+    }
+    drop(attached);
+    Ok(())
+}
+
 pub(crate) async fn inspect_container(
     engine: &Engine,
     id: &str,
