@@ -61,14 +61,19 @@ pub async fn complete(
 ) -> Result<Completed, Incomplete> {
     let engine = &ctx.engine;
     let started = Instant::now();
-    let start = match stdin {
-        Some(input) => engine.start_with_stdin(id, input).await,
-        None => engine.start_container(id).await,
+    // The limit covers writing its input too: a process that never reads it cannot hold the
+    // run past its timeout.
+    let run = async {
+        let start = match stdin {
+            Some(input) => engine.start_with_stdin(id, input).await,
+            None => engine.start_container(id).await,
+        };
+        if let Err(e) = start {
+            return Err(Incomplete::NotStarted(e.to_string()));
+        }
+        Ok(engine.wait_exit(id).await?)
     };
-    if let Err(e) = start {
-        return Err(Incomplete::NotStarted(e.to_string()));
-    }
-    let exit_code = match tokio::time::timeout(limit, engine.wait_exit(id)).await {
+    let exit_code = match tokio::time::timeout(limit, run).await {
         Ok(r) => r?,
         Err(_) => return Err(Incomplete::TimedOut(limit)),
     };

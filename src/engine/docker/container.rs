@@ -16,6 +16,9 @@ use super::errmap::Subject;
 use super::error::EngineError;
 use super::types::ContainerInfo;
 
+/// How long a wait for a container's exit may take at the client: a day (its callers bound it).
+const WAIT_LIMIT: Duration = Duration::from_secs(24 * 3600);
+
 /// Extra time given to the daemon beyond a stop timeout before the API call itself times out.
 const STOP_MARGIN: Duration = Duration::from_secs(30);
 
@@ -115,7 +118,10 @@ pub(crate) async fn restart(
 }
 
 pub(crate) async fn wait_exit(engine: &Engine, id: &str) -> Result<i64, EngineError> {
-    let mut stream = engine.docker.wait_container(id, None);
+    // It waits as long as the container runs (a task may run for minutes): not bounded by the
+    // client's request limit; callers bound it themselves.
+    let docker = patient(engine, WAIT_LIMIT);
+    let mut stream = docker.wait_container(id, None);
     match stream.next().await {
         Some(Ok(answer)) => Ok(answer.status_code),
         // bollard reports every non-zero exit code as an error.
