@@ -60,7 +60,7 @@ fn tasks_run_to_completion_and_are_ordered_by_after_and_do() {
     let out = scratch("pass");
     let (run, all) = check("tests/specs/tasks_v1.dspec", &out);
     assert_eq!(run.status.code(), Some(0), "{all}");
-    assert!(all.contains("23 passed, 0 failed"), "{all}");
+    assert!(all.contains("25 passed, 0 failed"), "{all}");
     // copy(FROM, TO): a file, and a folder into missing parent folders.
     let xml = std::fs::read_to_string(out.join("reports/coverage.xml")).expect("copied file");
     assert!(xml.contains("line-rate=\"0.93\""), "{xml}");
