@@ -19,11 +19,16 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn check(spec: &str, out: &Path) -> (Output, String) {
+    check_with(spec, out, &[])
+}
+
+fn check_with(spec: &str, out: &Path, args: &[&str]) -> (Output, String) {
     common::require_docker();
     common::fixtures_dir();
     let run = Command::new(env!("CARGO_BIN_EXE_dspec"))
         .args(["check", "--color", "never", "--var"])
         .arg(format!("out={}", out.display()))
+        .args(args)
         .arg(spec)
         .current_dir(root())
         .output()
@@ -66,6 +71,21 @@ fn tasks_run_to_completion_and_are_ordered_by_after_and_do() {
     assert!(xml.contains("line-rate=\"0.93\""), "{xml}");
     let nested = std::fs::read_to_string(out.join("deep/er/sub/n.txt")).expect("copied folder");
     assert_eq!(nested, "nested\n");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// A selection keeps what the selected checks need: the task's image, and the commands and
+/// tasks they run `after`.
+#[test]
+fn a_selection_sets_up_what_its_tasks_and_commands_need() {
+    let out = scratch("only");
+    let (run, all) = check_with(
+        "tests/specs/tasks_v1.dspec",
+        &out,
+        &["--only", "criterion(T2)"],
+    );
+    assert_eq!(run.status.code(), Some(0), "{all}");
+    assert!(all.contains("4 passed, 0 failed"), "{all}");
     let _ = std::fs::remove_dir_all(&out);
 }
 
