@@ -124,5 +124,48 @@ fn a_timed_out_task_is_killed_and_removed_and_an_exit_code_is_a_result() {
         .filter(|n| n.ends_with("-f0-slow") || n.ends_with("-f0-quick"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
+
+    // With `--keep` the exited task's container stays, labelled: `dspec clean` finds it. The
+    // timed-out one still went at its timeout.
+    let (run, all) = check_with("tests/specs/tasks_v1_fail.dspec", &out, &["--keep"]);
+    assert_eq!(run.status.code(), Some(1), "{all}");
+    let names = labelled_containers();
+    let kept: Vec<&String> = names.iter().filter(|n| n.ends_with("-f0-quick")).collect();
+    assert_eq!(kept.len(), 1, "{names:?}\n{all}");
+    assert!(!names.iter().any(|n| n.ends_with("-f0-slow")), "{names:?}");
+    let id = Command::new("docker")
+        .args(["inspect", "-f", "{{.Id}}", kept[0]])
+        .output()
+        .expect("docker inspect");
+    let id = String::from_utf8_lossy(&id.stdout).trim().to_string();
+    let dry = Command::new(env!("CARGO_BIN_EXE_dspec"))
+        .args(["clean", "--dry-run", "--color", "never"])
+        .output()
+        .expect("dspec clean");
+    let said = String::from_utf8_lossy(&dry.stdout).to_string();
+    // What the kept run left: its container, and the network of its file.
+    let label = Command::new("docker")
+        .args([
+            "inspect",
+            "-f",
+            "{{index .Config.Labels \"dspec.run\"}}",
+            &id,
+        ])
+        .output()
+        .expect("docker inspect");
+    let label = String::from_utf8_lossy(&label.stdout).trim().to_string();
+    let _ = Command::new("docker").args(["rm", "-f", &id]).output();
+    let nets = Command::new("docker")
+        .args(["network", "ls", "-q", "--filter"])
+        .arg(format!("label=dspec.run={label}"))
+        .output()
+        .expect("docker network ls");
+    for n in String::from_utf8_lossy(&nets.stdout).lines() {
+        let _ = Command::new("docker").args(["network", "rm", n]).output();
+    }
+    assert!(
+        id.len() > 12 && said.contains(&format!("would remove container {}", &id[..12])),
+        "{id} in\n{said}"
+    );
     let _ = std::fs::remove_dir_all(&out);
 }
