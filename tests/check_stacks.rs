@@ -151,7 +151,7 @@ fn a_stack_is_driven_through_its_life() {
     );
 }
 
-/// `network STACK` and `network STACK.network(N)` put a container of the spec on the
+/// `network STACK` and `network STACK.network(N)` put a container (or a task) of the spec on the
 /// stack's networks, where services answer by name; a network the stack lacks fails the
 /// container's setup and names the networks there are.
 #[test]
@@ -173,7 +173,7 @@ fn containers_join_a_stacks_networks() {
         .expect("runs dspec");
     let (out, all) = common::wait_leaving_nothing(child);
     assert_eq!(out.status.code(), Some(1), "{all}");
-    assert!(all.contains("4 passed, 2 failed"), "{all}");
+    assert!(all.contains("5 passed, 2 failed"), "{all}");
     assert!(
         all.contains("the stack has no network `nope` (networks: backend, frontend)"),
         "{all}"

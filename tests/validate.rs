@@ -83,6 +83,8 @@ const V1_DONE: &[&str] = &[
     "Lists and maps",
     "A container's effective settings",
     "Compose config, typed and raw",
+    "Tasks: containers that run to completion",
+    "Order, actions and the life of a stack",
 ];
 
 /// Every spec block of the language contract validates: all of v0, and the v1 sections
@@ -253,6 +255,49 @@ fn a_build_from_another_builds_tag_waits_for_it() {
         deps.contains(&eco["id"]) && deps.contains(&derived["id"]),
         "{deps:?}"
     );
+}
+
+/// `after NAME` is an edge of the plan; `do NAME` runs after every earlier check of the file
+/// and before every later one.
+#[test]
+fn after_and_do_name_are_plan_edges() {
+    let out = dspec(
+        &root(),
+        &["plan", "--format", "json", "tests/specs/tasks_v1.dspec"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let steps = doc["steps"].as_array().unwrap();
+    let setup = |name: &str| {
+        steps
+            .iter()
+            .find(|s| s["check"].is_null() && s["subjects"][0]["name"] == name)
+            .unwrap_or_else(|| panic!("no setup of {name}"))
+    };
+    let deps = |s: &serde_json::Value| s["deps"].as_array().unwrap().clone();
+    assert_eq!(setup("tests")["kind"], "task");
+    assert!(deps(setup("verify")).contains(&setup("seed")["id"]));
+    assert!(deps(setup("read_stamp")).contains(&setup("stamp")["id"]));
+    let checks: Vec<&serde_json::Value> = steps.iter().filter(|s| !s["check"].is_null()).collect();
+    let do_seed = checks
+        .iter()
+        .position(|s| s["subjects"][0]["name"] == "seed" && s["kind"] == "action")
+        .expect("do seed");
+    for (i, c) in checks.iter().enumerate() {
+        if i < do_seed {
+            assert!(
+                deps(setup("seed")).contains(&c["id"]),
+                "seed runs after {c}"
+            );
+        } else if i > do_seed {
+            assert!(
+                deps(c).contains(&checks[do_seed]["id"]),
+                "{c} waits for do seed"
+            );
+        }
+    }
+    // The command first needed after `do seed` runs after it too.
+    assert!(deps(setup("verify")).contains(&checks[do_seed]["id"]));
 }
 
 #[test]

@@ -31,6 +31,8 @@ pub enum ArgKind {
     Image,
     /// A package ecosystem: `"pip"`, `"npm"`, or `"os"` (dpkg and apk).
     Ecosystem,
+    /// A path on the host, relative to the spec file's folder: `"reports/coverage.xml"`.
+    HostPath,
 }
 
 impl ArgKind {
@@ -47,6 +49,7 @@ impl ArgKind {
             ArgKind::Command => "a command, as a string or a list",
             ArgKind::Image => "an image subject of the file, like `base`",
             ArgKind::Ecosystem => "a package ecosystem: \"pip\", \"npm\" or \"os\"",
+            ArgKind::HostPath => "a host path, relative to the spec file, like \"reports/out.xml\"",
         }
     }
 }
@@ -452,6 +455,17 @@ catalogue! {
         Stdout = p("stdout", Ty::Text, false, "standard output, trailing newlines removed"),
         Stderr = p("stderr", Ty::Text, false, "standard error, trailing newlines removed"),
         Duration = p("duration", Ty::Duration, false, "start to exit"),
+    }
+    Task / TaskProp {
+        ExitCode = p("exit_code", Ty::Int, false, "the exit code of the task's container (any code is a result, not a failed setup)"),
+        Stdout = p("stdout", Ty::Text, false, "standard output, trailing newlines removed"),
+        Stderr = p("stderr", Ty::Text, false, "standard error, trailing newlines removed"),
+        Logs = p("logs", Ty::Text, false, "stdout and stderr together, as the engine logged them"),
+        Duration = p("duration", Ty::Duration, false, "start to exit"),
+        OomKilled = p("oom_killed", Ty::Bool, false, "the kernel killed it for memory"),
+        File = call("file", PATH, Ty::Obj(O::File), false, E::None, "one path in the exited container's filesystem"),
+        Files = call("files", GLOB, Ty::List, false, E::None, "paths of the exited container matching a glob"),
+        Copy = call("copy", &[arg("FROM", A::AbsPath), arg("TO", A::HostPath)], Ty::Obj(O::Done), false, E::Runs, "copies FROM out of the exited container to TO on the host (relative to the spec file; missing folders are created)"),
     }
     List / ListProp {
         Count = p("count", Ty::Int, false, "the number of items"),

@@ -37,6 +37,8 @@ pub enum Kind {
     Pull,
     /// A network's name (dspec creates it), or a stack's: `app`, `app.network("backend")`.
     Network,
+    /// The name of a host command or a task of the file (`after seed`).
+    Runner,
 }
 
 impl Kind {
@@ -55,6 +57,7 @@ impl Kind {
             Kind::Network => {
                 "a network name like \"backend\", a stack (`app`) or a stack's network (`app.network(\"backend\")`)"
             }
+            Kind::Runner => "the name of a host command or a task of the file, like `seed`",
         }
     }
 }
@@ -302,7 +305,42 @@ pub const HOST: &[SettingDef] = &[
         false,
         "kill the command after this long",
     ),
+    AFTER,
 ];
+
+/// `after NAME`: a host command or a task runs once another one finished.
+const AFTER: SettingDef = s(
+    "after",
+    Value(K::Runner),
+    true,
+    "run once this host command or task finished: `after seed`",
+);
+
+/// What a task adds to (and changes of) a container's settings.
+const TASK_OWN: &[SettingDef] = &[
+    s(
+        "stdin",
+        Value(K::Text),
+        false,
+        "text written to its standard input, which then closes",
+    ),
+    s(
+        "timeout",
+        Value(K::Duration),
+        false,
+        "kill and remove it when it has not exited after this long (default 10m)",
+    ),
+    AFTER,
+];
+
+/// A task's settings: every container setting (its own `timeout`), plus `stdin` and `after`.
+pub static TASK: std::sync::LazyLock<Vec<SettingDef>> = std::sync::LazyLock::new(|| {
+    RUN.iter()
+        .filter(|d| d.name != "timeout")
+        .chain(TASK_OWN)
+        .copied()
+        .collect()
+});
 
 /// The settings of a subject form (`build`, `existing`, `run`, ...).
 pub fn table(kind: SubjectKind, source_keyword: &str) -> &'static [SettingDef] {
@@ -312,6 +350,7 @@ pub fn table(kind: SubjectKind, source_keyword: &str) -> &'static [SettingDef] {
         (SubjectKind::Container, _) => RUN,
         (SubjectKind::Stack, _) => COMPOSE,
         (SubjectKind::Command, _) => HOST,
-        (SubjectKind::Task | SubjectKind::Request, _) => &[],
+        (SubjectKind::Task, _) => TASK.as_slice(),
+        (SubjectKind::Request, _) => &[],
     }
 }

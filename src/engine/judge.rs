@@ -9,7 +9,7 @@ use super::observe::{ObsError, arg_text};
 use super::poll::{self, Sample};
 use super::scheduler::Run;
 use super::verdict::{evaluate, sampled};
-use super::{Ctx, compose, compose_probe, container, container_probe, host, image};
+use super::{Ctx, compose, compose_probe, container, container_probe, host, image, task};
 use crate::ast::ModifierKind;
 use crate::compile::Check;
 use crate::plan::{StepId, StepKind};
@@ -53,6 +53,13 @@ pub(super) async fn check(run: &Arc<Run>, id: StepId) -> Outcome {
             let observed = match run.host(setup) {
                 Some(r) => host::observe(ctx, &r, &check.path),
                 None => Err(ObsError::Internal("the command did not run".into())),
+            };
+            evaluate(ctx, check, observed).1
+        }
+        StepKind::Task { .. } => {
+            let observed = match run.task(setup) {
+                Some(r) => task::observe(ctx, &r, &check.path).await,
+                None => Err(ObsError::Internal("the task did not run".into())),
             };
             evaluate(ctx, check, observed).1
         }

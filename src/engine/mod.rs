@@ -33,6 +33,7 @@ pub mod procfs;
 pub mod scheduler;
 mod settings;
 pub mod signals;
+mod task;
 mod verdict;
 
 use std::collections::BTreeMap;

@@ -19,6 +19,7 @@ use super::container_probe::Memo;
 use super::failure::SetupError;
 use super::host::HostResult;
 use super::image::ImageFacts;
+use super::task::TaskResult;
 use crate::compile::{Program, SubjectSpec};
 use crate::plan::{Plan, Step, StepId, StepKind, SubjectRef};
 use crate::report::event::{Activity, Progress, Task};
@@ -41,6 +42,7 @@ pub(super) enum Output {
     Container(Arc<Running>),
     Host(Arc<HostResult>),
     Stack(Arc<Stack>),
+    Task(Arc<TaskResult>),
 }
 
 #[derive(Default)]
@@ -194,6 +196,9 @@ impl Run {
                 format!("host command `{}` could not be set up", first.name)
             }
             Some(SubjectSpec::Compose(_)) => format!("stack `{}` could not be set up", first.name),
+            Some(SubjectSpec::Task(_)) => {
+                format!("task `{}` did not run to completion", first.name)
+            }
             None => format!("`{}` could not be set up", first.name),
         };
         State::Failed {
@@ -224,6 +229,13 @@ impl Run {
     pub fn host(&self, id: StepId) -> Option<Arc<HostResult>> {
         match self.outputs[id].get() {
             Some(Output::Host(h)) => Some(h.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn task(&self, id: StepId) -> Option<Arc<TaskResult>> {
+        match self.outputs[id].get() {
+            Some(Output::Task(t)) => Some(t.clone()),
             _ => None,
         }
     }
@@ -506,6 +518,7 @@ async fn run_step(run: &Arc<Run>, id: StepId, failed: Option<(SubjectRef, String
         StepKind::Run { image_step } => super::container::setup(run, id, *image_step).await,
         StepKind::Ready { run_step } => super::container::setup_ready(run, *run_step).await,
         StepKind::Host { .. } => super::host::setup(run, id).await,
+        StepKind::Task { image_step } => super::task::setup(run, id, *image_step).await,
         StepKind::Compose { .. } => super::compose::setup_step(run, id).await,
         StepKind::Observe | StepKind::Action | StepKind::Cleanup => State::Done,
     }
@@ -542,6 +555,11 @@ async fn file_done(run: &Arc<Run>, file: usize) {
                 && run.ctx.engine.remove_container(&c.id).await.is_ok()
             {
                 run.ctx.gone("container", &c.name);
+            }
+            if let Some(t) = run.task(*id)
+                && run.ctx.engine.remove_container(&t.id).await.is_ok()
+            {
+                run.ctx.gone("container", &t.name);
             }
         }
         for id in &steps {

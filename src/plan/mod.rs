@@ -46,6 +46,8 @@ pub enum StepKind {
     Compose { files: Vec<PathBuf>, up: bool },
     /// Run a host command.
     Host { command: String },
+    /// Run a task's container to completion.
+    Task { image_step: StepId },
     /// Observe one expectation.
     Observe,
     /// Perform an action (`do`, `stop`, `kill`, `restart`).
@@ -115,6 +117,10 @@ struct Builder {
     /// Per dynamic subject, to keep file order: the last check that followed the ones before
     /// it, and the `within` checks since (they start early, so the next check waits for all).
     last_check: HashMap<SubjectRef, Vec<StepId>>,
+    /// The current file's last `do NAME` (a barrier for the whole file), and its check steps
+    /// so far.
+    file_barrier: Option<StepId>,
+    file_checks: Vec<StepId>,
 }
 
 impl Builder {
@@ -204,6 +210,65 @@ impl Builder {
         deps
     }
 
+    /// The setup step of a host command or task, created at its first need: after the
+    /// containers its settings name are ready, the host commands and tasks it runs `after`
+    /// finished, the file's last `do NAME`, and `extra`.
+    fn runner(
+        &mut self,
+        fi: usize,
+        f: &crate::compile::CheckedFile,
+        name: &str,
+        extra: &[StepId],
+    ) -> StepId {
+        let me = SubjectRef {
+            file: fi,
+            name: name.to_string(),
+        };
+        if let Some(id) = self.setup.get(&me) {
+            return *id;
+        }
+        let spec = &f.subject(name).expect("a subject of the file").spec;
+        let mut deps: Vec<StepId> = extra.to_vec();
+        deps.extend(self.file_barrier);
+        for a in spec.after() {
+            deps.push(self.runner(fi, f, a, &[]));
+        }
+        for r in spec.refers_to() {
+            let rr = SubjectRef {
+                file: fi,
+                name: r.clone(),
+            };
+            deps.push(self.ready(&rr));
+            deps.extend(self.barrier_deps(&rr, false));
+        }
+        let kind = match spec {
+            SubjectSpec::Task(t) => {
+                let image_step = self.setup[&SubjectRef {
+                    file: fi,
+                    name: t.run.image.clone(),
+                }];
+                deps.push(image_step);
+                StepKind::Task { image_step }
+            }
+            SubjectSpec::Host(h) => StepKind::Host {
+                command: h.command.to_string(),
+            },
+            _ => unreachable!("only host commands and tasks run"),
+        };
+        let id = self.push(kind, deps, vec![me.clone()], None, false);
+        for r in spec.refers_to() {
+            let rr = SubjectRef {
+                file: fi,
+                name: r.clone(),
+            };
+            if self.setup.contains_key(&rr) {
+                self.touched(&rr, id, false);
+            }
+        }
+        self.setup.insert(me, id);
+        id
+    }
+
     fn touched(&mut self, subject: &SubjectRef, step: StepId, barrier: bool) {
         if barrier {
             self.last_barrier.insert(subject.clone(), step);
@@ -226,6 +291,8 @@ pub fn lower(program: &Program) -> Plan {
         last_barrier: HashMap::new(),
         since_barrier: HashMap::new(),
         last_check: HashMap::new(),
+        file_barrier: None,
+        file_checks: Vec::new(),
     };
     let mut builds: HashMap<String, StepId> = HashMap::new();
 
@@ -341,30 +408,21 @@ pub fn lower(program: &Program) -> Plan {
             };
             b.setup.insert(me, id);
         }
-        // Checks, in file order; host commands start at their first use.
+        // Checks, in file order; host commands and tasks start at their first need, and a
+        // `do NAME` runs its command or task after every check before it, and before every
+        // check after it.
+        b.file_barrier = None;
+        b.file_checks = Vec::new();
         for c in &f.checks {
             let me = sref(&c.subject);
             let subject = by_name[c.subject.as_str()];
-            if let (SubjectSpec::Host(h), false) = (&subject.spec, b.setup.contains_key(&me)) {
-                let mut deps = Vec::new();
-                for r in &h.refers_to {
-                    let rr = sref(r);
-                    deps.push(b.ready(&rr));
-                    deps.extend(b.barrier_deps(&rr, false));
-                }
-                let id = b.push(
-                    StepKind::Host {
-                        command: h.command.to_string(),
-                    },
-                    deps,
-                    vec![me.clone()],
-                    None,
-                    false,
-                );
-                for r in &h.refers_to {
-                    b.touched(&sref(r), id, false);
-                }
-                b.setup.insert(me.clone(), id);
+            if matches!(subject.spec, SubjectSpec::Host(_) | SubjectSpec::Task(_)) {
+                let earlier = if c.runs {
+                    b.file_checks.clone()
+                } else {
+                    Vec::new()
+                };
+                b.runner(fi, f, &c.subject, &earlier);
             }
             let dynamic = matches!(c.subject_kind, SubjectKind::Container | SubjectKind::Stack);
             // A `within` expectation polls from its subject's start or last action: it waits
@@ -394,6 +452,10 @@ pub fn lower(program: &Program) -> Plan {
             if dynamic && !c.anchored() {
                 deps.extend(b.last_check.get(&me).into_iter().flatten().copied());
             }
+            deps.extend(b.file_barrier);
+            if c.runs {
+                deps.extend(b.file_checks.iter().copied());
+            }
             let kind = if c.barrier || c.action_only {
                 StepKind::Action
             } else {
@@ -412,6 +474,10 @@ pub fn lower(program: &Program) -> Plan {
             for t in &touches {
                 b.touched(t, id, c.barrier);
             }
+            b.file_checks.push(id);
+            if c.runs {
+                b.file_barrier = Some(id);
+            }
             if dynamic && c.anchored() {
                 b.last_check.entry(me).or_default().push(id);
             } else if dynamic {
@@ -424,7 +490,10 @@ pub fn lower(program: &Program) -> Plan {
     if b.steps.iter().any(|s| {
         matches!(
             s.kind,
-            StepKind::Run { .. } | StepKind::Compose { .. } | StepKind::Build { .. }
+            StepKind::Run { .. }
+                | StepKind::Task { .. }
+                | StepKind::Compose { .. }
+                | StepKind::Build { .. }
         )
     }) {
         let all: Vec<StepId> = (0..b.steps.len()).collect();
@@ -549,8 +618,10 @@ fn mark_needs(b: &mut Builder, program: &Program) {
     // A container joining a stack's network needs the stack up.
     for (fi, f) in program.files.iter().enumerate() {
         for s in f.subjects.iter().filter(|s| s.used) {
-            let SubjectSpec::Run(r) = &s.spec else {
-                continue;
+            let r = match &s.spec {
+                SubjectSpec::Run(r) => r,
+                SubjectSpec::Task(t) => &t.run,
+                _ => continue,
             };
             for (stack, _) in &r.stack_networks {
                 let key = SubjectRef {

@@ -39,11 +39,24 @@ pub fn apply(program: &Program, expr: &Expr) -> Program {
         }
         let mut used: Vec<String> = file.checks.iter().flat_map(|c| c.touches.clone()).collect();
         let mut i = 0;
+        // What a used subject needs is used too: a container's or task's image, the subjects
+        // its settings name, the host commands and tasks it runs `after`.
         while i < used.len() {
-            if let Some(SubjectSpec::Run(r)) = file.subject(&used[i]).map(|s| &s.spec)
-                && !used.contains(&r.image)
-            {
-                used.push(r.image.clone());
+            if let Some(spec) = file.subject(&used[i]).map(|s| &s.spec) {
+                let image = match spec {
+                    SubjectSpec::Run(r) => Some(&r.image),
+                    SubjectSpec::Task(t) => Some(&t.run.image),
+                    _ => None,
+                };
+                for n in image
+                    .into_iter()
+                    .chain(spec.refers_to())
+                    .chain(spec.after())
+                {
+                    if !used.contains(n) {
+                        used.push(n.clone());
+                    }
+                }
             }
             i += 1;
         }
