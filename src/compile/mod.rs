@@ -391,93 +391,41 @@ impl<'a> FileCompiler<'a> {
 
     /// Containers whose settings name each other in a circle cannot be started in any order.
     fn check_reference_cycles(&mut self, subjects: &[SubjectDef]) {
-        let refs = |name: &str| -> Vec<String> {
-            match subjects.iter().find(|s| s.name == name).map(|s| &s.spec) {
-                Some(SubjectSpec::Run(r)) => r.refers_to.clone(),
-                Some(SubjectSpec::Compose(c)) => c.refers_to.clone(),
+        let refs = |s: &SubjectDef| -> Vec<String> {
+            match &s.spec {
+                SubjectSpec::Run(r) => r.refers_to.clone(),
+                SubjectSpec::Compose(c) => c.refers_to.clone(),
                 _ => Vec::new(),
             }
         };
-        let mut reported: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for s in subjects {
-            if reported.contains(&s.name) {
-                continue;
-            }
-            // Depth-first from `s`: a path that comes back to `s` is a cycle.
-            let mut stack = vec![(s.name.clone(), vec![s.name.clone()])];
-            let mut seen = std::collections::HashSet::new();
-            while let Some((at, path)) = stack.pop() {
-                for next in refs(&at) {
-                    if next == s.name {
-                        let mut names = path.clone();
-                        names.push(next);
-                        reported.extend(names.iter().cloned());
-                        self.error(
-                            Diagnostic::error(
-                                Code::Cycle,
-                                s.span,
-                                format!(
-                                    "containers refer to each other in a circle: {}",
-                                    names.join(" → ")
-                                ),
-                            )
-                            .label("needs itself through its settings")
-                            .help("a container starts after those its settings name; break the circle (for example pass one address through a `let`)"),
-                        );
-                        stack.clear();
-                        break;
-                    }
-                    if seen.insert(next.clone()) {
-                        let mut p = path.clone();
-                        p.push(next.clone());
-                        stack.push((next, p));
-                    }
-                }
-            }
+        for (span, names) in cycles(subjects, refs) {
+            self.error(
+                Diagnostic::error(
+                    Code::Cycle,
+                    span,
+                    format!(
+                        "containers refer to each other in a circle: {}",
+                        names.join(" → ")
+                    ),
+                )
+                .label("needs itself through its settings")
+                .help("a container starts after those its settings name; break the circle (for example pass one address through a `let`)"),
+            );
         }
     }
 
     /// Host commands and tasks that run `after` each other in a circle never start.
     fn check_after_cycles(&mut self, subjects: &[SubjectDef]) {
-        let after = |name: &str| -> Vec<String> {
-            subjects
-                .iter()
-                .find(|s| s.name == name)
-                .map(|s| s.spec.after().to_vec())
-                .unwrap_or_default()
-        };
-        let mut reported: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for s in subjects {
-            if reported.contains(&s.name) || s.spec.after().is_empty() {
-                continue;
-            }
-            let mut stack = vec![(s.name.clone(), vec![s.name.clone()])];
-            let mut seen = std::collections::HashSet::new();
-            while let Some((at, path)) = stack.pop() {
-                for next in after(&at) {
-                    if next == s.name {
-                        let mut names = path.clone();
-                        names.push(next);
-                        reported.extend(names.iter().cloned());
-                        self.error(
-                            Diagnostic::error(
-                                Code::Cycle,
-                                s.span,
-                                format!("`after` goes round in a circle: {}", names.join(" → ")),
-                            )
-                            .label("runs after itself through `after`")
-                            .help("each of them waits for the next to finish, so none would start: remove one `after`"),
-                        );
-                        stack.clear();
-                        break;
-                    }
-                    if seen.insert(next.clone()) {
-                        let mut p = path.clone();
-                        p.push(next.clone());
-                        stack.push((next, p));
-                    }
-                }
-            }
+        for (span, names) in cycles(subjects, |s| s.spec.after().to_vec()) {
+            self.error(
+                Diagnostic::error(
+                    Code::Cycle,
+                    span,
+                    format!("`after` goes round in a circle: {}", names.join(" → ")),
+                )
+                .label("runs after itself through `after`")
+                .help("each of them waits for the next to finish, so none would start: remove one `after`"),
+            );
         }
     }
 
@@ -569,4 +517,42 @@ impl<'a> FileCompiler<'a> {
         };
         suggest::help_for(name, &names, what)
     }
+}
+
+/// The circles of `edges` among `subjects`: for each, where it starts and its names (the
+/// first again at the end). A subject already in a reported circle starts no other.
+fn cycles(
+    subjects: &[SubjectDef],
+    edges: impl Fn(&SubjectDef) -> Vec<String>,
+) -> Vec<(Span, Vec<String>)> {
+    let by_name: HashMap<&str, &SubjectDef> =
+        subjects.iter().map(|s| (s.name.as_str(), s)).collect();
+    let next_of = |name: &str| by_name.get(name).map(|s| edges(s)).unwrap_or_default();
+    let mut found = Vec::new();
+    let mut reported: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for s in subjects {
+        if reported.contains(&s.name) {
+            continue;
+        }
+        // Depth-first from `s`: a path that comes back to `s` is a circle.
+        let mut stack = vec![(s.name.clone(), vec![s.name.clone()])];
+        let mut seen = std::collections::HashSet::new();
+        'search: while let Some((at, path)) = stack.pop() {
+            for next in next_of(&at) {
+                if next == s.name {
+                    let mut names = path.clone();
+                    names.push(next);
+                    reported.extend(names.iter().cloned());
+                    found.push((s.span, names));
+                    break 'search;
+                }
+                if seen.insert(next.clone()) {
+                    let mut p = path.clone();
+                    p.push(next.clone());
+                    stack.push((next, p));
+                }
+            }
+        }
+    }
+    found
 }

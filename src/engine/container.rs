@@ -280,9 +280,25 @@ pub async fn join_networks(
     Ok(())
 }
 
+/// What a container's or a task's setup needs before it creates the container: its image,
+/// the file's run network (when there is one) and the engine names of the stacks' networks
+/// it joins.
+pub async fn before_create(
+    run: &Run,
+    subject: &crate::plan::SubjectRef,
+    spec: &RunSpec,
+    image_step: StepId,
+) -> Result<(Arc<ImageFacts>, Option<String>, Vec<String>), SetupError> {
+    let facts = run
+        .image(image_step)
+        .ok_or_else(|| SetupError::infrastructure("its image is not available"))?;
+    let network = file_network(run, subject.file).await?;
+    Ok((facts, network, stack_networks(run, subject.file, spec)?))
+}
+
 /// The engine names of the stacks' networks a `run` subject's `network` settings name
 /// (`network app`), once those stacks are up.
-pub fn stack_networks(run: &Run, file: usize, spec: &RunSpec) -> Result<Vec<String>, SetupError> {
+fn stack_networks(run: &Run, file: usize, spec: &RunSpec) -> Result<Vec<String>, SetupError> {
     let mut out = Vec::new();
     for (stack, net) in &spec.stack_networks {
         let name = match run.stack_named(file, stack) {
@@ -450,19 +466,9 @@ pub(super) async fn setup(run: &Run, id: StepId, image_step: StepId) -> State {
     else {
         return State::Done;
     };
-    let Some(facts) = run.image(image_step) else {
-        return run.failed(
-            subject,
-            SetupError::infrastructure("its image is not available"),
-        );
-    };
-    let network = match file_network(run, subject.file).await {
-        Ok(n) => n,
-        Err(e) => return run.failed(subject, e),
-    };
-    // `network app`: the stack's network, once the stack is up.
-    let stack_networks = match stack_networks(run, subject.file, spec) {
-        Ok(n) => n,
+    let (facts, network, stack_networks) = match before_create(run, subject, spec, image_step).await
+    {
+        Ok(p) => p,
         Err(e) => return run.failed(subject, e),
     };
     run.progress(

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::Ctx;
 use super::actual::{Actual, format_duration, resolve_text};
-use super::container::{container_spec, file_network, join_networks, log_tail, stack_networks};
+use super::container::{before_create, container_spec, join_networks, log_tail};
 use super::docker::{EngineError, LogStream};
 use super::failure::SetupError;
 use super::livefs;
@@ -122,20 +122,11 @@ pub(super) async fn setup(run: &Run, id: StepId, image_step: StepId) -> State {
     else {
         return State::Done;
     };
-    let Some(facts) = run.image(image_step) else {
-        return run.failed(
-            subject,
-            SetupError::infrastructure("its image is not available"),
-        );
-    };
-    let network = match file_network(run, subject.file).await {
-        Ok(n) => n,
-        Err(e) => return run.failed(subject, e),
-    };
-    let stack_networks = match stack_networks(run, subject.file, &spec.run) {
-        Ok(n) => n,
-        Err(e) => return run.failed(subject, e),
-    };
+    let (facts, network, stack_networks) =
+        match before_create(run, subject, &spec.run, image_step).await {
+            Ok(p) => p,
+            Err(e) => return run.failed(subject, e),
+        };
     let images = |name: &str| run.image_named(subject.file, name);
     let ctx = &run.ctx;
     let mut cspec = match container_spec(
