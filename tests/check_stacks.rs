@@ -11,10 +11,16 @@ fn root() -> PathBuf {
 }
 
 fn spawn(spec: &str) -> Child {
+    spawn_with(spec, &[])
+}
+
+/// `dspec check -v` of `spec` with extra environment variables.
+fn spawn_with(spec: &str, env: &[(&str, String)]) -> Child {
     common::require_docker();
     common::fixtures_dir();
     Command::new(env!("CARGO_BIN_EXE_dspec"))
         .args(["check", "-v", "--color", "never", spec])
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(root())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -98,16 +104,10 @@ fn an_interrupted_stack_run_is_taken_down() {
 /// enabled profile all answer; a service of a profile that is not enabled says so.
 #[test]
 fn services_are_found_by_compose_labels() {
-    common::require_docker();
-    common::fixtures_dir();
-    let child = Command::new(env!("CARGO_BIN_EXE_dspec"))
-        .args(["check", "--color", "never", "tests/specs/stack_named.dspec"])
-        .env("DSPEC_NAMED_SUFFIX", std::process::id().to_string())
-        .current_dir(root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs dspec");
+    let child = spawn_with(
+        "tests/specs/stack_named.dspec",
+        &[("DSPEC_NAMED_SUFFIX", std::process::id().to_string())],
+    );
     let (out, all) = common::wait_leaving_nothing(child);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("6 passed, 1 failed"), "{all}");
@@ -156,21 +156,10 @@ fn a_stack_is_driven_through_its_life() {
 /// container's setup and names the networks there are.
 #[test]
 fn containers_join_a_stacks_networks() {
-    common::require_docker();
-    common::fixtures_dir();
-    let child = Command::new(env!("CARGO_BIN_EXE_dspec"))
-        .args([
-            "check",
-            "--color",
-            "never",
-            "tests/specs/stack_network.dspec",
-        ])
-        .env("DSPEC_NAMED_SUFFIX", format!("net{}", std::process::id()))
-        .current_dir(root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs dspec");
+    let child = spawn_with(
+        "tests/specs/stack_network.dspec",
+        &[("DSPEC_NAMED_SUFFIX", format!("net{}", std::process::id()))],
+    );
     let (out, all) = common::wait_leaving_nothing(child);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("5 passed, 2 failed"), "{all}");
