@@ -315,10 +315,31 @@ async fn do_name_is_a_barrier_for_the_whole_file_and_after_orders_tasks() {
     // `do second` starts after every earlier check (the slow exec), `second` after `first`
     // (its `after`; `first` itself is not held back), and every later check after it.
     assert!(at("done exec") < at("-second"), "{calls:?}");
-    assert!(at("start dspec-") < at("-first"), "{calls:?}");
-    assert!(at("start") < at("-first") && at("-first") < at("-second"));
+    assert!(at("-first") < at("-second"), "{calls:?}");
     assert!(at("-second") < at("later"), "{calls:?}");
     // The tasks' exited containers stay readable until the file is done, then go.
+    clean(&ctx, &fake).await;
+}
+
+/// `within` counts from the file's last `do NAME`: a slow command run there does not eat the
+/// time of the expectations after it.
+#[tokio::test]
+async fn within_after_do_name_counts_from_it() {
+    let (_d, program) = specs(
+        "do-within",
+        &["image app = build \"ctx\"\ncontainer api = run app\n\
+           command slow = host \"sleep 1.5\"\n\
+           expect api.status == \"running\"\n\
+           do slow\n\
+           expect api.status == \"running\" within 1s\n"],
+    );
+    let fake = Arc::new(FakeEngine::new(Script::default()));
+    let (out, _, ctx) = go(program, fake.clone(), None, RunOptions::default()).await;
+    assert!(
+        out.results.iter().all(|r| r.outcome.passed()),
+        "{:?}",
+        out.results
+    );
     clean(&ctx, &fake).await;
 }
 
