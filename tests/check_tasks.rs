@@ -118,6 +118,16 @@ fn a_timed_out_task_is_killed_and_removed_and_an_exit_code_is_a_result() {
     );
     assert!(all.contains("actual: \"hi\""), "{all}");
     assert!(all.contains("`/nope` does not exist"), "{all}");
+    // Every property fails with its actual value.
+    assert!(all.contains("0 passed, 11 failed"), "{all}");
+    for line in [
+        "✗ expect quick.stderr == \"oops\"  — actual \"\"",
+        "✗ expect quick.logs not matches /hi/  — actual \"hi\\n\"",
+        "✗ expect quick.oom_killed  — actual false",
+        "✗ expect quick.files(\"/nope/*\") is not empty  — actual []",
+    ] {
+        assert!(all.contains(line), "{line} in\n{all}");
+    }
     // The killed task went at its timeout, the exited one with the run: nothing is left.
     let left: Vec<String> = labelled_containers()
         .into_iter()
