@@ -63,9 +63,19 @@ fn labelled_containers() -> Vec<String> {
 #[test]
 fn tasks_run_to_completion_and_are_ordered_by_after_and_do() {
     let out = scratch("pass");
-    let (run, all) = check("tests/specs/tasks_v1.dspec", &out);
+    let report = out.join("report.json");
+    let (run, all) = check_with(
+        "tests/specs/tasks_v1.dspec",
+        &out,
+        &["--report", &format!("json:{}", report.display())],
+    );
     assert_eq!(run.status.code(), Some(0), "{all}");
     assert!(all.contains("25 passed, 0 failed"), "{all}");
+    // The JSON report names tasks as such (its schema allows `task`).
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
+    let text = doc.to_string();
+    assert!(text.contains("\"subject_kind\":\"task\""), "{text}");
     // copy(FROM, TO): a file, and a folder into missing parent folders.
     let xml = std::fs::read_to_string(out.join("reports/coverage.xml")).expect("copied file");
     assert!(xml.contains("line-rate=\"0.93\""), "{xml}");
