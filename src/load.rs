@@ -51,10 +51,30 @@ pub fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// The text of a spec file, or of standard input for `-`.
 pub fn read_text(path: &Path) -> std::io::Result<String> {
-    String::from_utf8(read_bytes(path)?).map_err(|_| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "the file is not UTF-8 text",
+    utf8_text(read_bytes(path)?)
+        .map_err(|reason| std::io::Error::new(std::io::ErrorKind::InvalidData, reason))
+}
+
+/// The bytes as text, or why they are not UTF-8: where the first invalid sequence starts, as a
+/// line, a column (in characters) and a byte offset, and the bytes found there.
+pub fn utf8_text(bytes: Vec<u8>) -> Result<String, String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let before = &bytes[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        // Everything before `at` is valid UTF-8.
+        let column = std::str::from_utf8(&before[line_start..]).map_or(0, |t| t.chars().count()) + 1;
+        let len = e.utf8_error().error_len().unwrap_or(bytes.len() - at);
+        let shown: Vec<String> = bytes[at..at + len.min(4)]
+            .iter()
+            .map(|b| format!("0x{b:02X}"))
+            .collect();
+        format!(
+            "the file is not UTF-8 text: invalid byte{} {} at line {line}, column {column} (byte offset {at}); save it as UTF-8",
+            if shown.len() == 1 { "" } else { "s" },
+            shown.join(" ")
         )
     })
 }
@@ -134,7 +154,7 @@ pub fn load_partition(
     let mut diagnostics = Vec::new();
     for f in &files {
         match read_bytes(f) {
-            Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(bytes) => match utf8_text(bytes) {
                 Ok(text) => {
                     let id = sources.add(shown_path(f), text);
                     let (ast, mut errs) = parse::parse_file(sources.get(id));
@@ -144,7 +164,7 @@ pub fn load_partition(
                         asts.push(ast);
                     }
                 }
-                Err(_) => unreadable.push((f.clone(), "the file is not UTF-8 text".to_string())),
+                Err(reason) => unreadable.push((f.clone(), reason)),
             },
             Err(e) => unreadable.push((f.clone(), e.to_string())),
         }

@@ -571,3 +571,29 @@ fn checks_are_shown_with_their_lets_expanded() {
     assert!(stdout.contains("api.get(\"/x\\${site}\")"), "{stdout}");
     assert!(!stdout.contains("\"${site}\""), "{stdout}");
 }
+
+/// A spec that is not UTF-8 is named with the line, column and byte offset where the first
+/// invalid byte is, not reported as a bare I/O error (issue 11, item 14).
+#[test]
+fn invalid_utf8_names_line_and_byte_offset() {
+    let tmp = tempdir("utf8");
+    let mut bytes = b"image app = build \".\"\nexpect app.size < 50MB # caf".to_vec();
+    bytes.extend_from_slice(&[0xE9, b'\n']);
+    std::fs::write(tmp.join("latin1.dspec"), &bytes).unwrap();
+    let out = dspec(&tmp, &["validate", "--color", "never", "latin1.dspec"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("DS0005")
+            && stderr.contains("invalid byte 0xE9 at line 2, column 29 (byte offset 50)"),
+        "{stderr}"
+    );
+    // `dspec fmt` reads files the same way.
+    let out = dspec(&tmp, &["fmt", "--check", "latin1.dspec"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("line 2, column 29 (byte offset 50)"),
+        "{stderr}"
+    );
+}

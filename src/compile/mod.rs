@@ -63,6 +63,8 @@ pub(crate) struct FileCompiler<'a> {
     pub subjects: HashMap<String, Declared>,
     /// Subject names in declaration order.
     pub order: Vec<String>,
+    /// Bytes that `${}` has copied into strings so far (bounded: see `resolve::MAX_EXPANDED`).
+    pub expanded: usize,
 }
 
 impl<'a> FileCompiler<'a> {
@@ -75,6 +77,7 @@ impl<'a> FileCompiler<'a> {
             lets: HashMap::new(),
             subjects: HashMap::new(),
             order: Vec::new(),
+            expanded: 0,
         }
     }
 
