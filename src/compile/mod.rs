@@ -351,9 +351,13 @@ impl<'a> FileCompiler<'a> {
         // What a used subject needs is used too: a container's image, and the subjects its
         // settings name (`env UP = upstream.url(9000)`), transitively.
         let mut todo: Vec<String> = used.iter().cloned().collect();
+        // By name: a linear search per subject made this quadratic in large files.
+        let by_name: HashMap<&str, &SubjectSpec> = subjects
+            .iter()
+            .map(|s| (s.name.as_str(), &s.spec))
+            .collect();
         while let Some(name) = todo.pop() {
-            let needs: Vec<String> = match subjects.iter().find(|s| s.name == name).map(|s| &s.spec)
-            {
+            let needs: Vec<String> = match by_name.get(name.as_str()).copied() {
                 Some(SubjectSpec::Run(r)) => std::iter::once(r.image.clone())
                     .chain(r.refers_to.iter().cloned())
                     .collect(),
@@ -384,8 +388,12 @@ impl<'a> FileCompiler<'a> {
 
     /// Containers whose settings name each other in a circle cannot be started in any order.
     fn check_reference_cycles(&mut self, subjects: &[SubjectDef]) {
+        let by_name: HashMap<&str, &SubjectSpec> = subjects
+            .iter()
+            .map(|s| (s.name.as_str(), &s.spec))
+            .collect();
         let refs = |name: &str| -> Vec<String> {
-            match subjects.iter().find(|s| s.name == name).map(|s| &s.spec) {
+            match by_name.get(name).copied() {
                 Some(SubjectSpec::Run(r)) => r.refers_to.clone(),
                 _ => Vec::new(),
             }

@@ -11,7 +11,10 @@ use crate::source::{FileId, Span};
 
 pub(crate) struct Lowerer<'s> {
     pub file: FileId,
+    /// The whole file.
     pub text: &'s str,
+    /// Where the text pest parsed starts in the file (it parses one statement at a time).
+    pub base: usize,
     pub errors: Vec<Diagnostic>,
 }
 
@@ -75,7 +78,11 @@ impl Lowerer<'_> {
     /// The pair's span without the whitespace and comments pest may have
     /// skipped after its last token.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
-        Span::new(self.file, pair.as_span().start(), tight_end(pair))
+        Span::new(
+            self.file,
+            self.base + pair.as_span().start(),
+            self.base + tight_end(pair),
+        )
     }
 
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
@@ -85,17 +92,13 @@ impl Lowerer<'_> {
         }
     }
 
-    pub fn file(&mut self, mut pairs: Pairs<'_, Rule>) -> SpecFile {
+    /// The statements of a parsed `file` rule, appended to `items`.
+    pub fn items(&mut self, mut pairs: Pairs<'_, Rule>, items: &mut Vec<Item>) {
         let file = pairs.next().expect("the file rule");
-        let mut items = Vec::new();
         for p in file.into_inner() {
             if p.as_rule() != Rule::EOI {
                 items.push(self.statement(p));
             }
-        }
-        SpecFile {
-            file: self.file,
-            items,
         }
     }
 
@@ -258,6 +261,7 @@ impl Lowerer<'_> {
                 _ => body.push(self.statement(p)),
             }
         }
+        body.shrink_to_fit();
         Criterion {
             attributes,
             id: id.expect("criterion id"),
@@ -313,7 +317,7 @@ impl Lowerer<'_> {
                     }
                 }
                 Rule::value => {
-                    op_end = p.as_span().start();
+                    op_end = self.base + p.as_span().start();
                     value = Some(self.value(p));
                 }
                 r if is_keyword(r) => {}
@@ -415,6 +419,8 @@ impl Lowerer<'_> {
                 r => unreachable!("path segment {r:?}"),
             }
         }
+        // Most paths have one to three segments: no spare capacity (a 50 MB spec holds millions).
+        segments.shrink_to_fit();
         segments
     }
 
@@ -505,7 +511,7 @@ impl Lowerer<'_> {
                 }
             }
             Rule::boolean => ValueKind::Lit(Literal::Bool(inner.as_str().starts_with('t'))),
-            Rule::path => ValueKind::Path(self.path(inner)),
+            Rule::path => ValueKind::Path(Box::new(self.path(inner))),
             r => unreachable!("value rule {r:?}"),
         };
         Value { kind, span }
@@ -549,6 +555,7 @@ impl Lowerer<'_> {
                 r => unreachable!("string part {r:?}"),
             }
         }
+        parts.shrink_to_fit();
         StrLit { parts, span }
     }
 }

@@ -1,6 +1,7 @@
 //! Text → AST. The grammar is `grammar/dspec.pest`; pest's `Rule` enum
 //! stays inside this module.
 
+mod chunk;
 mod grammar;
 mod literal;
 mod lower;
@@ -27,29 +28,127 @@ pub fn duration_arg(text: &str) -> Result<std::time::Duration, String> {
     }
 }
 
-/// Parses one file. On a syntax error the file has no AST; literal errors
-/// (bad units, escapes, regexes) come back beside a complete AST.
+/// At most this many syntax errors are reported per file; past them, the rest of the file is
+/// not parsed.
+const MAX_SYNTAX_ERRORS: usize = 100;
+
+/// Parses one file, one top-level statement at a time (see `chunk`): every statement's
+/// syntax error is reported, an unclosed bracket at its opening. The AST holds every
+/// statement that parsed, so it is partial when there are syntax errors; literal errors (bad
+/// units, escapes, regexes) come back beside it.
 pub fn parse_file(file: &SourceFile) -> (Option<SpecFile>, Vec<Diagnostic>) {
-    match DspecParser::parse(Rule::file, &file.text) {
-        Ok(pairs) => {
-            let mut lowerer = lower::Lowerer {
-                file: file.id,
-                text: &file.text,
-                errors: Vec::new(),
-            };
-            let ast = lowerer.file(pairs);
-            (Some(ast), lowerer.errors)
+    let text: &str = &file.text;
+    let mut lowerer = lower::Lowerer {
+        file: file.id,
+        text,
+        base: 0,
+        errors: Vec::new(),
+    };
+    let mut items = Vec::new();
+    let mut syntax: Vec<Diagnostic> = Vec::new();
+    for c in chunk::split(text) {
+        if syntax.len() >= MAX_SYNTAX_ERRORS {
+            break;
         }
-        Err(e) => (None, vec![syntax_error(file, e)]),
+        if let Some(first) = c.unclosed.first() {
+            syntax.push(unclosed_error(file, first, c.unclosed.len()));
+            continue;
+        }
+        parse_statement(file, c.start, c.end, &mut lowerer, &mut items, &mut syntax);
+    }
+    items.shrink_to_fit();
+    let ast = SpecFile {
+        file: file.id,
+        items,
+    };
+    let mut errors = syntax;
+    errors.append(&mut lowerer.errors);
+    (Some(ast), errors)
+}
+
+/// Parses the statement at `start..end`. After a syntax error on a line inside its block (a
+/// criterion's `expect`, a subject's setting), that line is blanked and the statement parsed
+/// again, so each of its lines is reported once.
+fn parse_statement(
+    file: &SourceFile,
+    start: usize,
+    end: usize,
+    lowerer: &mut lower::Lowerer<'_>,
+    items: &mut Vec<crate::ast::Item>,
+    syntax: &mut Vec<Diagnostic>,
+) {
+    let mut blanked: Option<String> = None;
+    while syntax.len() < MAX_SYNTAX_ERRORS {
+        let src = blanked.as_deref().unwrap_or(&file.text[start..end]);
+        let err = match DspecParser::parse(Rule::file, src) {
+            Ok(pairs) => {
+                lowerer.base = start;
+                lowerer.items(pairs, items);
+                return;
+            }
+            Err(e) => e,
+        };
+        let pos = match err.location {
+            pest::error::InputLocation::Pos(p) => p,
+            pest::error::InputLocation::Span((s, _)) => s,
+        };
+        syntax.push(syntax_error(file, start + pos, err));
+        // The line of the error, when it is neither the statement's first line nor its last.
+        let line_start = src[..pos].rfind('\n').map_or(0, |n| n + 1);
+        let line_end = src[pos..].find('\n').map_or(src.len(), |n| pos + n);
+        let first_line = src[..line_start].trim().is_empty()
+            || src[..line_start]
+                .lines()
+                .all(|l| l.trim().is_empty() || l.trim_start().starts_with(['#', '@']));
+        let line = src[line_start..line_end].trim();
+        if first_line || line.is_empty() || line.starts_with('}') || line_end == src.len() {
+            return;
+        }
+        let mut text = src.to_string();
+        // SAFETY of the slice: `\n` is ASCII, so both ends are on character boundaries, and
+        // spaces keep every offset of the statement.
+        text.replace_range(line_start..line_end, &" ".repeat(line_end - line_start));
+        blanked = Some(text);
     }
 }
 
-fn syntax_error(file: &SourceFile, err: pest::error::Error<Rule>) -> Diagnostic {
-    let text: &str = &file.text;
-    let pos = match err.location {
-        pest::error::InputLocation::Pos(p) => p,
-        pest::error::InputLocation::Span((s, _)) => s,
+fn unclosed_error(file: &SourceFile, u: &chunk::Unclosed, count: usize) -> Diagnostic {
+    let (open, close, what) = match u.bracket {
+        b'{' => ('{', '}', "block"),
+        b'(' => ('(', ')', "call"),
+        _ => ('[', ']', "list or index"),
     };
+    let noticed = if u.noticed >= file.text.len() {
+        "the end of the file".to_string()
+    } else {
+        let (line, _) = file.line_col(u.noticed);
+        format!("line {line}")
+    };
+    let mut d = Diagnostic::error(
+        Code::Syntax,
+        Span::new(file.id, u.open, u.open + 1),
+        format!("this `{open}` is never closed"),
+    )
+    .label(format!("this {what} is not closed before {noticed}"))
+    .help(format!(
+        "add the `{close}` where the {what} ends{}",
+        if count > 1 {
+            format!(" ({count} brackets of this statement are not closed)")
+        } else {
+            String::new()
+        }
+    ));
+    if u.noticed < file.text.len() {
+        d = d.secondary(
+            Span::new(file.id, u.noticed, u.noticed),
+            format!("expected `{close}` before this statement"),
+        );
+    }
+    d
+}
+
+fn syntax_error(file: &SourceFile, pos: usize, err: pest::error::Error<Rule>) -> Diagnostic {
+    let text: &str = &file.text;
     let found = found_token(text, pos);
     let span = Span::new(file.id, pos, pos + found.len());
     if let Some(d) = hint(file, pos, &found) {
