@@ -330,7 +330,12 @@ impl<'a> FileCompiler<'a> {
                     )
                     .label("used here")
                     .secondary(*at, "stopped here")
-                    .help("after `stop` the exited container's status, exit code, logs and files stay readable, but not what needs its process (exec, requests, ports, memory, cpu, pids, actions); move this before the `stop`, or use `restart()` instead"),
+                    .help(if check.ends && *t == check.subject {
+                        // A second result of a stop: `stop(30s).exit_code`, later `stop(30s).duration`.
+                        "each `stop(...)` written apart stops the container again; the results of one stop (`.exit_code`, `.duration`) share it when their expectations follow each other, without `within`/`for`: put them on consecutive lines"
+                    } else {
+                        "after `stop` the exited container's status, exit code, logs and files stay readable, but not what needs its process (exec, requests, ports, memory, cpu, pids, actions); move this before the `stop`, or use `restart()` instead"
+                    }),
                 );
                 return;
             }

@@ -90,6 +90,18 @@ impl FileCompiler<'_> {
                         (&va, &vb),
                         (Val::Int(_), Val::Float(_)) | (Val::Float(_), Val::Int(_))
                     );
+                if same && matches!(va, Val::Mode(_)) {
+                    self.error(
+                        Diagnostic::error(
+                            Code::BadValue,
+                            v.span,
+                            "file modes have no range: `0o700..0o777` is not an order of permissions",
+                        )
+                        .label("a range of modes")
+                        .help("list the modes allowed, `in [0o700, 0o750, 0o755]`, or compare one with `==`"),
+                    );
+                    return None;
+                }
                 if !same || va.magnitude().is_none() {
                     self.error(
                         Diagnostic::error(
@@ -176,6 +188,31 @@ impl FileCompiler<'_> {
         let mut names: Vec<&str> = self.lets.keys().map(String::as_str).collect();
         names.extend(self.order.iter().map(String::as_str));
         names.sort();
+        let bare = p.head_args.is_none() && p.segments.is_empty();
+        if bare
+            && name != "env"
+            && name != "secret"
+            && suggest::closest(name, names.iter().copied()).is_none()
+        {
+            // `== appuser`, `kill(SIGTERM)`: a word meant as text.
+            self.error(
+                Diagnostic::error(
+                    Code::Undefined,
+                    p.head.span,
+                    format!("`{name}` is unquoted text: write `\"{name}\"`"),
+                )
+                .label("not a name of this file")
+                .help(format!(
+                    "text is written in quotes: `\"{name}\"`; a bare word names a `let` or a subject ({})",
+                    if names.is_empty() {
+                        "there are none".to_string()
+                    } else {
+                        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                    }
+                )),
+            );
+            return None;
+        }
         let help = if name == "env" || name == "secret" {
             format!("`{name}` takes the variable's name: `{name}(\"VAR\")`")
         } else {

@@ -70,10 +70,9 @@ fn top_level_start(text: &str, at: usize) -> bool {
 /// `expect` and `do` start a statement inside a criterion or at the top level.
 fn inner_start(text: &str, at: usize) -> bool {
     let rest = &text[at..];
-    ["expect", "do"].iter().any(|w| {
-        rest.starts_with(w)
-            && rest[w.len()..].starts_with([' ', '\t', '\n'])
-    })
+    ["expect", "do"]
+        .iter()
+        .any(|w| rest.starts_with(w) && rest[w.len()..].starts_with([' ', '\t', '\n']))
 }
 
 /// Whether a `{` at `at` opens a JSON object: it follows `=`, `:`, `,`, `[`, `(` or `contains`.

@@ -16,6 +16,27 @@ pub(crate) struct Lowerer<'s> {
     /// Where the text pest parsed starts in the file (it parses one statement at a time).
     pub base: usize,
     pub errors: Vec<Diagnostic>,
+    /// The unit family the value being lowered should have, when its context tells.
+    pub units: Option<literal::UnitFamily>,
+}
+
+/// The unit family of a property or setting type.
+fn family_of_ty(ty: crate::compile::types::Ty) -> Option<literal::UnitFamily> {
+    use crate::compile::types::Ty;
+    match ty {
+        Ty::Size => Some(literal::UnitFamily::Size),
+        Ty::Duration => Some(literal::UnitFamily::Duration),
+        _ => None,
+    }
+}
+
+fn family_of_setting(name: &str) -> Option<literal::UnitFamily> {
+    use crate::compile::settings::Kind;
+    match crate::compile::settings::kind_of_name(name)? {
+        Kind::Size => Some(literal::UnitFamily::Size),
+        Kind::Duration => Some(literal::UnitFamily::Duration),
+        _ => None,
+    }
 }
 
 fn is_keyword(rule: Rule) -> bool {
@@ -171,9 +192,13 @@ impl Lowerer<'_> {
                 span,
             };
         };
+        self.units = family_of_setting(&name.name);
         let first = self.value(first);
         let arg = match it.next() {
-            None => SettingArg::Value(first),
+            None => {
+                self.units = None;
+                SettingArg::Value(first)
+            }
             Some(p) if p.as_rule() == Rule::key_value => {
                 let value = self.value(p.into_inner().next().expect("value"));
                 SettingArg::KeyValue {
@@ -186,6 +211,7 @@ impl Lowerer<'_> {
                 SettingArg::At { from: first, to }
             }
         };
+        self.units = None;
         Setting { name, arg, span }
     }
 
@@ -279,8 +305,23 @@ impl Lowerer<'_> {
         for p in children(pair) {
             match p.as_rule() {
                 Rule::path => path = Some(self.path(p)),
-                Rule::modifier => modifier = Some(self.modifier(p)),
-                _ => predicate = Some(self.predicate(p)),
+                Rule::modifier => {
+                    self.units = Some(literal::UnitFamily::Duration);
+                    modifier = Some(self.modifier(p));
+                    self.units = None;
+                }
+                _ => {
+                    // The unit family of the property compared, by its name.
+                    let last = path.as_ref().map(|p: &Path| match p.segments.last() {
+                        Some(Segment::Field { name, .. }) => name.name.as_str(),
+                        _ => p.head.name.as_str(),
+                    });
+                    self.units = last
+                        .and_then(crate::compile::property::type_of_name)
+                        .and_then(family_of_ty);
+                    predicate = Some(self.predicate(p));
+                    self.units = None;
+                }
             }
         }
         Expect {
@@ -502,7 +543,7 @@ impl Lowerer<'_> {
             }
             Rule::quantity => {
                 let s = self.span(&inner);
-                match literal::quantity(inner.as_str(), s) {
+                match literal::quantity_for(inner.as_str(), s, self.units) {
                     Ok(l) => ValueKind::Lit(l),
                     Err(d) => {
                         self.errors.push(d);

@@ -43,6 +43,7 @@ pub fn parse_file(file: &SourceFile) -> (Option<SpecFile>, Vec<Diagnostic>) {
         text,
         base: 0,
         errors: Vec::new(),
+        units: None,
     };
     let mut items = Vec::new();
     let mut syntax: Vec<Diagnostic> = Vec::new();
@@ -228,30 +229,95 @@ fn hint(file: &SourceFile, pos: usize, found: &str) -> Option<Diagnostic> {
     let before = &text[..pos.min(text.len())];
     let line_before = before.rsplit('\n').next().unwrap_or("");
     let span = Span::new(file.id, pos, pos + found.len());
-    // `200 MB`: a unit separated from its number.
+    // `200 MB`, `30 seconds`: a unit separated from its number.
     let trimmed = line_before.trim_end();
-    if trimmed.len() < line_before.len() && trimmed.ends_with(|c: char| c.is_ascii_digit()) {
-        let units = [
-            "B", "kB", "KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB", "ms", "s", "m", "h", "%",
-        ];
-        if let Some(unit) = units.iter().find(|u| **u == found) {
-            let num: String = trimmed
-                .chars()
-                .rev()
-                .take_while(|c| c.is_ascii_digit() || *c == '.')
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
+    if trimmed.len() < line_before.len()
+        && trimmed.ends_with(|c: char| c.is_ascii_digit())
+        && (found == "%" || found.chars().all(|c| c.is_ascii_alphabetic()))
+    {
+        let num: String = trimmed
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let fix = if found == "%" {
+            Some(format!("`{num}%`"))
+        } else {
+            literal::alias_fix(&num, found, None)
+        };
+        if let Some(fix) = fix {
             let start = pos - (line_before.len() - trimmed.len()) - num.len();
+            let title = if fix.starts_with(&format!("`{num}{found}`")) {
+                format!("a unit follows its number without a space: `{num}{found}`")
+            } else {
+                format!(
+                    "`{num} {found}` is written {}",
+                    fix.split(' ').next().unwrap_or(&fix)
+                )
+            };
             return Some(
                 Diagnostic::error(
                     Code::BadNumber,
-                    Span::new(file.id, start, pos + unit.len()),
-                    format!("a unit follows its number without a space: `{num}{unit}`"),
+                    Span::new(file.id, start, pos + found.len()),
+                    title,
                 )
-                .label("space between number and unit")
-                .help(format!("write `{num}{unit}`")),
+                .label("a number and its unit")
+                .help(format!("write {fix}")),
+            );
+        }
+    }
+    // `health is "healthy"`: `is` takes `empty` or `json`.
+    let words: Vec<&str> = trimmed.split_whitespace().collect();
+    if matches!(words.last(), Some(&"is") | Some(&"not"))
+        && (words.last() == Some(&"is") || words.iter().rev().nth(1) == Some(&"is"))
+        && !found.is_empty()
+        && !matches!(found, "empty" | "json" | "not" | "\n" | "\r\n")
+    {
+        let negated = words.last() == Some(&"not");
+        let is_start = pos - (line_before.len() - line_before.rfind("is").unwrap_or(0));
+        let op = if negated { "!=" } else { "==" };
+        return Some(
+            Diagnostic::error(
+                Code::Syntax,
+                Span::new(file.id, is_start, pos + found.len()),
+                format!("`is` takes `empty` or `json`, not a value: compare with `{op}`"),
+            )
+            .label(format!("write `{op} {found}`"))
+            .help(format!(
+                "`is empty`, `is not empty`, `is json` and `is not json` test a value; compare it with `{op} {found}`"
+            )),
+        );
+    }
+    // `run("x", entrypoint: "")`: arguments are positional.
+    if found == ":" && line_before.matches('(').count() > line_before.matches(')').count() {
+        let name: String = trimmed
+            .chars()
+            .rev()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if !name.is_empty() {
+            let start = pos - (line_before.len() - trimmed.len()) - name.len();
+            let help = if crate::compile::settings::kind_of_name(&name).is_some() {
+                format!(
+                    "calls take their arguments in order, without names; `{name}` is a setting: give it to a subject, as in `task t = run IMAGE {{ {name} ... }}` or `container c = run IMAGE {{ {name} ... }}`"
+                )
+            } else {
+                "calls take their arguments in order, without names: `run(\"CMD\")`, `get(\"/path\")`, `stop(30s)`".to_string()
+            };
+            return Some(
+                Diagnostic::error(
+                    Code::Syntax,
+                    Span::new(file.id, start, pos + 1),
+                    format!("`{name}:` names an argument, and calls take no named arguments"),
+                )
+                .label("a named argument")
+                .help(help),
             );
         }
     }
