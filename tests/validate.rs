@@ -597,3 +597,25 @@ fn invalid_utf8_names_line_and_byte_offset() {
         "{stderr}"
     );
 }
+
+/// One column convention, characters, in every output: after non-ASCII text the human header,
+/// the short form, JSON and SARIF agree (issue 15, item 7).
+#[test]
+fn columns_count_characters_everywhere() {
+    let dir = root().join("tests/cases/invalid");
+    let file = "column_after_non_ascii.dspec";
+    let human = dspec(&dir, &["validate", "--color", "never", file]);
+    let human = String::from_utf8_lossy(&human.stderr).to_string();
+    assert!(human.contains(&format!("[{file}:3:49]")), "{human}");
+    let short = dspec(&dir, &["validate", "--format", "short", file]);
+    let short = String::from_utf8_lossy(&short.stdout).to_string()
+        + &String::from_utf8_lossy(&short.stderr);
+    assert!(short.contains(&format!("{file}:3:49:")), "{short}");
+    let json = dspec(&dir, &["validate", "--format", "json", file]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(doc["diagnostics"][0]["column"], 49);
+    let sarif = dspec(&dir, &["validate", "--format", "sarif", file]);
+    let doc: serde_json::Value = serde_json::from_slice(&sarif.stdout).expect("sarif");
+    let region = &doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startColumn"], 49, "{region}");
+}
