@@ -133,6 +133,37 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, String)>)
     }
 }
 
+/// Parses and compiles one spec held in memory (an editor's buffer), as [`load`] does a file:
+/// the same diagnostics as `dspec validate`. Relative paths resolve against `path`'s folder.
+pub fn load_text(
+    path: PathBuf,
+    text: String,
+    opts: &compile::Options,
+) -> (Loaded, Option<SpecFile>) {
+    let mut sources = SourceMap::new();
+    let id = sources.add(path, text);
+    let (ast, mut diagnostics) = parse::parse_file(sources.get(id));
+    let program = if diagnostics.is_empty()
+        && let Some(ast) = &ast
+    {
+        let (program, mut diags) = compile::compile(std::slice::from_ref(ast), &sources, opts);
+        diagnostics.append(&mut diags);
+        program
+    } else {
+        Program::default()
+    };
+    (
+        Loaded {
+            sources,
+            program,
+            diagnostics,
+            unreadable: Vec::new(),
+            files: 1,
+        },
+        ast,
+    )
+}
+
 /// Reads, parses and compiles every spec under `paths`.
 pub fn load(paths: &[PathBuf], opts: &compile::Options) -> Loaded {
     load_partition(paths, opts, None)
