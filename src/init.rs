@@ -292,7 +292,12 @@ pub fn init(
         let text = spec_for(reference, &info, &fs);
         match output {
             Some(path) => {
-                if let Err(e) = std::fs::write(path, &text) {
+                // `-o specs/new/app.dspec`: the folder is made when it does not exist yet.
+                let made = match path.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir),
+                    _ => Ok(()),
+                };
+                if let Err(e) = made.and_then(|()| std::fs::write(path, &text)) {
                     crate::output::errln!("error: cannot write `{}`: {e}", path.display());
                     return exit_code::INFRA;
                 }

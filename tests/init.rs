@@ -69,6 +69,23 @@ fn init_writes_a_spec_that_passes_for_every_fixture_image() {
         noshell.contains("expect app.file(\"/bin/sh\").exists == false"),
         "{noshell}"
     );
+    // `-o` into a folder that does not exist yet makes it (it was exit 3, "No such file").
+    let nested = dir.join("new/specs/prod.dspec");
+    let _ = std::fs::remove_dir_all(dir.join("new"));
+    let out = dspec(&[
+        "init",
+        "--from-image",
+        "dspec-test/prod:tagged",
+        "-o",
+        nested.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(nested.is_file());
     let out = dspec(&["init", "--from-image", "dspec-test/absent:nope"]);
     assert_eq!(out.status.code(), Some(3));
 }
