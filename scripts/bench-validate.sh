@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): `dspec validate` on generated large specs (issue 11, item 9).
-# Prints wall time and peak memory (max RSS, from /usr/bin/time) for a 5 MB and a 50 MB
-# spec, and the ratio of peak memory to the input's size.
+# Prints wall time, CPU time (user + system: steadier than wall time on a busy machine) and
+# peak memory (max RSS, from /usr/bin/time) for a 5 MB and a 50 MB spec, and the ratio of peak
+# memory to the input's size.
 #
 #   scripts/bench-validate.sh                 # release build of this checkout
 #   DSPEC=path/to/dspec scripts/bench-validate.sh   # another binary (e.g. a build from before)
@@ -49,16 +50,16 @@ PY
 }
 
 printf '\ndspec validate on generated specs (%s, %s cores)\n\n' "$DSPEC" "$(nproc)"
-printf '| %-8s | %10s | %10s | %12s | %12s |\n' "spec" "lines" "wall s" "max RSS MB" "RSS / input"
-printf '|%s|%s|%s|%s|%s|\n' "----------" "------------" "------------" "--------------" "--------------"
+printf '| %-8s | %10s | %10s | %10s | %12s | %12s |\n' "spec" "lines" "wall s" "CPU s" "max RSS MB" "RSS / input"
+printf '|%s|%s|%s|%s|%s|%s|\n' "----------" "------------" "------------" "------------" "--------------" "--------------"
 for mb in ${SIZES:-5 50}; do
 	f="$work/spec-${mb}mb.dspec"
 	gen "$((mb * 1000000))" "$f"
 	bytes=$(stat -c %s "$f")
 	lines=$(wc -l <"$f")
-	/usr/bin/time -f '%e %M' -o "$work/time" "$DSPEC" validate "$f" >/dev/null 2>&1 || true
-	read -r wall kb <"$work/time"
-	awk -v mb="$mb" -v l="$lines" -v w="$wall" -v kb="$kb" -v b="$bytes" \
-		'BEGIN { printf "| %5d MB | %10d | %10.2f | %12.1f | %11.1fx |\n", mb, l, w, kb / 1024, kb * 1024 / b }'
+	/usr/bin/time -f '%e %U %S %M' -o "$work/time" "$DSPEC" validate "$f" >/dev/null 2>&1 || true
+	read -r wall user sys kb <"$work/time"
+	awk -v mb="$mb" -v l="$lines" -v w="$wall" -v u="$user" -v s="$sys" -v kb="$kb" -v b="$bytes" \
+		'BEGIN { printf "| %5d MB | %10d | %10.2f | %10.2f | %12.1f | %11.1fx |\n", mb, l, w, u + s, kb / 1024, kb * 1024 / b }'
 	rm -f "$f"
 done

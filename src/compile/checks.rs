@@ -176,7 +176,12 @@ impl FileCompiler<'_> {
             criterion,
             subject: w.subject,
             subject_kind: w.kind,
-            path: w.steps,
+            // No spare capacity: a large file holds one of these per expectation.
+            path: {
+                let mut steps = w.steps;
+                steps.shrink_to_fit();
+                steps
+            },
             path_text,
             ty: w.ty,
             action_only,
@@ -186,7 +191,10 @@ impl FileCompiler<'_> {
             // Every `do` is a barrier: later expectations (and their `within` clocks) follow it.
             barrier: action_only || matches!(w.effect, Effect::Barrier | Effect::Stop),
             ends: w.effect == Effect::Stop,
-            touches,
+            touches: {
+                touches.shrink_to_fit();
+                touches
+            },
             performs: w.performs,
             shares: None,
         }

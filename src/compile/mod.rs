@@ -207,7 +207,17 @@ impl<'a> FileCompiler<'a> {
         self.check_reference_cycles(&subjects);
 
         // Pass 3: expectations and actions, in file order.
-        let mut checks = Vec::new();
+        let statements = self
+            .ast
+            .items
+            .iter()
+            .map(|i| match i {
+                Item::Criterion(c) => c.body.len(),
+                Item::Expect(_) | Item::Do(_) => 1,
+                _ => 0,
+            })
+            .sum();
+        let mut checks = Vec::with_capacity(statements);
         let mut stopped: HashMap<String, Span> = HashMap::new();
         let mut criterion_index = 0;
         for item in &self.ast.items {
