@@ -200,7 +200,8 @@ pub fn load_partition(
             Err(e) => unreadable.push((f.clone(), e.to_string())),
         }
     }
-    let (program, mut diags) = compile::compile(&asts, &sources, opts);
+    // The syntax trees are given up: each statement is dropped once compiled.
+    let (program, mut diags) = compile::compile_owned(asts, &sources, opts);
     diagnostics.append(&mut diags);
     Loaded {
         sources,
