@@ -606,6 +606,80 @@ pub fn symbols(text: &str, ast: &SpecFile, lines: &Lines) -> Vec<DocumentSymbol>
 mod tests {
     use super::*;
 
+    /// Completion, hover and definition answer at every position of a spec, broken ones too,
+    /// without panicking (an editor asks anywhere, while the text is half written).
+    #[test]
+    fn every_position_is_answered() {
+        let texts = [
+            include_str!("../../tests/cases/valid/all_forms.dspec"),
+            "image app = build \".\" {\n  memory 25\n  tar\ncontainer api = run app { publish 8000 }\n\
+             criterion C \"é😀\" {\n  expect api.health == \"h\n  expect api.get(\"/x\").json.\n  expect app.size < 2\n}\n\
+             expect api.",
+        ];
+        for text in texts {
+            let mut sources = crate::source::SourceMap::new();
+            let id = sources.add("x.dspec", text.to_string());
+            let (ast, _) = crate::parse::parse_file(sources.get(id));
+            let ast = ast.unwrap();
+            let lines = Lines::new(text);
+            let _ = symbols(text, &ast, &lines);
+            for (offset, _) in text.char_indices().chain([(text.len(), ' ')]) {
+                let _ = complete(text, offset, &ast, &lines);
+                let _ = hover(text, offset, &ast);
+                let _ = definition(text, offset, &ast);
+            }
+        }
+    }
+
+    fn labels_at(text: &str, marker: &str) -> Vec<String> {
+        let offset = text.find(marker).unwrap();
+        let text = text.replacen(marker, "", 1);
+        let mut sources = crate::source::SourceMap::new();
+        let id = sources.add("x.dspec", text.clone());
+        let (ast, _) = crate::parse::parse_file(sources.get(id));
+        let lines = Lines::new(&text);
+        complete(&text, offset, &ast.unwrap(), &lines)
+            .into_iter()
+            .map(|i| i.label)
+            .collect()
+    }
+
+    #[test]
+    fn completion_follows_the_context() {
+        let spec = "image app = build \".\"\ncontainer api = run app { publish 8000 }\n";
+        // Settings of the enclosing subject.
+        let l = labels_at("container api = run app {\n  mem|\n}\n", "|");
+        assert!(
+            l.contains(&"memory".to_string()) && l.contains(&"publish".to_string()),
+            "{l:?}"
+        );
+        // Units of the compared property's kind.
+        let l = labels_at(&format!("{spec}expect app.size < 200|\n"), "|");
+        assert_eq!(l[..2], ["200MB", "200MiB"]);
+        let l = labels_at(
+            &format!("{spec}expect api.health == \"healthy\" within 3|\n"),
+            "|",
+        );
+        assert!(
+            l.contains(&"3s".to_string()) && !l.contains(&"3MB".to_string()),
+            "{l:?}"
+        );
+        // The values a property's doc names, after `==`.
+        let l = labels_at(&format!("{spec}expect api.health == |\n"), "|");
+        assert!(l.contains(&"\"healthy\"".to_string()), "{l:?}");
+        // Properties after a dot, through calls.
+        let l = labels_at(&format!("{spec}expect api.get(\"/x\").|\n"), "|");
+        assert!(
+            l.contains(&"status".to_string()) && l.contains(&"json".to_string()),
+            "{l:?}"
+        );
+        // Statements inside a criterion; subjects after `expect`.
+        let l = labels_at("criterion C {\n  |\n}\n", "|");
+        assert_eq!(l, ["expect", "do"]);
+        let l = labels_at(&format!("{spec}expect a|\n"), "|");
+        assert_eq!(l, ["app", "api"]);
+    }
+
     #[test]
     fn paths_before_the_cursor() {
         assert_eq!(
