@@ -12,6 +12,7 @@ mod subjects;
 pub mod types;
 pub mod value;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 pub use model::*;
@@ -33,6 +34,25 @@ pub fn compile(
     files: &[SpecFile],
     sources: &SourceMap,
     opts: &Options,
+) -> (Program, Vec<Diagnostic>) {
+    compile_each(files.iter().map(Cow::Borrowed), sources, opts)
+}
+
+/// [`compile`] of files it may consume: each statement of a file is dropped once it is
+/// compiled, so a large file's syntax tree and its compiled checks are not both held whole
+/// (`dspec validate` of a 50 MB spec).
+pub fn compile_owned(
+    files: Vec<SpecFile>,
+    sources: &SourceMap,
+    opts: &Options,
+) -> (Program, Vec<Diagnostic>) {
+    compile_each(files.into_iter().map(Cow::Owned), sources, opts)
+}
+
+fn compile_each<'a>(
+    files: impl Iterator<Item = Cow<'a, SpecFile>>,
+    sources: &'a SourceMap,
+    opts: &'a Options,
 ) -> (Program, Vec<Diagnostic>) {
     let mut program = Program::default();
     let mut diags = Vec::new();
@@ -56,7 +76,8 @@ pub(crate) struct Declared {
 }
 
 pub(crate) struct FileCompiler<'a> {
-    pub ast: &'a SpecFile,
+    /// Owned when the caller gave it up: its statements are then dropped as they compile.
+    pub ast: Cow<'a, SpecFile>,
     pub sources: &'a SourceMap,
     pub opts: &'a Options,
     pub diags: Vec<Diagnostic>,
@@ -64,10 +85,12 @@ pub(crate) struct FileCompiler<'a> {
     pub subjects: HashMap<String, Declared>,
     /// Subject names in declaration order.
     pub order: Vec<String>,
+    /// Bytes that `${}` has copied into strings so far (bounded: see `resolve::MAX_EXPANDED`).
+    pub expanded: usize,
 }
 
 impl<'a> FileCompiler<'a> {
-    fn new(ast: &'a SpecFile, sources: &'a SourceMap, opts: &'a Options) -> FileCompiler<'a> {
+    fn new(ast: Cow<'a, SpecFile>, sources: &'a SourceMap, opts: &'a Options) -> FileCompiler<'a> {
         FileCompiler {
             ast,
             sources,
@@ -76,6 +99,7 @@ impl<'a> FileCompiler<'a> {
             lets: HashMap::new(),
             subjects: HashMap::new(),
             order: Vec::new(),
+            expanded: 0,
         }
     }
 
@@ -89,6 +113,16 @@ impl<'a> FileCompiler<'a> {
 
     fn run(&mut self) -> CheckedFile {
         let source = self.sources.get(self.ast.file);
+        // The statements, out of `self` so that the passes may borrow it mutably; an owned
+        // file's statements are dropped one by one in pass 3.
+        let file = self.ast.file;
+        let ast = std::mem::replace(
+            &mut self.ast,
+            Cow::Owned(SpecFile {
+                file,
+                items: Vec::new(),
+            }),
+        );
         let mut story = None;
         let mut story_span: Option<Span> = None;
         let mut criteria: Vec<CriterionInfo> = Vec::new();
@@ -96,7 +130,7 @@ impl<'a> FileCompiler<'a> {
         let mut name_spans: HashMap<String, Span> = HashMap::new();
 
         // Pass 1: names.
-        for item in &self.ast.items {
+        for item in &ast.items {
             match item {
                 Item::Story(s) => {
                     if let Some(first) = story_span {
@@ -193,7 +227,7 @@ impl<'a> FileCompiler<'a> {
 
         // Pass 2: subjects.
         let mut subjects = Vec::new();
-        for item in &self.ast.items {
+        for item in &ast.items {
             if let Item::Subject(s) = item
                 && self.subjects.get(&s.name.name).map(|d| d.span) == Some(s.name.span)
                 && let Some(def) = self.subject(s)
@@ -206,27 +240,47 @@ impl<'a> FileCompiler<'a> {
         self.check_after_cycles(&subjects);
 
         // Pass 3: expectations and actions, in file order.
-        let mut checks = Vec::new();
+        let statements = ast
+            .items
+            .iter()
+            .map(|i| match i {
+                Item::Criterion(c) => c.body.len(),
+                Item::Expect(_) | Item::Do(_) => 1,
+                _ => 0,
+            })
+            .sum();
+        let mut checks = Vec::with_capacity(statements);
         let mut stopped: HashMap<String, Span> = HashMap::new();
         let mut criterion_index = 0;
-        for item in &self.ast.items {
-            match item {
-                Item::Expect(_) | Item::Do(_) => {
-                    self.statement(item, None, &subjects, &mut stopped, &mut checks)
+        let mut pass3 = |c: &mut Self, item: &Item| match item {
+            Item::Expect(_) | Item::Do(_) => {
+                c.statement(item, None, &subjects, &mut stopped, &mut checks)
+            }
+            Item::Criterion(cr) => {
+                for inner in &cr.body {
+                    c.statement(
+                        inner,
+                        Some(criterion_index),
+                        &subjects,
+                        &mut stopped,
+                        &mut checks,
+                    );
                 }
-                Item::Criterion(c) => {
-                    for inner in &c.body {
-                        self.statement(
-                            inner,
-                            Some(criterion_index),
-                            &subjects,
-                            &mut stopped,
-                            &mut checks,
-                        );
-                    }
-                    criterion_index += 1;
+                criterion_index += 1;
+            }
+            _ => {}
+        };
+        match ast {
+            Cow::Owned(f) => {
+                // Each statement is dropped once compiled.
+                for item in f.items {
+                    pass3(self, &item);
                 }
-                _ => {}
+            }
+            Cow::Borrowed(f) => {
+                for item in &f.items {
+                    pass3(self, item);
+                }
             }
         }
 
@@ -330,7 +384,12 @@ impl<'a> FileCompiler<'a> {
                     )
                     .label("used here")
                     .secondary(*at, "stopped here")
-                    .help("after `stop` the exited container's status, exit code, logs and files stay readable, but not what needs its process (exec, requests, ports, memory, cpu, pids, actions); move this before the `stop`, or use `restart()` instead"),
+                    .help(if check.ends && *t == check.subject {
+                        // A second result of a stop: `stop(30s).exit_code`, later `stop(30s).duration`.
+                        "each `stop(...)` written apart stops the container again; the results of one stop (`.exit_code`, `.duration`) share it when their expectations follow each other, without `within`/`for`: put them on consecutive lines"
+                    } else {
+                        "after `stop` the exited container's status, exit code, logs and files stay readable, but not what needs its process (exec, requests, ports, memory, cpu, pids, actions); move this before the `stop`, or use `restart()` instead"
+                    }),
                 );
                 return;
             }
@@ -351,10 +410,14 @@ impl<'a> FileCompiler<'a> {
         // What a used subject needs is used too: a container's image, and the subjects its
         // settings name (`env UP = upstream.url(9000)`), transitively.
         let mut todo: Vec<String> = used.iter().cloned().collect();
+        // By name: a linear search per subject made this quadratic in large files.
+        let by_name: HashMap<&str, &SubjectSpec> = subjects
+            .iter()
+            .map(|s| (s.name.as_str(), &s.spec))
+            .collect();
         while let Some(name) = todo.pop() {
             // ... and the host commands and tasks it runs after.
-            let needs: Vec<String> = match subjects.iter().find(|s| s.name == name).map(|s| &s.spec)
-            {
+            let needs: Vec<String> = match by_name.get(name.as_str()).copied() {
                 Some(SubjectSpec::Run(r)) => std::iter::once(r.image.clone())
                     .chain(r.refers_to.iter().cloned())
                     .collect(),
