@@ -260,13 +260,6 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
                 crate::diag::Code::EngineUnreachable
             );
         }
-        let (text, summary) = report::human::render_report(
-            &program,
-            &loaded.sources,
-            &output.results,
-            &output.setup,
-            &args.report_render,
-        );
         let meta = report::RunMeta {
             run_id: ctx.run_id.clone(),
             dspec_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -277,30 +270,20 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
             duration_ms: started.elapsed().map(|d| d.as_millis() as u64).unwrap_or(0),
             hostname: crate::liveness::hostname(),
         };
+        let run = report::RunReport {
+            program: &program,
+            sources: &loaded.sources,
+            results: &output.results,
+            setup: &output.setup,
+            meta: &meta,
+        };
+        let (text, summary) = report::human::render_report(&run, &args.report_render);
         let mut infra_error = false;
         for r in &args.reports {
             let body = match r.kind {
-                ReportKind::Junit => report::junit::render(
-                    &program,
-                    &loaded.sources,
-                    &output.results,
-                    &output.setup,
-                    &meta,
-                ),
-                ReportKind::Json => report::json::render(
-                    &program,
-                    &loaded.sources,
-                    &output.results,
-                    &output.setup,
-                    &meta,
-                ),
-                ReportKind::Markdown => report::markdown::render(
-                    &program,
-                    &loaded.sources,
-                    &output.results,
-                    &output.setup,
-                    &meta,
-                ),
+                ReportKind::Junit => report::junit::render(&run),
+                ReportKind::Json => report::json::render(&run),
+                ReportKind::Markdown => report::markdown::render(&run),
             };
             if r.to_stdout() {
                 crate::output::out(&body);
@@ -317,23 +300,9 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
         if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
             // Workflow commands are read from both streams: they stay out
             // of a report written to standard output.
-            write_to(
-                args.report_stream,
-                &report::github::annotations(
-                    &program,
-                    &loaded.sources,
-                    &output.results,
-                    &output.setup,
-                ),
-            );
+            write_to(args.report_stream, &report::github::annotations(&run));
             if let Ok(summary_path) = std::env::var("GITHUB_STEP_SUMMARY") {
-                let md = report::markdown::render(
-                    &program,
-                    &loaded.sources,
-                    &output.results,
-                    &output.setup,
-                    &meta,
-                );
+                let md = report::markdown::render(&run);
                 let appended = std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)

@@ -236,13 +236,27 @@ struct Reports {
     github: String,
 }
 
+fn run<'a>(
+    f: &'a Fixture,
+    results: &'a [CheckResult],
+    setup: &'a [SetupFailure],
+) -> report::RunReport<'a> {
+    report::RunReport {
+        program: &f.program,
+        sources: &f.sources,
+        results,
+        setup,
+        meta: &f.meta,
+    }
+}
+
 fn reports(f: &Fixture, results: &[CheckResult], setup: &[SetupFailure]) -> Reports {
-    let args = (&f.program, &f.sources, results, setup, &f.meta);
+    let run = run(f, results, setup);
     Reports {
-        junit: report::junit::render(args.0, args.1, args.2, args.3, args.4),
-        json: report::json::render(args.0, args.1, args.2, args.3, args.4),
-        markdown: report::markdown::render(args.0, args.1, args.2, args.3, args.4),
-        github: report::github::annotations(args.0, args.1, args.2, args.3),
+        junit: report::junit::render(&run),
+        json: report::json::render(&run),
+        markdown: report::markdown::render(&run),
+        github: report::github::annotations(&run),
     }
 }
 
@@ -427,7 +441,13 @@ fn junit_of_an_empty_run_validates() {
     let f = fixture();
     let mut meta = f.meta.clone();
     meta.started_at.clear();
-    let xml = report::junit::render(&f.program, &f.sources, &[], &[], &meta);
+    let xml = report::junit::render(&report::RunReport {
+        program: &f.program,
+        sources: &f.sources,
+        results: &[],
+        setup: &[],
+        meta: &meta,
+    });
     let file = write_tmp("empty.junit.xml", &xml);
     assert_valid_junit(&file);
     assert_eq!(xpath(&file, "/testsuites/@tests"), "0");
@@ -1211,10 +1231,7 @@ fn human_and_markdown_reports_snapshot() {
     let f = fixture();
     let (results, setup) = failing_run(&f.program);
     let (human, _) = report::human::render_report(
-        &f.program,
-        &f.sources,
-        &results,
-        &setup,
+        &run(&f, &results, &setup),
         &dspec::diag::RenderOptions::plain(),
     );
     insta::assert_snapshot!("human_report_of_a_failing_run", human);

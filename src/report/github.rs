@@ -13,18 +13,19 @@
 use std::fmt::Write;
 
 use super::facts::{self, Item};
-use super::{CheckResult, Outcome, SetupFailure};
-use crate::compile::Program;
+use super::{Outcome, RunReport};
 use crate::source::SourceMap;
 
 /// The annotation lines, each ending in a newline; empty when everything
 /// passed.
-pub fn annotations(
-    program: &Program,
-    sources: &SourceMap,
-    results: &[CheckResult],
-    setup: &[SetupFailure],
-) -> String {
+pub fn annotations(run: &RunReport) -> String {
+    let RunReport {
+        program,
+        sources,
+        results,
+        setup,
+        ..
+    } = *run;
     let mut out = String::new();
     for s in setup {
         let f = facts::setup(program, sources, s);

@@ -3,12 +3,11 @@
 
 use std::fmt::Write;
 
-use super::{CheckResult, Outcome, SetupFailure, Summary};
+use super::{CheckResult, Outcome, RunReport, SetupFailure, Summary};
 use crate::actual::Actual;
 use crate::compile::value::Val;
 use crate::compile::{Check, Program, SubjectSpec};
 use crate::diag::{Code, Diagnostic, RenderOptions, render};
-use crate::source::SourceMap;
 
 /// Whether an expected value was written in binary units (`MiB`).
 fn binary_units(v: Option<&Val>) -> bool {
@@ -169,13 +168,14 @@ pub fn setup_diagnostic(program: &Program, s: &SetupFailure) -> Diagnostic {
 }
 
 /// The full console report.
-pub fn render_report(
-    program: &Program,
-    sources: &SourceMap,
-    results: &[CheckResult],
-    setup: &[SetupFailure],
-    opts: &RenderOptions,
-) -> (String, Summary) {
+pub fn render_report(run: &RunReport, opts: &RenderOptions) -> (String, Summary) {
+    let RunReport {
+        program,
+        sources,
+        results,
+        setup,
+        ..
+    } = *run;
     let mut out = String::new();
     let (ok, bad) = if opts.color {
         ("\x1b[32m✓\x1b[0m", "\x1b[31m✗\x1b[0m")

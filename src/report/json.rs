@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::facts::{self, Item};
-use super::{CheckResult, RunMeta, SetupFailure, Summary};
+use super::{RunMeta, RunReport, Summary};
 use crate::actual::{Actual, format_duration};
 use crate::compile::Program;
 use crate::compile::types::Ty;
@@ -97,13 +97,14 @@ struct Attachments {
 }
 
 /// Renders the whole report as one pretty-printed JSON document.
-pub fn render(
-    program: &Program,
-    sources: &SourceMap,
-    results: &[CheckResult],
-    setup: &[SetupFailure],
-    meta: &RunMeta,
-) -> String {
+pub fn render(run: &RunReport) -> String {
+    let RunReport {
+        program,
+        sources,
+        results,
+        setup,
+        meta,
+    } = *run;
     let summary = Summary::from_results(results, setup);
     let groups = facts::groups(program, results, setup);
     let mut items = Vec::new();

@@ -14,18 +14,19 @@
 use std::fmt::Write;
 
 use super::facts::{self, Group, Item};
-use super::{CheckResult, Outcome, RunMeta, SetupFailure};
+use super::{Outcome, RunMeta, RunReport};
 use crate::compile::Program;
 use crate::source::SourceMap;
 
 /// Renders the whole report as one XML document.
-pub fn render(
-    program: &Program,
-    sources: &SourceMap,
-    results: &[CheckResult],
-    setup: &[SetupFailure],
-    meta: &RunMeta,
-) -> String {
+pub fn render(run: &RunReport) -> String {
+    let RunReport {
+        program,
+        sources,
+        results,
+        setup,
+        meta,
+    } = *run;
     let groups = facts::groups(program, results, setup);
     // Counted over the test cases written, so that the document agrees
     // with itself.

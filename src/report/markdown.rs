@@ -9,7 +9,7 @@
 use std::fmt::Write;
 
 use super::facts::{self, Group, Item};
-use super::{CheckResult, Outcome, RunMeta, SetupFailure, Summary};
+use super::{Outcome, RunMeta, RunReport, Summary};
 use crate::actual::format_duration;
 use crate::compile::{CriterionInfo, Program};
 use crate::source::SourceMap;
@@ -18,13 +18,14 @@ const PASS: &str = "✅";
 const FAIL: &str = "❌";
 
 /// Renders the whole report as GitHub-flavoured Markdown.
-pub fn render(
-    program: &Program,
-    sources: &SourceMap,
-    results: &[CheckResult],
-    setup: &[SetupFailure],
-    meta: &RunMeta,
-) -> String {
+pub fn render(run: &RunReport) -> String {
+    let RunReport {
+        program,
+        sources,
+        results,
+        setup,
+        meta,
+    } = *run;
     let groups = facts::groups(program, results, setup);
     let summary = Summary::from_results(results, setup);
     let total: usize = groups.iter().map(|g| g.items.len()).sum();

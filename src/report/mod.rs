@@ -11,6 +11,17 @@ pub mod progress;
 
 pub use event::{CheckResult, Event, Outcome, SetupFailure};
 
+/// A finished run as every report reads it: the specs, their sources, each expectation's
+/// result, the setup failures and the run's facts.
+#[derive(Clone, Copy)]
+pub struct RunReport<'a> {
+    pub program: &'a crate::compile::Program,
+    pub sources: &'a crate::source::SourceMap,
+    pub results: &'a [CheckResult],
+    pub setup: &'a [SetupFailure],
+    pub meta: &'a RunMeta,
+}
+
 /// Facts about a run that every report carries.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct RunMeta {
