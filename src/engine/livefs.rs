@@ -6,7 +6,7 @@ use std::io::Read;
 
 use super::Ctx;
 use super::actual::Actual;
-use super::docker::EngineError;
+use super::docker::{EngineError, MountInfo};
 use super::imagefs;
 use super::imagefs::access::Access;
 use super::imagefs::layers::EntryKind;
@@ -192,7 +192,7 @@ async fn access(ctx: &Ctx, id: &str, path: &str, field: FileProp) -> Result<bool
         .await
         .exec_user(&info.settings.user)
         .map_err(ObsError::Missing)?;
-    let fs = lookup_entries(ctx, id, path).await?;
+    let fs = lookup_entries(ctx, id, path, &info.settings.mounts).await?;
     let want = match field {
         FileProp::Executable => Access::Exec,
         FileProp::Writable => Access::Write,
@@ -227,8 +227,15 @@ fn under(path: &str, dir: &str) -> bool {
 }
 
 /// The entries a lookup of `path` meets: each component's, and the paths symlinks lead to
-/// (at most 40 of them, the kernel's limit), fetched from the container one at a time.
-async fn lookup_entries(ctx: &Ctx, id: &str, path: &str) -> Result<ImageFs, ObsError> {
+/// (at most 40 of them, the kernel's limit), fetched from the container one at a time. The
+/// archive shows the directory under a tmpfs mount, not the tmpfs: a tmpfs's `uid=`/`gid=`
+/// options, which own it, are applied to its mount point.
+async fn lookup_entries(
+    ctx: &Ctx,
+    id: &str,
+    path: &str,
+    mounts: &[MountInfo],
+) -> Result<ImageFs, ObsError> {
     let mut entries = BTreeMap::new();
     let mut missing = BTreeSet::new();
     let mut queue = vec![lexical(path)];
@@ -252,7 +259,9 @@ async fn lookup_entries(ctx: &Ctx, id: &str, path: &str) -> Result<ImageFs, ObsE
                     .and_then(|v| v.into_iter().next())
                 {
                     Some(e) => {
-                        entries.insert(cur.clone(), fs_entry(&cur, e));
+                        let mut entry = fs_entry(&cur, e);
+                        tmpfs_owner(&mut entry, mounts);
+                        entries.insert(cur.clone(), entry);
                     }
                     None => {
                         missing.insert(cur.clone());
@@ -289,6 +298,24 @@ async fn lookup_entries(ctx: &Ctx, id: &str, path: &str) -> Result<ImageFs, ObsE
         entries.insert("/".to_string(), fs_entry("/", e));
     }
     Ok(ImageFs::new(entries, HashMap::new(), Vec::new()))
+}
+
+/// Gives the mount point of a tmpfs the owner its `uid=` and `gid=` options set (the archive
+/// endpoint reports the directory the tmpfs hides instead).
+fn tmpfs_owner(entry: &mut FsEntry, mounts: &[MountInfo]) {
+    let Some(m) = mounts
+        .iter()
+        .find(|m| m.kind == "tmpfs" && lexical(&m.destination) == entry.path)
+    else {
+        return;
+    };
+    for opt in m.options.split(',') {
+        if let Some(uid) = opt.strip_prefix("uid=").and_then(|v| v.parse().ok()) {
+            entry.uid = uid;
+        } else if let Some(gid) = opt.strip_prefix("gid=").and_then(|v| v.parse().ok()) {
+            entry.gid = gid;
+        }
+    }
 }
 
 /// A path with `.`, `..` and repeated slashes removed (`..` lexically: the lookup itself,
