@@ -494,7 +494,7 @@ fn json_literals_each_and_regex_contains() {
 fn a_tmpfs_mount_point_is_writable_by_its_owner() {
     let (out, all) = check("tests/specs/tmpfs_owner.dspec");
     assert_eq!(out.status.code(), Some(0), "{all}");
-    assert!(all.contains("3 passed, 0 failed"), "{all}");
+    assert!(all.contains("5 passed, 0 failed"), "{all}");
 }
 
 /// A container's settings in force come from the engine (no shell needed); the v1 settings

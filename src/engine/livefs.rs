@@ -122,7 +122,7 @@ async fn users(ctx: &Ctx, id: &str) -> Users {
 pub async fn file(ctx: &Ctx, id: &str, path: &str, field: FileProp) -> Observed {
     let content = matches!(field, FileProp::Content | FileProp::Sha256);
     let entries = read(ctx, id, path, content, true).await?;
-    let Some(e) = entries.and_then(|v| v.into_iter().next()) else {
+    let Some(mut e) = entries.and_then(|v| v.into_iter().next()) else {
         return if field == FileProp::Exists {
             Ok(Actual::Bool(false))
         } else {
@@ -131,6 +131,13 @@ pub async fn file(ctx: &Ctx, id: &str, path: &str, field: FileProp) -> Observed 
             )))
         };
     };
+    if matches!(
+        field,
+        FileProp::Uid | FileProp::Gid | FileProp::Owner | FileProp::Group
+    ) {
+        let info = ctx.engine.inspect_container(id).await?;
+        tmpfs_owner(path, &mut e.uid, &mut e.gid, &info.settings.mounts);
+    }
     Ok(match field {
         FileProp::Exists => Actual::Bool(true),
         FileProp::Type => Actual::Text(e.kind.word().to_string()),
@@ -260,7 +267,7 @@ async fn lookup_entries(
                 {
                     Some(e) => {
                         let mut entry = fs_entry(&cur, e);
-                        tmpfs_owner(&mut entry, mounts);
+                        tmpfs_owner(&cur, &mut entry.uid, &mut entry.gid, mounts);
                         entries.insert(cur.clone(), entry);
                     }
                     None => {
@@ -302,18 +309,19 @@ async fn lookup_entries(
 
 /// Gives the mount point of a tmpfs the owner its `uid=` and `gid=` options set (the archive
 /// endpoint reports the directory the tmpfs hides instead).
-fn tmpfs_owner(entry: &mut FsEntry, mounts: &[MountInfo]) {
+fn tmpfs_owner(path: &str, uid: &mut u64, gid: &mut u64, mounts: &[MountInfo]) {
+    let path = lexical(path);
     let Some(m) = mounts
         .iter()
-        .find(|m| m.kind == "tmpfs" && lexical(&m.destination) == entry.path)
+        .find(|m| m.kind == "tmpfs" && lexical(&m.destination) == path)
     else {
         return;
     };
     for opt in m.options.split(',') {
-        if let Some(uid) = opt.strip_prefix("uid=").and_then(|v| v.parse().ok()) {
-            entry.uid = uid;
-        } else if let Some(gid) = opt.strip_prefix("gid=").and_then(|v| v.parse().ok()) {
-            entry.gid = gid;
+        if let Some(u) = opt.strip_prefix("uid=").and_then(|v| v.parse().ok()) {
+            *uid = u;
+        } else if let Some(g) = opt.strip_prefix("gid=").and_then(|v| v.parse().ok()) {
+            *gid = g;
         }
     }
 }
