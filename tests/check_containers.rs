@@ -488,6 +488,15 @@ fn json_literals_each_and_regex_contains() {
     }
 }
 
+/// `file(P).writable` on a tmpfs mount point: the archive endpoint shows the root-owned
+/// directory the tmpfs hides, but the tmpfs belongs to the user its `uid=`/`gid=` name.
+#[test]
+fn a_tmpfs_mount_point_is_writable_by_its_owner() {
+    let (out, all) = check("tests/specs/tmpfs_owner.dspec");
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("5 passed, 0 failed"), "{all}");
+}
+
 /// A container's settings in force come from the engine (no shell needed); the v1 settings
 /// set them; a missing limit reads as `unlimited` and fails every comparison.
 #[test]

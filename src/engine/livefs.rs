@@ -6,7 +6,7 @@ use std::io::Read;
 
 use super::Ctx;
 use super::actual::Actual;
-use super::docker::EngineError;
+use super::docker::{EngineError, MountInfo};
 use super::imagefs;
 use super::imagefs::access::Access;
 use super::imagefs::layers::EntryKind;
@@ -122,7 +122,7 @@ async fn users(ctx: &Ctx, id: &str) -> Users {
 pub async fn file(ctx: &Ctx, id: &str, path: &str, field: FileProp) -> Observed {
     let content = matches!(field, FileProp::Content | FileProp::Sha256);
     let entries = read(ctx, id, path, content, true).await?;
-    let Some(e) = entries.and_then(|v| v.into_iter().next()) else {
+    let Some(mut e) = entries.and_then(|v| v.into_iter().next()) else {
         return if field == FileProp::Exists {
             Ok(Actual::Bool(false))
         } else {
@@ -131,6 +131,13 @@ pub async fn file(ctx: &Ctx, id: &str, path: &str, field: FileProp) -> Observed 
             )))
         };
     };
+    if matches!(
+        field,
+        FileProp::Uid | FileProp::Gid | FileProp::Owner | FileProp::Group
+    ) {
+        let info = ctx.engine.inspect_container(id).await?;
+        tmpfs_owner(path, &mut e.uid, &mut e.gid, &info.settings.mounts);
+    }
     Ok(match field {
         FileProp::Exists => Actual::Bool(true),
         FileProp::Type => Actual::Text(e.kind.word().to_string()),
@@ -192,7 +199,7 @@ async fn access(ctx: &Ctx, id: &str, path: &str, field: FileProp) -> Result<bool
         .await
         .exec_user(&info.settings.user)
         .map_err(ObsError::Missing)?;
-    let fs = lookup_entries(ctx, id, path).await?;
+    let fs = lookup_entries(ctx, id, path, &info.settings.mounts).await?;
     let want = match field {
         FileProp::Executable => Access::Exec,
         FileProp::Writable => Access::Write,
@@ -227,8 +234,15 @@ fn under(path: &str, dir: &str) -> bool {
 }
 
 /// The entries a lookup of `path` meets: each component's, and the paths symlinks lead to
-/// (at most 40 of them, the kernel's limit), fetched from the container one at a time.
-async fn lookup_entries(ctx: &Ctx, id: &str, path: &str) -> Result<ImageFs, ObsError> {
+/// (at most 40 of them, the kernel's limit), fetched from the container one at a time. The
+/// archive shows the directory under a tmpfs mount, not the tmpfs: a tmpfs's `uid=`/`gid=`
+/// options, which own it, are applied to its mount point.
+async fn lookup_entries(
+    ctx: &Ctx,
+    id: &str,
+    path: &str,
+    mounts: &[MountInfo],
+) -> Result<ImageFs, ObsError> {
     let mut entries = BTreeMap::new();
     let mut missing = BTreeSet::new();
     let mut queue = vec![lexical(path)];
@@ -252,7 +266,9 @@ async fn lookup_entries(ctx: &Ctx, id: &str, path: &str) -> Result<ImageFs, ObsE
                     .and_then(|v| v.into_iter().next())
                 {
                     Some(e) => {
-                        entries.insert(cur.clone(), fs_entry(&cur, e));
+                        let mut entry = fs_entry(&cur, e);
+                        tmpfs_owner(&cur, &mut entry.uid, &mut entry.gid, mounts);
+                        entries.insert(cur.clone(), entry);
                     }
                     None => {
                         missing.insert(cur.clone());
@@ -289,6 +305,25 @@ async fn lookup_entries(ctx: &Ctx, id: &str, path: &str) -> Result<ImageFs, ObsE
         entries.insert("/".to_string(), fs_entry("/", e));
     }
     Ok(ImageFs::new(entries, HashMap::new(), Vec::new()))
+}
+
+/// Gives the mount point of a tmpfs the owner its `uid=` and `gid=` options set (the archive
+/// endpoint reports the directory the tmpfs hides instead).
+fn tmpfs_owner(path: &str, uid: &mut u64, gid: &mut u64, mounts: &[MountInfo]) {
+    let path = lexical(path);
+    let Some(m) = mounts
+        .iter()
+        .find(|m| m.kind == "tmpfs" && lexical(&m.destination) == path)
+    else {
+        return;
+    };
+    for opt in m.options.split(',') {
+        if let Some(u) = opt.strip_prefix("uid=").and_then(|v| v.parse().ok()) {
+            *uid = u;
+        } else if let Some(g) = opt.strip_prefix("gid=").and_then(|v| v.parse().ok()) {
+            *gid = g;
+        }
+    }
 }
 
 /// A path with `.`, `..` and repeated slashes removed (`..` lexically: the lookup itself,

@@ -41,6 +41,7 @@ pub(crate) fn container_info(c: ContainerInspectResponse) -> ContainerInfo {
                 .unwrap_or_default(),
             destination: m.destination.unwrap_or_default(),
             read_only: m.rw == Some(false),
+            options: String::new(),
         })
         .collect();
     // `--tmpfs` mounts are not in `Mounts`: they are in the host config.
@@ -50,6 +51,7 @@ pub(crate) fn container_info(c: ContainerInspectResponse) -> ContainerInfo {
             source: String::new(),
             destination: dest,
             read_only: opts.split(',').any(|o| o == "ro"),
+            options: opts,
         });
     }
     mounts.sort_by(|a, b| a.destination.cmp(&b.destination));

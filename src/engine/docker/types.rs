@@ -421,6 +421,9 @@ pub struct MountInfo {
     pub destination: String,
     /// Mounted read-only.
     pub read_only: bool,
+    /// A tmpfs's options as the host config holds them (`rw,nosuid,uid=1000,gid=1000`); empty
+    /// for other mounts.
+    pub options: String,
 }
 
 /// How a wait for health ended (a timeout is an error instead).
