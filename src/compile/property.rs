@@ -305,9 +305,9 @@ catalogue! {
         Size = p("size", Ty::Size, false, "size in bytes"),
         Content = p("content", Ty::Text, false, "the file's text"),
         Target = p("target", Ty::Text, false, "where a symlink points"),
-        Executable = p("executable", Ty::Bool, false, "the image's USER may execute it (mode, owner, groups; root: any x bit)"),
-        Writable = p("writable", Ty::Bool, false, "the image's USER may write it (root: always)"),
-        Readable = p("readable", Ty::Bool, false, "the image's USER may read it (root: always)"),
+        Executable = p("executable", Ty::Bool, false, "its user may execute it: the image's USER, or in a container the user in force (mode, owner, groups; root: any x bit)"),
+        Writable = p("writable", Ty::Bool, false, "its user may write it: the image's USER (root: always), or in a container the user in force (a read-only root or `:ro` mount refuses even root)"),
+        Readable = p("readable", Ty::Bool, false, "its user may read it: the image's USER, or in a container the user in force (root: always)"),
         Sha256 = p("sha256", Ty::Text, false, "the SHA-256 of its content, in hex"),
     }
     RunResult / RunResultProp {
