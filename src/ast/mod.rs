@@ -159,7 +159,8 @@ pub struct Attribute {
 pub struct Expect {
     pub path: Path,
     pub predicate: Option<Predicate>,
-    pub modifier: Option<Modifier>,
+    /// Boxed: most expectations have none, and inline it would grow every one.
+    pub modifier: Option<Box<Modifier>>,
     pub span: Span,
 }
 

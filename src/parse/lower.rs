@@ -307,7 +307,7 @@ impl Lowerer<'_> {
                 Rule::path => path = Some(self.path(p)),
                 Rule::modifier => {
                     self.units = Some(literal::UnitFamily::Duration);
-                    modifier = Some(self.modifier(p));
+                    modifier = Some(Box::new(self.modifier(p)));
                     self.units = None;
                 }
                 _ => {
