@@ -618,6 +618,14 @@ fn columns_count_characters_everywhere() {
     let doc: serde_json::Value = serde_json::from_slice(&sarif.stdout).expect("sarif");
     let region = &doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"];
     assert_eq!(region["startColumn"], 49, "{region}");
+    let github = Command::new(env!("CARGO_BIN_EXE_dspec"))
+        .args(["validate", "--color", "never", file])
+        .current_dir(&dir)
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .expect("runs dspec");
+    let annotations = String::from_utf8_lossy(&github.stdout).to_string();
+    assert!(annotations.contains("line=3,col=49,"), "{annotations}");
 }
 
 /// A large spec validates in memory bounded by its size (issue 11, item 9): a 2 MB spec peaks
