@@ -159,7 +159,8 @@ pub struct Attribute {
 pub struct Expect {
     pub path: Path,
     pub predicate: Option<Predicate>,
-    pub modifier: Option<Modifier>,
+    /// Boxed: most expectations have none, and inline it would grow every one.
+    pub modifier: Option<Box<Modifier>>,
     pub span: Span,
 }
 
@@ -280,7 +281,8 @@ pub struct Modifier {
 pub struct Path {
     pub head: Ident,
     /// Arguments directly after the head: `secret("X")`, `env("X")`.
-    pub head_args: Option<Args>,
+    /// Boxed: rare (a path usually starts with a subject), and inline it would grow every path.
+    pub head_args: Option<Box<Args>>,
     pub segments: Vec<Segment>,
     pub span: Span,
 }

@@ -77,6 +77,9 @@ pub(crate) struct Declared {
 
 pub(crate) struct FileCompiler<'a> {
     /// Owned when the caller gave it up: its statements are then dropped as they compile.
+    /// While `run` works, the statements are out of here (in its local `ast`, so that the
+    /// passes can borrow `self` mutably): code called from the passes must not read
+    /// `self.ast.items`; `self.ast.file` stays right.
     pub ast: Cow<'a, SpecFile>,
     pub sources: &'a SourceMap,
     pub opts: &'a Options,

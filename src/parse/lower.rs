@@ -307,7 +307,7 @@ impl Lowerer<'_> {
                 Rule::path => path = Some(self.path(p)),
                 Rule::modifier => {
                     self.units = Some(literal::UnitFamily::Duration);
-                    modifier = Some(self.modifier(p));
+                    modifier = Some(Box::new(self.modifier(p)));
                     self.units = None;
                 }
                 _ => {
@@ -425,7 +425,9 @@ impl Lowerer<'_> {
         let mut it = pair.into_inner().peekable();
         let head = self.ident(it.next().expect("path head"));
         let head_args = match it.peek() {
-            Some(p) if p.as_rule() == Rule::call_args => Some(self.args(it.next().expect("args"))),
+            Some(p) if p.as_rule() == Rule::call_args => {
+                Some(Box::new(self.args(it.next().expect("args"))))
+            }
             _ => None,
         };
         let segments = self.segments(it);

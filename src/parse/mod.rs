@@ -64,6 +64,8 @@ pub fn parse_file(file: &SourceFile) -> (Option<SpecFile>, Vec<Diagnostic>) {
     };
     let mut errors = syntax;
     errors.append(&mut lowerer.errors);
+    // In the order of the file: syntax errors and literal errors interleave.
+    errors.sort_by_key(|d| d.primary.span.start);
     (Some(ast), errors)
 }
 
@@ -106,7 +108,7 @@ fn parse_statement(
             return;
         }
         let mut text = src.to_string();
-        // SAFETY of the slice: `\n` is ASCII, so both ends are on character boundaries, and
+        // The line is found by `\n`, which is ASCII, so both ends are on character boundaries;
         // spaces keep every offset of the statement.
         text.replace_range(line_start..line_end, &" ".repeat(line_end - line_start));
         blanked = Some(text);
