@@ -28,16 +28,6 @@ pub enum Access {
 }
 
 impl Access {
-    /// `readable`, `writable`, `executable`.
-    pub fn from_property(name: &str) -> Option<Access> {
-        match name {
-            "readable" => Some(Access::Read),
-            "writable" => Some(Access::Write),
-            "executable" => Some(Access::Exec),
-            _ => None,
-        }
-    }
-
     fn bit(self) -> u32 {
         match self {
             Access::Read => 4,
