@@ -566,6 +566,24 @@ impl FileCompiler<'_> {
                     return bad(self, format!("found {}", v.describe()));
                 }
             }
+            ArgKind::Method => match &lit {
+                Some(l) if is_http_method(l) => {}
+                Some(l) => {
+                    return bad(
+                        self,
+                        format!("`{l}` is not an HTTP method (letters, upper case)"),
+                    );
+                }
+                None => return bad(self, format!("found {}", v.describe())),
+            },
+            ArgKind::Selector => match &lit {
+                Some(l) => {
+                    if let Err(e) = crate::engine::http::metrics::selector(l) {
+                        return bad(self, e);
+                    }
+                }
+                None => return bad(self, format!("found {}", v.describe())),
+            },
             ArgKind::Ecosystem => match &lit {
                 Some(l) if Ecosystem::parse(l).is_some() => {}
                 Some(l) => return bad(self, format!("`{l}` is not a package ecosystem")),
@@ -1020,6 +1038,11 @@ fn normalized(mut p: CheckedPredicate, w: &Walked) -> CheckedPredicate {
         _ => cap(&v),
     });
     p
+}
+
+/// An HTTP method as dspec sends it: upper-case letters (`PATCH`, `PROPFIND`).
+pub(super) fn is_http_method(m: &str) -> bool {
+    !m.is_empty() && m.len() <= 20 && m.bytes().all(|b| b.is_ascii_uppercase() || b == b'-')
 }
 
 /// Subjects the grammar knows and the compiler does not handle yet.

@@ -332,6 +332,12 @@ impl Check {
                 C::Exec
                     | C::Get
                     | C::Post
+                    | C::Put
+                    | C::Patch
+                    | C::Delete
+                    | C::Head
+                    | C::Options
+                    | C::Request
                     | C::Port
                     | C::Url
                     | C::Memory

@@ -582,6 +582,7 @@ async fn every_catalogue_row_reaches_an_observer() {
             Owner::Memory => "api.memory",
             Owner::Exec => "api.exec(\"true\")",
             Owner::Http => "api.get(\"/\")",
+            Owner::Cert => "api.get(\"/\").cert",
             Owner::Port => "api.port(8000)",
             Owner::StopResult => "api.stop(1s)",
             Owner::Service => "app.service(\"web\")",
@@ -613,6 +614,8 @@ async fn every_catalogue_row_reaches_an_observer() {
         ArgKind::Command => "\"true\"",
         ArgKind::Image => "img",
         ArgKind::Ecosystem => "\"pip\"",
+        ArgKind::Method => "\"PATCH\"",
+        ArgKind::Selector => "\"up\"",
     };
     let mut lines = Vec::new();
     let mut stops = 0;
