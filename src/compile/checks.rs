@@ -12,11 +12,11 @@ use crate::engine::imagefs::ecosystems::Ecosystem;
 use crate::source::Span;
 
 /// A walked path.
-struct Walked {
-    subject: String,
+pub(super) struct Walked {
+    pub(super) subject: String,
     kind: SubjectKind,
-    steps: Vec<PathStep>,
-    ty: Ty,
+    pub(super) steps: Vec<PathStep>,
+    pub(super) ty: Ty,
     changes: bool,
     effect: Effect,
     /// How many steps make the first action call (`stop(30s)`), when there is one.
@@ -118,6 +118,15 @@ impl FileCompiler<'_> {
                 }
             }
         }
+        // A request touches its container and the requests it captures from.
+        if w.kind == SubjectKind::Request
+            && let Some(SubjectSpec::Request(r)) = subjects
+                .iter()
+                .find(|s| s.name == w.subject)
+                .map(|s| &s.spec)
+        {
+            touches.push(r.container.clone());
+        }
         // Only host commands touch other subjects (those their env names).
         if w.kind == SubjectKind::Command
             && let Some(SubjectSpec::Host(h)) = subjects
@@ -211,7 +220,7 @@ impl FileCompiler<'_> {
         out
     }
 
-    fn walk(&mut self, path: &ast::Path) -> Option<Walked> {
+    pub(super) fn walk(&mut self, path: &ast::Path) -> Option<Walked> {
         let head = &path.head;
         let Some(decl) = self.subjects.get(&head.name).cloned() else {
             let help = if self.lets.contains_key(&head.name) {
@@ -227,6 +236,7 @@ impl FileCompiler<'_> {
                         SubjectKind::Container,
                         SubjectKind::Stack,
                         SubjectKind::Command,
+                        SubjectKind::Request,
                     ],
                 )
             };
@@ -258,7 +268,8 @@ impl FileCompiler<'_> {
             SubjectKind::Container => Owner::Container,
             SubjectKind::Stack => Owner::Stack,
             SubjectKind::Command => Owner::Command,
-            SubjectKind::Task | SubjectKind::Request => {
+            SubjectKind::Request => Owner::Http,
+            SubjectKind::Task => {
                 self.error(not_yet(decl.kind, head.span));
                 return None;
             }

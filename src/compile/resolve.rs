@@ -226,18 +226,10 @@ impl FileCompiler<'_> {
         for part in &s.parts {
             match part {
                 StrPart::Text(t) => out.push(TextPart::Lit(t.clone())),
-                StrPart::Capture(path) => {
-                    self.error(
-                        Diagnostic::error(
-                            Code::Undefined,
-                            path.span,
-                            format!("`${{{path}}}` reads another subject: captures are not available in this version yet"),
-                        )
-                        .label("a capture")
-                        .help("interpolate a `let` or a `--var`: `${name}`"),
-                    );
-                    ok = false;
-                }
+                StrPart::Capture(path) => match self.capture(path) {
+                    Some(part) => out.push(part),
+                    None => ok = false,
+                },
                 StrPart::Interp(name) => {
                     if let Some((_, v)) = self.opts.vars.iter().find(|(k, _)| *k == name.name) {
                         out.push(TextPart::Lit(v.clone()));
@@ -295,5 +287,62 @@ impl FileCompiler<'_> {
             }
         }
         ok.then_some(out)
+    }
+
+    /// `${login.json.token}` in a request's setting: a value of another request's response,
+    /// read when this request is made.
+    fn capture(&mut self, path: &ast::Path) -> Option<TextPart> {
+        if self.captures.is_none() {
+            self.error(
+                Diagnostic::error(
+                    Code::Undefined,
+                    path.span,
+                    format!("`${{{path}}}` reads another subject: only a request's settings read captures"),
+                )
+                .label("a capture")
+                .help("interpolate a `let` or a `--var` here: `${name}`; captures go in a `request`'s settings"),
+            );
+            return None;
+        }
+        match self.subjects.get(&path.head.name).map(|d| d.kind) {
+            Some(crate::ast::SubjectKind::Request) | None => {}
+            Some(kind) => {
+                self.error(
+                    Diagnostic::error(
+                        Code::BadValue,
+                        path.head.span,
+                        format!(
+                            "`{}` is a {}: captures read the response of a `request` subject",
+                            path.head.name,
+                            kind.word()
+                        ),
+                    )
+                    .label("not a request")
+                    .help(self.subject_help(&path.head.name, &[crate::ast::SubjectKind::Request])),
+                );
+                return None;
+            }
+        }
+        let w = self.walk(path)?;
+        if let super::types::Ty::Obj(o) = w.ty.ended() {
+            self.error(
+                Diagnostic::error(
+                    Code::BadValue,
+                    path.span,
+                    format!("`${{{path}}}` is {}, not a value", o.noun()),
+                )
+                .label("a capture needs a value")
+                .help("name one of its properties, like `${login.json.token}`"),
+            );
+            return None;
+        }
+        if let Some(c) = self.captures.as_mut() {
+            c.push((w.subject.clone(), path.span));
+        }
+        Some(TextPart::Capture {
+            subject: w.subject,
+            path: w.steps,
+            text: path.to_string(),
+        })
     }
 }

@@ -293,6 +293,70 @@ pub const HOST: &[SettingDef] = &[
     ),
 ];
 
+pub const REQUEST: &[SettingDef] = &[
+    s(
+        "header",
+        KeyValue(K::Text),
+        true,
+        "a request header: `header \"Authorization\" = \"Bearer ${login.json.token}\"` (may be a `secret(...)`)",
+    ),
+    s(
+        "query",
+        KeyValue(K::Text),
+        true,
+        "a query parameter, percent-encoded: `query q = \"chair\"`",
+    ),
+    s(
+        "body",
+        Value(K::Text),
+        false,
+        "the request body, sent as written",
+    ),
+    s(
+        "json",
+        Value(K::Text),
+        false,
+        "a body sent as written with `Content-Type: application/json`",
+    ),
+    s(
+        "form",
+        KeyValue(K::Text),
+        true,
+        "a form field: the body is `application/x-www-form-urlencoded`",
+    ),
+    s(
+        "basic_auth",
+        KeyValue(K::Text),
+        false,
+        "HTTP basic authentication: `basic_auth \"user\" = secret(\"PW\")` (masked in every output)",
+    ),
+    s("https", Flag, false, "TLS: `https://` instead of `http://`"),
+    s(
+        "insecure",
+        Flag,
+        false,
+        "with `https`: accept any server certificate",
+    ),
+    s(
+        "cacert",
+        Value(K::HostPath),
+        false,
+        "with `https`: trust the PEM certificates of this file (a CA, or the server's own)",
+    ),
+    s(
+        "follow_redirects",
+        Flag,
+        false,
+        "follow redirects (at most 10; `redirects` counts them)",
+    ),
+    s(
+        "timeout",
+        Value(K::Duration),
+        false,
+        "fail when the whole exchange takes longer (default 10s, never past a `within`/`for` deadline)",
+    ),
+];
+
 /// The settings of a subject form (`build`, `existing`, `run`, ...).
 pub fn table(kind: SubjectKind, source_keyword: &str) -> &'static [SettingDef] {
     match (kind, source_keyword) {
@@ -301,6 +365,7 @@ pub fn table(kind: SubjectKind, source_keyword: &str) -> &'static [SettingDef] {
         (SubjectKind::Container, _) => RUN,
         (SubjectKind::Stack, _) => COMPOSE,
         (SubjectKind::Command, _) => HOST,
-        (SubjectKind::Task | SubjectKind::Request, _) => &[],
+        (SubjectKind::Request, _) => REQUEST,
+        (SubjectKind::Task, _) => &[],
     }
 }

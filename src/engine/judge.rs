@@ -56,6 +56,12 @@ pub(super) async fn check(run: &Arc<Run>, id: StepId) -> Outcome {
             };
             evaluate(ctx, check, observed).1
         }
+        StepKind::Request { .. } => match run.request(setup) {
+            Some(made) => super::request::check(ctx, check, &made).await,
+            None => Outcome::Errored {
+                message: "the request was not made".into(),
+            },
+        },
         StepKind::Run { .. } => match run.container(setup) {
             Some(c) => container_check(ctx, check, &c, memo.as_ref()).await,
             None => Outcome::Errored {

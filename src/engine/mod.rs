@@ -20,7 +20,6 @@ pub(crate) mod dockerfile;
 mod failure;
 pub mod fake;
 mod host;
-#[allow(dead_code)] // request subjects use the rest (next commit)
 pub(crate) mod http;
 mod http_probe;
 mod image;
@@ -31,6 +30,7 @@ mod observe;
 mod oneoff;
 mod poll;
 pub mod procfs;
+mod request;
 pub mod scheduler;
 mod settings;
 pub mod signals;

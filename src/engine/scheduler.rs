@@ -41,6 +41,7 @@ pub(super) enum Output {
     Container(Arc<Running>),
     Host(Arc<HostResult>),
     Stack(Arc<Stack>),
+    Request(Arc<super::request::Made>),
 }
 
 #[derive(Default)]
@@ -194,6 +195,7 @@ impl Run {
                 format!("host command `{}` could not be set up", first.name)
             }
             Some(SubjectSpec::Compose(_)) => format!("stack `{}` could not be set up", first.name),
+            Some(SubjectSpec::Request(_)) => format!("request `{}` could not be made", first.name),
             None => format!("`{}` could not be set up", first.name),
         };
         State::Failed {
@@ -224,6 +226,13 @@ impl Run {
     pub fn host(&self, id: StepId) -> Option<Arc<HostResult>> {
         match self.outputs[id].get() {
             Some(Output::Host(h)) => Some(h.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn request(&self, id: StepId) -> Option<Arc<super::request::Made>> {
+        match self.outputs[id].get() {
+            Some(Output::Request(r)) => Some(r.clone()),
             _ => None,
         }
     }
@@ -498,6 +507,7 @@ async fn run_step(run: &Arc<Run>, id: StepId, failed: Option<(SubjectRef, String
         StepKind::Run { image_step } => super::container::setup(run, id, *image_step).await,
         StepKind::Ready { run_step } => super::container::setup_ready(run, *run_step).await,
         StepKind::Host { .. } => super::host::setup(run, id).await,
+        StepKind::Request { .. } => super::request::setup(run, id).await,
         StepKind::Compose { .. } => super::compose::setup_step(run, id).await,
         StepKind::Observe | StepKind::Action | StepKind::Cleanup => State::Done,
     }

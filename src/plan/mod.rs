@@ -46,6 +46,15 @@ pub enum StepKind {
     Compose { files: Vec<PathBuf>, up: bool },
     /// Run a host command.
     Host { command: String },
+    /// Make an HTTP request (once; under `within`/`for` each sample makes it again), after
+    /// its container is ready and after the requests it captures from.
+    Request {
+        method: String,
+        /// `api:8443 /health` as written (captures shown as `${...}`).
+        target: String,
+        /// The requests it captures from.
+        captures: Vec<String>,
+    },
     /// Observe one expectation.
     Observe,
     /// Perform an action (`do`, `stop`, `kill`, `restart`).
@@ -217,6 +226,50 @@ impl Builder {
     }
 }
 
+/// The step that makes request `name` of file `fi` (created on first need, after its
+/// container is ready, after its container's last action, and after the requests it
+/// captures from).
+fn request_step(b: &mut Builder, f: &crate::compile::CheckedFile, fi: usize, name: &str) -> StepId {
+    let me = SubjectRef {
+        file: fi,
+        name: name.to_string(),
+    };
+    if let Some(id) = b.setup.get(&me) {
+        return *id;
+    }
+    let Some(SubjectSpec::Request(r)) = f.subject(name).map(|s| &s.spec) else {
+        unreachable!("request_step on a request subject");
+    };
+    let container = SubjectRef {
+        file: fi,
+        name: r.container.clone(),
+    };
+    let mut deps = Vec::new();
+    for other in &r.captures {
+        deps.push(request_step(b, f, fi, other));
+    }
+    deps.push(b.ready(&container));
+    deps.extend(b.barrier_deps(&container, false));
+    // In file order with its container's other checks: a PUT before a DELETE stays so.
+    deps.extend(b.last_check.get(&container).into_iter().flatten().copied());
+    let port = r.port.map(|p| format!(".port({p})")).unwrap_or_default();
+    let id = b.push(
+        StepKind::Request {
+            method: r.method.clone(),
+            target: format!("{}{port} {}", r.container, r.path),
+            captures: r.captures.clone(),
+        },
+        deps,
+        vec![me.clone()],
+        None,
+        false,
+    );
+    b.touched(&container, id, false);
+    b.last_check.insert(container, vec![id]);
+    b.setup.insert(me, id);
+    id
+}
+
 /// Lowers a compiled program into a plan.
 pub fn lower(program: &Program) -> Plan {
     let mut b = Builder {
@@ -363,6 +416,9 @@ pub fn lower(program: &Program) -> Plan {
                 }
                 b.setup.insert(me.clone(), id);
             }
+            if matches!(subject.spec, SubjectSpec::Request(_)) {
+                request_step(&mut b, f, fi, &c.subject);
+            }
             let dynamic = matches!(c.subject_kind, SubjectKind::Container | SubjectKind::Stack);
             // A `within` expectation polls from its subject's start or last action: it waits
             // for neither readiness nor the expectations before it.
@@ -380,10 +436,12 @@ pub fn lower(program: &Program) -> Plan {
                     deps.push(b.setup[&sref(other)]);
                 }
             }
-            let touches: Vec<SubjectRef> = if dynamic {
-                vec![me.clone()]
-            } else {
-                Vec::new()
+            let touches: Vec<SubjectRef> = match &subject.spec {
+                _ if dynamic => vec![me.clone()],
+                // A request (each of its `within` samples) keeps its place among its
+                // container's actions.
+                SubjectSpec::Request(r) => vec![sref(&r.container)],
+                _ => Vec::new(),
             };
             for t in &touches {
                 deps.extend(b.barrier_deps(t, c.barrier));

@@ -115,14 +115,6 @@ pub struct Response {
 }
 
 impl Response {
-    /// The first header named `name`, in any case.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
     /// Every value of a header, joined by `, ` as HTTP allows (set-cookie by newlines).
     pub fn header_joined(&self, name: &str) -> Option<String> {
         let values: Vec<&str> = self
@@ -172,7 +164,7 @@ impl Response {
         }
         let excerpt = excerpt(&self.body, body_chars);
         if !excerpt.is_empty() {
-            out.push_str(&format!("\n  body: {excerpt}"));
+            out.push_str(&format!("\n  body ({} bytes): {excerpt}", self.bytes.len()));
         }
         out
     }
