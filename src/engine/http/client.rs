@@ -262,7 +262,8 @@ fn tls_error(auth: &str, e: &str, req: &Request) -> String {
             Some(_) => "; the server's certificate is not signed by the `cacert` given (and must name the host it is reached at, 127.0.0.1 or localhost), or use `insecure`",
             None => "; the server's certificate is not trusted: trust its CA with `cacert \"PATH\"` or accept any with `insecure`",
         });
-    } else if e.contains("corrupt message") || e.contains("InvalidContentType") {
+    } else if e.contains("corrupt message") || e.contains("InvalidContentType") || e.contains("eof")
+    {
         out.push_str("; does the port speak TLS? (without `https` the request is plain HTTP)");
     }
     out
@@ -310,7 +311,7 @@ where
         .map_err(|e| format!("the request cannot be sent: {e}"))?;
     progress.phase.store(1, Ordering::SeqCst);
     let resp = sender.send_request(request).await.map_err(|e| {
-        if e.is_incomplete_message() || e.is_canceled() {
+        if e.is_incomplete_message() || e.is_canceled() || e.is_closed() || reset(&e) {
             "the connection closed without a response (is the process listening on that port?)"
                 .to_string()
         } else if e.is_parse() {
@@ -369,6 +370,25 @@ where
         bytes,
         cert: None,
     })
+}
+
+/// Whether the peer reset or closed the connection (a port the engine's proxy accepts with
+/// nothing listening behind it does that).
+fn reset(e: &hyper::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::ConnectionAborted
+            );
+        }
+        source = s.source();
+    }
+    false
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

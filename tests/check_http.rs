@@ -1,0 +1,126 @@
+//! `dspec check` on request subjects against the HTTP fixture service (tests/fixtures/http,
+//! FROM scratch): the Hurl-level features hold, and each bad case fails with its reason.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The password of `basic_auth ... = secret("QA_PW")`: never shown.
+const PASSWORD: &str = "qa-pass";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn check(spec: &str, password: &str, extra: &[&str]) -> (Output, String) {
+    common::require_docker();
+    common::fixtures_dir();
+    let out = Command::new(env!("CARGO_BIN_EXE_dspec"))
+        .args(["check", "--color", "never", spec])
+        .args(extra)
+        .env("QA_PW", password)
+        .current_dir(root())
+        .output()
+        .expect("runs dspec");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out, all)
+}
+
+/// The failure block of the diagnostic at `file:line:col`.
+fn block<'a>(all: &'a str, at: &str) -> &'a str {
+    let i = all
+        .find(at)
+        .unwrap_or_else(|| panic!("nothing at {at}:\n{all}"));
+    let rest = &all[i..];
+    &rest[..rest[1..].find("DS04").map(|j| j + 1).unwrap_or(rest.len())]
+}
+
+#[test]
+fn an_api_at_hurls_level_passes() {
+    let (out, all) = check("tests/specs/http.dspec", PASSWORD, &[]);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("28 passed, 0 failed"), "{all}");
+    assert!(!all.contains(PASSWORD) || all.contains("let pw"), "{all}");
+}
+
+#[test]
+fn bad_exchanges_fail_with_their_reason_and_the_last_response() {
+    let pw = "never-shown-pw-7";
+    let dir = std::env::temp_dir().join(format!("dspec-http-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let junit = dir.join("r.xml");
+    let json = dir.join("r.json");
+    let md = dir.join("r.md");
+    let (out, all) = check(
+        "tests/specs/http_fail.dspec",
+        pw,
+        &[
+            "--report",
+            &format!("junit:{}", junit.display()),
+            "--report",
+            &format!("json:{}", json.display()),
+            "--report",
+            &format!("markdown:{}", md.display()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("0 passed, 13 failed"), "{all}");
+    let at = |line: u32| block(&all, &format!("http_fail.dspec:{line}:8"));
+    // Connection accepted by the engine's proxy, nothing listening behind it.
+    assert!(at(20).contains("closed without a response"), "{}", at(20));
+    assert!(at(21).contains("no response within 1s"), "{}", at(21));
+    assert!(
+        at(22).contains("the body did not end within 1s"),
+        "{}",
+        at(22)
+    );
+    assert!(at(23).contains("larger than 16 MiB"), "{}", at(23));
+    assert!(at(24).contains("not JSON"), "{}", at(24));
+    assert!(
+        at(25).contains("metrics present: http_requests_total, process_resident_memory_bytes"),
+        "{}",
+        at(25)
+    );
+    assert!(at(26).contains("line 2 of the body"), "{}", at(26));
+    // A capture from a request that did not give the value: the dependent fails with it.
+    assert!(
+        at(27).contains("`${login.json.token}` has no value") && at(27).contains("answered 401"),
+        "{}",
+        at(27)
+    );
+    // The last response is shown: method, URL, status, headers.
+    assert!(at(28).contains("actual: 401"), "{}", at(28));
+    assert!(
+        at(28).contains("last response: PUT http://127.0.0.1:")
+            && at(28).contains("www-authenticate: Basic"),
+        "{}",
+        at(28)
+    );
+    assert!(at(29).contains("more than 10 redirects"), "{}", at(29));
+    assert!(at(30).contains("does the port speak TLS?"), "{}", at(30));
+    assert!(at(31).contains("samples taken"), "{}", at(31));
+    // The echoed Authorization header is masked: neither the password nor its base64.
+    assert!(at(32).contains("authorization: Basic ***"), "{}", at(32));
+    let b64 = "cWE6bmV2ZXItc2hvd24tcHctNw=="; // qa:never-shown-pw-7
+    for (name, text) in [
+        ("console", all.clone()),
+        ("junit", std::fs::read_to_string(&junit).unwrap()),
+        ("json", std::fs::read_to_string(&json).unwrap()),
+        ("markdown", std::fs::read_to_string(&md).unwrap()),
+    ] {
+        assert!(
+            !text.contains(pw) && !text.contains(b64),
+            "{name} leaked the secret:\n{text}"
+        );
+        assert!(
+            text.contains("PUT http://127.0.0.1:") && text.contains("401"),
+            "{name} lacks the failed request:\n{text}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
