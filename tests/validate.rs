@@ -81,6 +81,7 @@ const V1_DONE: &[&str] = &[
     "Lists and maps",
     "A container's effective settings",
     "Compose config, typed and raw",
+    "HTTP at Hurl's level",
 ];
 
 /// Every spec block of the language contract validates: all of v0, and the v1 sections
