@@ -72,40 +72,40 @@ fn bad_exchanges_fail_with_their_reason_and_the_last_response() {
     assert!(all.contains("0 passed, 13 failed"), "{all}");
     let at = |line: u32| block(&all, &format!("http_fail.dspec:{line}:8"));
     // Connection accepted by the engine's proxy, nothing listening behind it.
-    assert!(at(20).contains("closed without a response"), "{}", at(20));
-    assert!(at(21).contains("no response within 1s"), "{}", at(21));
+    assert!(at(31).contains("closed without a response"), "{}", at(31));
+    assert!(at(32).contains("no response within 1s"), "{}", at(32));
     assert!(
-        at(22).contains("the body did not end within 1s"),
+        at(33).contains("the body did not end within 1s"),
         "{}",
-        at(22)
+        at(33)
     );
-    assert!(at(23).contains("larger than 16 MiB"), "{}", at(23));
-    assert!(at(24).contains("not JSON"), "{}", at(24));
+    assert!(at(34).contains("larger than 16 MiB"), "{}", at(34));
+    assert!(at(35).contains("not JSON"), "{}", at(35));
     assert!(
-        at(25).contains("metrics present: http_requests_total, process_resident_memory_bytes"),
+        at(36).contains("metrics present: http_requests_total, process_resident_memory_bytes"),
         "{}",
-        at(25)
+        at(36)
     );
-    assert!(at(26).contains("line 2 of the body"), "{}", at(26));
+    assert!(at(37).contains("line 2 of the body"), "{}", at(37));
     // A capture from a request that did not give the value: the dependent fails with it.
     assert!(
-        at(27).contains("`${login.json.token}` has no value") && at(27).contains("answered 401"),
+        at(38).contains("`${login.json.token}` has no value") && at(38).contains("answered 401"),
         "{}",
-        at(27)
+        at(38)
     );
     // The last response is shown: method, URL, status, headers.
-    assert!(at(28).contains("actual: 401"), "{}", at(28));
+    assert!(at(39).contains("actual: 401"), "{}", at(39));
     assert!(
-        at(28).contains("last response: PUT http://127.0.0.1:")
-            && at(28).contains("www-authenticate: Basic"),
+        at(39).contains("last response: PUT http://127.0.0.1:")
+            && at(39).contains("www-authenticate: Basic"),
         "{}",
-        at(28)
+        at(39)
     );
-    assert!(at(29).contains("more than 10 redirects"), "{}", at(29));
-    assert!(at(30).contains("does the port speak TLS?"), "{}", at(30));
-    assert!(at(31).contains("samples taken"), "{}", at(31));
+    assert!(at(40).contains("more than 10 redirects"), "{}", at(40));
+    assert!(at(41).contains("does the port speak TLS?"), "{}", at(41));
+    assert!(at(42).contains("samples taken"), "{}", at(42));
     // The echoed Authorization header is masked: neither the password nor its base64.
-    assert!(at(32).contains("authorization: Basic ***"), "{}", at(32));
+    assert!(at(43).contains("authorization: Basic ***"), "{}", at(43));
     let b64 = "cWE6bmV2ZXItc2hvd24tcHctNw=="; // qa:never-shown-pw-7
     for (name, text) in [
         ("console", all.clone()),
