@@ -69,7 +69,7 @@ fn bad_exchanges_fail_with_their_reason_and_the_last_response() {
         ],
     );
     assert_eq!(out.status.code(), Some(1), "{all}");
-    assert!(all.contains("0 passed, 13 failed"), "{all}");
+    assert!(all.contains("0 passed, 14 failed"), "{all}");
     let at = |line: u32| block(&all, &format!("http_fail.dspec:{line}:8"));
     // Connection accepted by the engine's proxy, nothing listening behind it.
     assert!(at(31).contains("closed without a response"), "{}", at(31));
@@ -106,6 +106,13 @@ fn bad_exchanges_fail_with_their_reason_and_the_last_response() {
     assert!(at(42).contains("samples taken"), "{}", at(42));
     // The echoed Authorization header is masked: neither the password nor its base64.
     assert!(at(43).contains("authorization: Basic ***"), "{}", at(43));
+    // An inline form shows its last response too.
+    assert!(
+        at(44).contains("last response: GET http://127.0.0.1:")
+            && at(44).contains("www-authenticate: Bearer"),
+        "{}",
+        at(44)
+    );
     let b64 = "cWE6bmV2ZXItc2hvd24tcHctNw=="; // qa:never-shown-pw-7
     for (name, text) in [
         ("console", all.clone()),

@@ -258,7 +258,10 @@ fn a_build_from_another_builds_tag_waits_for_it() {
 /// from (the edge `dspec plan` shows), in file order with its container's checks.
 #[test]
 fn requests_are_steps_and_captures_are_edges() {
-    let out = dspec(&root(), &["plan", "--color", "never", "tests/specs/http.dspec"]);
+    let out = dspec(
+        &root(),
+        &["plan", "--color", "never", "tests/specs/http.dspec"],
+    );
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("11 HTTP requests"), "{text}");

@@ -160,6 +160,7 @@ async fn http_observe(
         super::http_probe::inline_request(method, &ctx.engine.versions().probe_host, hp, args);
     req.timeout = bounded(http::DEFAULT_TIMEOUT, until);
     let r = http::send(&req).await.map_err(ObsError::Missing)?;
+    super::http_probe::remember(&r);
     super::http_probe::observe(ctx, &r, rest)
 }
 

@@ -9,6 +9,26 @@ use super::observe::{ObsError, Observed, arg_text, first, tail};
 use crate::compile::PathStep;
 use crate::compile::property::{CertProp, HttpProp, Key};
 
+tokio::task_local! {
+    /// The last response an inline form (`api.get("/x")`) got while a check was sampled.
+    static LAST: std::cell::RefCell<Option<String>>;
+}
+
+/// Remembers what a failure of the current check shows of a response (see [`with_last`]).
+pub fn remember(r: &Response) {
+    let _ = LAST.try_with(|l| *l.borrow_mut() = Some(r.summary(300)));
+}
+
+/// Runs `f` (a check's sampling) and gives the summary of the last response an inline form
+/// got meanwhile, for the evidence of a failure.
+pub async fn with_last<F: std::future::Future>(f: F) -> (F::Output, Option<String>) {
+    LAST.scope(std::cell::RefCell::new(None), async {
+        let out = f.await;
+        (out, LAST.with(|l| l.borrow_mut().take()))
+    })
+    .await
+}
+
 /// The response property `steps` names (and what follows it).
 pub fn observe(ctx: &Ctx, r: &Response, steps: &[PathStep]) -> Observed {
     let Some((Key::Http(prop), args, rest)) = first(steps) else {

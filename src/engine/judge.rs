@@ -9,7 +9,7 @@ use super::observe::{ObsError, arg_text};
 use super::poll::{self, Sample};
 use super::scheduler::Run;
 use super::verdict::{evaluate, sampled};
-use super::{Ctx, compose, compose_probe, container, container_probe, host, image};
+use super::{Ctx, compose, compose_probe, container, container_probe, host, http_probe, image};
 use crate::ast::ModifierKind;
 use crate::compile::Check;
 use crate::plan::{StepId, StepKind};
@@ -105,7 +105,7 @@ async fn container_check(
     };
     let health = check.watches_health();
     let until = modifier.map(|(_, d)| start + d);
-    let sampled_outcome = poll::sample(
+    let (sampled_outcome, last_http) = http_probe::with_last(poll::sample(
         modifier,
         start,
         || async {
@@ -142,13 +142,18 @@ async fn container_check(
                 }
             }
         },
-    )
+    ))
     .await;
     if check.barrier {
         c.acted(container_probe::after_action(ctx, &c.id, check.restarts()).await);
     }
-    sampled(ctx, check, sampled_outcome, || {
-        container::evidence(&ctx.engine, &c.id)
+    sampled(ctx, check, sampled_outcome, || async move {
+        let mut evidence: Vec<String> = last_http
+            .map(|l| format!("last response: {l}"))
+            .into_iter()
+            .collect();
+        evidence.extend(container::evidence(&ctx.engine, &c.id).await);
+        evidence
     })
     .await
 }
@@ -180,7 +185,7 @@ async fn stack_check(
     let start = anchor.map(|a| a.at).unwrap_or_else(Instant::now);
     let health = check.watches_health();
     let until = modifier.map(|(_, d)| start + d);
-    let sampled_outcome = poll::sample(
+    let (sampled_outcome, last_http) = http_probe::with_last(poll::sample(
         modifier,
         start,
         || async {
@@ -200,7 +205,7 @@ async fn stack_check(
             }
         },
         |until| async move { tokio::time::sleep_until(until.into()).await },
-    )
+    ))
     .await;
     if check.barrier
         && let Some(s) = &service
@@ -210,8 +215,13 @@ async fn stack_check(
         let at = container_probe::after_action(ctx, &first.id, check.restarts()).await;
         stack.acted(s, at);
     }
-    sampled(ctx, check, sampled_outcome, || {
-        compose_probe::evidence(ctx, stack, &check.path)
+    sampled(ctx, check, sampled_outcome, || async move {
+        let mut evidence: Vec<String> = last_http
+            .map(|l| format!("last response: {l}"))
+            .into_iter()
+            .collect();
+        evidence.extend(compose_probe::evidence(ctx, stack, &check.path).await);
+        evidence
     })
     .await
 }
