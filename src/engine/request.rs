@@ -42,7 +42,13 @@ pub(super) async fn setup(run: &Run, id: StepId) -> State {
         },
     );
     let started = Instant::now();
-    let request = prepare(run, subject.file, spec).await;
+    let request = prepare(run, subject.file, spec).await.map_err(|e| {
+        let port = spec.port.map(|p| format!(".port({p})")).unwrap_or_default();
+        format!(
+            "{} {}{port} {}: {e}",
+            spec.method, spec.container, spec.path
+        )
+    });
     let response = match &request {
         Ok(r) => http::send(r).await.map_err(|e| run.ctx.redact(&e)),
         Err(e) => Err(e.clone()),
@@ -60,19 +66,10 @@ pub(super) async fn setup(run: &Run, id: StepId) -> State {
 /// (secret values are registered, so every output masks them).
 async fn prepare(run: &Run, file: usize, spec: &RequestSpec) -> Result<http::Request, String> {
     let ctx = &run.ctx;
-    let container = run
-        .running(file, &spec.container)
-        .ok_or_else(|| format!("container `{}` is not running", spec.container))?;
-    let port = super::container_probe::host_port(ctx, &container, spec.port)
-        .await
-        .map_err(|e| e.to_string())?;
     let text = |t: &Text| resolve(run, file, t);
-    let mut req = http::Request::new(
-        &spec.method,
-        &ctx.engine.versions().probe_host,
-        port,
-        &text(&spec.path)?,
-    );
+    // Captures first: a failed request they read is the cause to report.
+    let path = text(&spec.path)?;
+    let mut req = http::Request::new(&spec.method, &ctx.engine.versions().probe_host, 0, &path);
     for (k, v) in &spec.query {
         req.query.push((k.clone(), text(v)?));
     }
@@ -109,6 +106,12 @@ async fn prepare(run: &Run, file: usize, spec: &RequestSpec) -> Result<http::Req
     req.cacert = spec.cacert.clone();
     req.follow_redirects = spec.follow_redirects;
     req.timeout = spec.timeout.unwrap_or(http::DEFAULT_TIMEOUT);
+    let container = run
+        .running(file, &spec.container)
+        .ok_or_else(|| format!("container `{}` is not running", spec.container))?;
+    req.port = super::container_probe::host_port(ctx, &container, spec.port)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(req)
 }
 

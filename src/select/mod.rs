@@ -40,10 +40,18 @@ pub fn apply(program: &Program, expr: &Expr) -> Program {
         let mut used: Vec<String> = file.checks.iter().flat_map(|c| c.touches.clone()).collect();
         let mut i = 0;
         while i < used.len() {
-            if let Some(SubjectSpec::Run(r)) = file.subject(&used[i]).map(|s| &s.spec)
-                && !used.contains(&r.image)
-            {
-                used.push(r.image.clone());
+            let needs: Vec<String> = match file.subject(&used[i]).map(|s| &s.spec) {
+                Some(SubjectSpec::Run(r)) => vec![r.image.clone()],
+                // A request needs its container and the requests it captures from.
+                Some(SubjectSpec::Request(r)) => std::iter::once(r.container.clone())
+                    .chain(r.captures.iter().cloned())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for n in needs {
+                if !used.contains(&n) {
+                    used.push(n);
+                }
             }
             i += 1;
         }
