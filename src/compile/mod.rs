@@ -5,6 +5,7 @@ pub mod argv;
 mod checks;
 pub mod model;
 pub mod property;
+mod request_spec;
 mod resolve;
 pub mod settings;
 mod subjects;
@@ -429,63 +430,6 @@ impl<'a> FileCompiler<'a> {
                         p.push(next.clone());
                         stack.push((next, p));
                     }
-                }
-            }
-        }
-    }
-
-    /// Requests whose captures read each other in a circle (or themselves) cannot be made in
-    /// any order: an error at the `${` that closes the circle.
-    fn check_capture_cycles(&mut self, subjects: &[SubjectDef]) {
-        let captures = |name: &str| -> Vec<String> {
-            match subjects.iter().find(|s| s.name == name).map(|s| &s.spec) {
-                Some(SubjectSpec::Request(r)) => r.captures.clone(),
-                _ => Vec::new(),
-            }
-        };
-        let mut reported: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for s in subjects {
-            let SubjectSpec::Request(r) = &s.spec else {
-                continue;
-            };
-            if reported.contains(&s.name) {
-                continue;
-            }
-            for (first, span) in &r.capture_spans {
-                // Depth-first from the captured request: reaching `s` again is a circle.
-                let mut stack = vec![(first.clone(), vec![s.name.clone(), first.clone()])];
-                let mut seen = std::collections::HashSet::new();
-                let mut found = None;
-                while let Some((at, path)) = stack.pop() {
-                    if at == s.name {
-                        found = Some(path);
-                        break;
-                    }
-                    for next in captures(&at) {
-                        if seen.insert(next.clone()) {
-                            let mut p = path.clone();
-                            p.push(next.clone());
-                            stack.push((next, p));
-                        }
-                    }
-                }
-                if let Some(names) = found {
-                    reported.extend(names.iter().cloned());
-                    let title = if names.len() == 2 {
-                        format!("request `{}` captures from itself", s.name)
-                    } else {
-                        format!(
-                            "requests capture from each other in a circle: {}",
-                            names.join(" → ")
-                        )
-                    };
-                    self.error(
-                        Diagnostic::error(Code::Cycle, *span, title)
-                            .label("this capture closes the circle")
-                            .secondary(s.span, "the request")
-                            .help("a request is made after those it captures from; take the value from a `let` or from a request outside the circle"),
-                    );
-                    break;
                 }
             }
         }
