@@ -214,7 +214,7 @@ pub fn check(args: &CheckOptions, opts: &Options, render: &RenderOptions) -> i32
         let cleanup = cleanup.unwrap_or_else(|_| {
             Err(format!(
                 "the engine did not answer the cleanup within {}",
-                crate::engine::actual::format_duration(cleanup_limit)
+                crate::actual::format_duration(cleanup_limit)
             ))
         });
         // Cleanup failed: say what is left and how to remove it later, and whether the engine

@@ -11,6 +11,7 @@
 // Output goes through `output::{out, err}`: `println!` panics on a closed pipe.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod actual;
 pub mod ast;
 pub mod check;
 pub mod clean;

@@ -11,10 +11,16 @@ fn root() -> PathBuf {
 }
 
 fn spawn(spec: &str) -> Child {
+    spawn_with(spec, &[])
+}
+
+/// `dspec check -v` of `spec` with extra environment variables.
+fn spawn_with(spec: &str, env: &[(&str, String)]) -> Child {
     common::require_docker();
     common::fixtures_dir();
     Command::new(env!("CARGO_BIN_EXE_dspec"))
         .args(["check", "-v", "--color", "never", spec])
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(root())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -98,16 +104,10 @@ fn an_interrupted_stack_run_is_taken_down() {
 /// enabled profile all answer; a service of a profile that is not enabled says so.
 #[test]
 fn services_are_found_by_compose_labels() {
-    common::require_docker();
-    common::fixtures_dir();
-    let child = Command::new(env!("CARGO_BIN_EXE_dspec"))
-        .args(["check", "--color", "never", "tests/specs/stack_named.dspec"])
-        .env("DSPEC_NAMED_SUFFIX", std::process::id().to_string())
-        .current_dir(root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs dspec");
+    let child = spawn_with(
+        "tests/specs/stack_named.dspec",
+        &[("DSPEC_NAMED_SUFFIX", std::process::id().to_string())],
+    );
     let (out, all) = common::wait_leaving_nothing(child);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("6 passed, 1 failed"), "{all}");
@@ -133,5 +133,42 @@ fn the_resolved_config_is_typed_and_raw() {
     assert!(
         !all.contains("compose up"),
         "a config-only stack is never brought up:\n{all}"
+    );
+}
+
+/// `env` reaches the Compose files' `${VAR}`; `service(S).kill()`, `.restart()` and `.stop()`
+/// act on every replica through Compose; `down()` removes the services (an observation then
+/// says so) and `up()` brings them back with fresh `within` clocks.
+#[test]
+fn a_stack_is_driven_through_its_life() {
+    let (out, all) = check("tests/specs/stack_life.dspec");
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("15 passed, 1 failed"), "{all}");
+    assert!(
+        all.contains("stack_life.dspec:28:10")
+            && all.contains("`down()` took the stack down (`up()` brings it back)"),
+        "{all}"
+    );
+}
+
+/// `network STACK` and `network STACK.network(N)` put a container (or a task) of the spec on the
+/// stack's networks, where services answer by name; a network the stack lacks fails the
+/// container's setup and names the networks there are.
+#[test]
+fn containers_join_a_stacks_networks() {
+    let child = spawn_with(
+        "tests/specs/stack_network.dspec",
+        &[("DSPEC_NAMED_SUFFIX", format!("net{}", std::process::id()))],
+    );
+    let (out, all) = common::wait_leaving_nothing(child);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("5 passed, 2 failed"), "{all}");
+    assert!(
+        all.contains("the stack has no network `nope` (networks: backend, frontend)"),
+        "{all}"
+    );
+    assert!(
+        all.contains("the stack has no default network: every service names its networks"),
+        "{all}"
     );
 }

@@ -82,8 +82,7 @@ fn dspec_stdin(dir: &Path, args: &[&str], input: &str) -> Run {
 /// A fresh folder under the system's temp dir, with a `.git` so that no `dspec.toml` above it
 /// is found.
 fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("dspec-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
+    let d = common::tempdir(&format!("cli-{name}"));
     std::fs::create_dir_all(d.join(".git")).unwrap();
     d
 }

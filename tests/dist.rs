@@ -2,6 +2,8 @@
 //! tampered checksum), the GitHub Action's inputs, the pre-commit hooks' commands, the GitLab
 //! template, the image's Dockerfile, and the crate's metadata. No network, no engine.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -11,12 +13,7 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("dspec-dist-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use common::tempdir;
 
 fn sh(dir: &Path, script: &str) -> std::process::Output {
     Command::new("sh")

@@ -130,9 +130,7 @@ fn diff(a: &BTreeSet<String>, b: &BTreeSet<String>) -> String {
 
 #[test]
 fn dockerignore_matches_docker_build() {
-    if !docker_available() {
-        return;
-    }
+    require_docker();
     let tmp = TempDir::new("ctx");
     let root = tmp.path().join("context");
     fs::create_dir_all(&root).unwrap();
@@ -335,9 +333,7 @@ fn tar_contents() {
 /// `.dockerignore` that does not ignore itself.
 #[test]
 fn dockerfile_in_ignored_dir() {
-    if !docker_available() {
-        return;
-    }
+    require_docker();
     let tmp = TempDir::new("ctx2");
     let root = tmp.path().join("context");
     write(&root, "docker/Dockerfile", PROBE);
@@ -386,9 +382,7 @@ fn dockerfile_in_ignored_dir() {
 #[test]
 #[ignore]
 fn fuzz_against_docker_cli() {
-    if !docker_available() {
-        return;
-    }
+    require_docker();
     let rounds: u64 = std::env::var("DSPEC_FUZZ_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -5,9 +5,10 @@
 //! `docker inspect`; contents through symlinked directories and hard links (issue 11, item 12),
 //! from the layers, from the cache, and through the archive endpoint; a corrupt cache rebuilt.
 
-mod common;
 #[path = "imagefs_common/mod.rs"]
 mod fx;
+
+use fx::shared as common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;

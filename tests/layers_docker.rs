@@ -123,9 +123,7 @@ fn which_busybox() -> String {
 
 #[test]
 fn save_stream_matches_export() {
-    if !docker_available() {
-        return;
-    }
+    require_docker();
     let tmp = TempDir::new("layers");
     make_context(tmp.path());
     let mut cleanup = DockerCleanup::default();
@@ -319,9 +317,7 @@ fn sha256_hex(path: &Path) -> String {
 
 #[test]
 fn loaded_image_with_opaque_whiteouts_matches_export() {
-    if !docker_available() {
-        return;
-    }
+    require_docker();
     use tar::EntryType as T;
     let l1 = layer(&[
         ("opq/", T::Directory, 0o755, 0, ""),

@@ -1,6 +1,8 @@
 //! `dspec validate` and `dspec plan` on spec files: exit codes and the
 //! rendered diagnostics (snapshots in tests/snapshots/).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -82,6 +84,8 @@ const V1_DONE: &[&str] = &[
     "A container's effective settings",
     "Compose config, typed and raw",
     "HTTP at Hurl's level",
+    "Tasks: containers that run to completion",
+    "Order, actions and the life of a stack",
 ];
 
 /// Every spec block of the language contract validates: all of v0, and the v1 sections
@@ -292,6 +296,49 @@ fn requests_are_steps_and_captures_are_edges() {
     assert!(delete["wave"].as_u64() > upload["wave"].as_u64());
 }
 
+/// `after NAME` is an edge of the plan; `do NAME` runs after every earlier check of the file
+/// and before every later one.
+#[test]
+fn after_and_do_name_are_plan_edges() {
+    let out = dspec(
+        &root(),
+        &["plan", "--format", "json", "tests/specs/tasks_v1.dspec"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let steps = doc["steps"].as_array().unwrap();
+    let setup = |name: &str| {
+        steps
+            .iter()
+            .find(|s| s["check"].is_null() && s["subjects"][0]["name"] == name)
+            .unwrap_or_else(|| panic!("no setup of {name}"))
+    };
+    let deps = |s: &serde_json::Value| s["deps"].as_array().unwrap().clone();
+    assert_eq!(setup("tests")["kind"], "task");
+    assert!(deps(setup("verify")).contains(&setup("seed")["id"]));
+    assert!(deps(setup("read_stamp")).contains(&setup("stamp")["id"]));
+    let checks: Vec<&serde_json::Value> = steps.iter().filter(|s| !s["check"].is_null()).collect();
+    let do_seed = checks
+        .iter()
+        .position(|s| s["subjects"][0]["name"] == "seed" && s["kind"] == "action")
+        .expect("do seed");
+    for (i, c) in checks.iter().enumerate() {
+        if i < do_seed {
+            assert!(
+                deps(setup("seed")).contains(&c["id"]),
+                "seed runs after {c}"
+            );
+        } else if i > do_seed {
+            assert!(
+                deps(c).contains(&checks[do_seed]["id"]),
+                "{c} waits for do seed"
+            );
+        }
+    }
+    // The command first needed after `do seed` runs after it too.
+    assert!(deps(setup("verify")).contains(&checks[do_seed]["id"]));
+}
+
 #[test]
 fn invalid_plan_exits_2() {
     let dir = root().join("tests/cases/invalid");
@@ -336,12 +383,7 @@ fn walk(dir: &Path, ext: &str) -> Vec<PathBuf> {
     out
 }
 
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("dspec-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use common::tempdir;
 
 /// Lines of a Markdown page outside fenced code blocks, with their
 /// 1-based numbers (a fence closes only with at least as many backticks

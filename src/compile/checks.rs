@@ -74,6 +74,9 @@ impl FileCompiler<'_> {
         subjects: &[SubjectDef],
         index: usize,
     ) -> Option<Check> {
+        if d.path.segments.is_empty() && d.path.head_args.is_none() {
+            return self.run_here(d, criterion, subjects, index);
+        }
         let walked = self.walk(&d.path)?;
         if walked.effect == Effect::None {
             self.error(
@@ -90,6 +93,67 @@ impl FileCompiler<'_> {
         Some(self.check(
             d.span, &d.path, walked, criterion, subjects, index, true, None, None,
         ))
+    }
+
+    /// `do NAME`: runs a host command or a task at this point of the file order.
+    fn run_here(
+        &mut self,
+        d: &ast::Do,
+        criterion: Option<usize>,
+        subjects: &[SubjectDef],
+        index: usize,
+    ) -> Option<Check> {
+        let head = &d.path.head;
+        let kind = self.subjects.get(&head.name).map(|decl| decl.kind);
+        match kind {
+            Some(SubjectKind::Command | SubjectKind::Task) => {}
+            Some(k) => {
+                self.error(
+                    Diagnostic::error(
+                        Code::NotAnAction,
+                        d.path.span,
+                        format!(
+                            "`do {}` cannot run {} {}",
+                            head.name,
+                            article(k.word()),
+                            k.word()
+                        ),
+                    )
+                    .label("not a host command or task")
+                    .help(format!(
+                        "`do NAME` runs a host command or a task; on {} {} name an action: {}",
+                        article(k.word()),
+                        k.word(),
+                        match k {
+                            SubjectKind::Container => "`do api.restart()`, `do api.exec(\"...\")`",
+                            SubjectKind::Image => "`do prod.run(\"...\")`",
+                            _ => "one of its actions",
+                        }
+                    )),
+                );
+                return None;
+            }
+            None => {
+                // The usual "not defined" diagnostic, with its did-you-mean.
+                self.walk(&d.path)?;
+                return None;
+            }
+        }
+        let w = Walked {
+            subject: head.name.clone(),
+            kind: kind.expect("matched above"),
+            steps: Vec::new(),
+            ty: Ty::Obj(Owner::Done),
+            changes: false,
+            effect: Effect::Runs,
+            performs: None,
+            last: head.name.clone(),
+        };
+        let mut c = self.check(
+            d.span, &d.path, w, criterion, subjects, index, true, None, None,
+        );
+        c.runs = true;
+        Some(c)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -127,14 +191,18 @@ impl FileCompiler<'_> {
         {
             touches.push(r.container.clone());
         }
-        // Only host commands touch other subjects (those their env names).
-        if w.kind == SubjectKind::Command
-            && let Some(SubjectSpec::Host(h)) = subjects
+        // Only host commands and tasks touch other subjects (those their env names).
+        if matches!(w.kind, SubjectKind::Command | SubjectKind::Task)
+            && let Some(spec) = subjects
                 .iter()
                 .find(|s| s.name == w.subject)
                 .map(|s| &s.spec)
         {
-            touches.extend(h.refers_to.iter().cloned());
+            for r in spec.refers_to() {
+                if !touches.contains(r) {
+                    touches.push(r.clone());
+                }
+            }
         }
 
         let file = self.sources.get(span.file);
@@ -166,6 +234,7 @@ impl FileCompiler<'_> {
             touches,
             performs: w.performs,
             shares: None,
+            runs: false,
         }
     }
 
@@ -237,6 +306,7 @@ impl FileCompiler<'_> {
                         SubjectKind::Stack,
                         SubjectKind::Command,
                         SubjectKind::Request,
+                        SubjectKind::Task,
                     ],
                 )
             };
@@ -268,12 +338,10 @@ impl FileCompiler<'_> {
             SubjectKind::Container => Owner::Container,
             SubjectKind::Stack => Owner::Stack,
             SubjectKind::Command => Owner::Command,
+            SubjectKind::Task => Owner::Task,
             SubjectKind::Request => Owner::Http,
-            SubjectKind::Task => {
-                self.error(not_yet(decl.kind, head.span));
-                return None;
-            }
         };
+
         let mut w = Walked {
             subject: head.name.clone(),
             kind: decl.kind,
@@ -601,6 +669,16 @@ impl FileCompiler<'_> {
                 None => return bad(self, format!("found {}", v.describe())),
             },
             ArgKind::Image => unreachable!("handled by image_arg"),
+            ArgKind::HostPath => match &lit {
+                Some(l) if !l.is_empty() => {
+                    let resolved = self.resolve_path(l);
+                    return Some(Val::Text(super::value::Text::lit(
+                        resolved.display().to_string(),
+                    )));
+                }
+                Some(_) => return bad(self, "an empty path".into()),
+                None => return bad(self, format!("found {}", v.describe())),
+            },
             ArgKind::Command => match &v {
                 Val::Text(_) => {
                     if let Some(Err(e)) = lit.as_deref().map(argv::split) {
@@ -969,6 +1047,14 @@ const SIGNALS: &[&str] = &[
     "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
 ];
 
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
 fn list(names: &[&str]) -> String {
     names
         .iter()
@@ -1054,17 +1140,4 @@ fn normalized(mut p: CheckedPredicate, w: &Walked) -> CheckedPredicate {
 /// An HTTP method as dspec sends it: upper-case letters (`PATCH`, `PROPFIND`).
 pub(super) fn is_http_method(m: &str) -> bool {
     !m.is_empty() && m.len() <= 20 && m.bytes().all(|b| b.is_ascii_uppercase() || b == b'-')
-}
-
-/// Subjects the grammar knows and the compiler does not handle yet.
-pub(super) fn not_yet(kind: SubjectKind, span: Span) -> Diagnostic {
-    Diagnostic::error(
-        Code::Syntax,
-        span,
-        format!(
-            "`{}` subjects are not available in this version yet",
-            kind.word()
-        ),
-    )
-    .label("not supported yet")
 }

@@ -208,6 +208,7 @@ impl<'a> FileCompiler<'a> {
 
         self.check_reference_cycles(&subjects);
         self.check_capture_cycles(&subjects);
+        self.check_after_cycles(&subjects);
 
         // Pass 3: expectations and actions, in file order.
         let mut checks = Vec::new();
@@ -234,6 +235,7 @@ impl<'a> FileCompiler<'a> {
             }
         }
 
+        self.check_run_order(&subjects, &checks);
         let has_errors = self.diags.iter().any(Diagnostic::is_error);
         self.mark_used(&mut subjects, &checks, !has_errors);
         if checks.is_empty() && !has_errors {
@@ -355,12 +357,20 @@ impl<'a> FileCompiler<'a> {
         // settings name (`env UP = upstream.url(9000)`), transitively.
         let mut todo: Vec<String> = used.iter().cloned().collect();
         while let Some(name) = todo.pop() {
+            // ... and the host commands and tasks it runs after.
             let needs: Vec<String> = match subjects.iter().find(|s| s.name == name).map(|s| &s.spec)
             {
                 Some(SubjectSpec::Run(r)) => std::iter::once(r.image.clone())
                     .chain(r.refers_to.iter().cloned())
                     .collect(),
-                Some(SubjectSpec::Host(h)) => h.refers_to.clone(),
+                Some(SubjectSpec::Task(t)) => std::iter::once(t.run.image.clone())
+                    .chain(t.run.refers_to.iter().cloned())
+                    .chain(t.after.iter().cloned())
+                    .collect(),
+                Some(SubjectSpec::Host(h)) => {
+                    h.refers_to.iter().chain(h.after.iter()).cloned().collect()
+                }
+                Some(SubjectSpec::Compose(c)) => c.refers_to.clone(),
                 Some(SubjectSpec::Request(r)) => std::iter::once(r.container.clone())
                     .chain(r.captures.iter().cloned())
                     .collect(),
@@ -390,47 +400,114 @@ impl<'a> FileCompiler<'a> {
 
     /// Containers whose settings name each other in a circle cannot be started in any order.
     fn check_reference_cycles(&mut self, subjects: &[SubjectDef]) {
-        let refs = |name: &str| -> Vec<String> {
-            match subjects.iter().find(|s| s.name == name).map(|s| &s.spec) {
-                Some(SubjectSpec::Run(r)) => r.refers_to.clone(),
+        let refs = |s: &SubjectDef| -> Vec<String> {
+            match &s.spec {
+                SubjectSpec::Run(r) => r.refers_to.clone(),
+                SubjectSpec::Compose(c) => c.refers_to.clone(),
                 _ => Vec::new(),
             }
         };
-        let mut reported: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for s in subjects {
-            if reported.contains(&s.name) {
+        for (span, names) in cycles(subjects, refs) {
+            self.error(
+                Diagnostic::error(
+                    Code::Cycle,
+                    span,
+                    format!(
+                        "containers refer to each other in a circle: {}",
+                        names.join(" → ")
+                    ),
+                )
+                .label("needs itself through its settings")
+                .help("a container starts after those its settings name; break the circle (for example pass one address through a `let`)"),
+            );
+        }
+    }
+
+    /// Host commands and tasks that run `after` each other in a circle never start.
+    fn check_after_cycles(&mut self, subjects: &[SubjectDef]) {
+        for (span, names) in cycles(subjects, |s| s.spec.after().to_vec()) {
+            self.error(
+                Diagnostic::error(
+                    Code::Cycle,
+                    span,
+                    format!("`after` goes round in a circle: {}", names.join(" → ")),
+                )
+                .label("runs after itself through `after`")
+                .help("each of them waits for the next to finish, so none would start: remove one `after`"),
+            );
+        }
+    }
+
+    /// `do NAME` runs a host command or task once, at its place in the file: a second `do` of
+    /// it, or a check before it that needs it (its own, or one of a command or task that runs
+    /// `after` it), could not be ordered.
+    fn check_run_order(&mut self, subjects: &[SubjectDef], checks: &[Check]) {
+        let mut runs: HashMap<String, (usize, Span)> = HashMap::new();
+        for (i, c) in checks.iter().enumerate() {
+            if !c.runs {
                 continue;
             }
-            // Depth-first from `s`: a path that comes back to `s` is a cycle.
-            let mut stack = vec![(s.name.clone(), vec![s.name.clone()])];
-            let mut seen = std::collections::HashSet::new();
-            while let Some((at, path)) = stack.pop() {
-                for next in refs(&at) {
-                    if next == s.name {
-                        let mut names = path.clone();
-                        names.push(next);
-                        reported.extend(names.iter().cloned());
-                        self.error(
-                            Diagnostic::error(
-                                Code::Cycle,
-                                s.span,
-                                format!(
-                                    "containers refer to each other in a circle: {}",
-                                    names.join(" → ")
-                                ),
-                            )
-                            .label("needs itself through its settings")
-                            .help("a container starts after those its settings name; break the circle (for example pass one address through a `let`)"),
-                        );
-                        stack.clear();
-                        break;
-                    }
-                    if seen.insert(next.clone()) {
-                        let mut p = path.clone();
-                        p.push(next.clone());
-                        stack.push((next, p));
+            if let Some((_, first)) = runs.get(&c.subject) {
+                self.error(
+                    Diagnostic::error(
+                        Code::Duplicate,
+                        c.path_span,
+                        format!("`{}` already runs at an earlier `do {}`", c.subject, c.subject),
+                    )
+                    .label("second run")
+                    .secondary(*first, "runs here")
+                    .help("a host command or task runs once per run; expectations after the first `do` read its result"),
+                );
+                continue;
+            }
+            runs.insert(c.subject.clone(), (i, c.path_span));
+        }
+        if runs.is_empty() {
+            return;
+        }
+        // What a check needs run: its subject and, transitively, what that runs after.
+        let needs = |name: &str| -> Vec<String> {
+            let mut out = vec![name.to_string()];
+            let mut i = 0;
+            while i < out.len() {
+                if let Some(s) = subjects.iter().find(|s| s.name == out[i]) {
+                    for a in s.spec.after() {
+                        if !out.contains(a) {
+                            out.push(a.clone());
+                        }
                     }
                 }
+                i += 1;
+            }
+            out
+        };
+        for (i, c) in checks.iter().enumerate() {
+            if !matches!(c.subject_kind, SubjectKind::Command | SubjectKind::Task) {
+                continue;
+            }
+            for n in needs(&c.subject) {
+                let Some((at, span)) = runs.get(&n) else {
+                    continue;
+                };
+                if *at <= i {
+                    continue;
+                }
+                let via = if n == c.subject {
+                    String::new()
+                } else {
+                    format!(" (`{}` runs after it)", c.subject)
+                };
+                self.error(
+                    Diagnostic::error(
+                        Code::Cycle,
+                        c.path_span,
+                        format!("`{n}` runs later, at `do {n}`{via}"),
+                    )
+                    .label("needs it before it runs")
+                    .secondary(*span, "runs here")
+                    .help(format!("`do {n}` runs it at that point of the file: move this after it, or remove the `do` to run it at its first use")),
+                );
+                break;
             }
         }
     }
@@ -449,4 +526,42 @@ impl<'a> FileCompiler<'a> {
         };
         suggest::help_for(name, &names, what)
     }
+}
+
+/// The circles of `edges` among `subjects`: for each, where it starts and its names (the
+/// first again at the end). A subject already in a reported circle starts no other.
+fn cycles(
+    subjects: &[SubjectDef],
+    edges: impl Fn(&SubjectDef) -> Vec<String>,
+) -> Vec<(Span, Vec<String>)> {
+    let by_name: HashMap<&str, &SubjectDef> =
+        subjects.iter().map(|s| (s.name.as_str(), s)).collect();
+    let next_of = |name: &str| by_name.get(name).map(|s| edges(s)).unwrap_or_default();
+    let mut found = Vec::new();
+    let mut reported: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for s in subjects {
+        if reported.contains(&s.name) {
+            continue;
+        }
+        // Depth-first from `s`: a path that comes back to `s` is a circle.
+        let mut stack = vec![(s.name.clone(), vec![s.name.clone()])];
+        let mut seen = std::collections::HashSet::new();
+        'search: while let Some((at, path)) = stack.pop() {
+            for next in next_of(&at) {
+                if next == s.name {
+                    let mut names = path.clone();
+                    names.push(next);
+                    reported.extend(names.iter().cloned());
+                    found.push((s.span, names));
+                    break 'search;
+                }
+                if seen.insert(next.clone()) {
+                    let mut p = path.clone();
+                    p.push(next.clone());
+                    stack.push((next, p));
+                }
+            }
+        }
+    }
+    found
 }

@@ -69,6 +69,28 @@ pub enum SubjectSpec {
     Compose(ComposeSpec),
     Host(HostSpec),
     Request(RequestSpec),
+    Task(TaskSpec),
+}
+
+impl SubjectSpec {
+    /// The host commands and tasks it runs after (`after NAME`).
+    pub fn after(&self) -> &[String] {
+        match self {
+            SubjectSpec::Host(h) => &h.after,
+            SubjectSpec::Task(t) => &t.after,
+            _ => &[],
+        }
+    }
+
+    /// Subjects its settings refer to (`env UP = api.url(8000)`, `env IMAGE = prod.ref`).
+    pub fn refers_to(&self) -> &[String] {
+        match self {
+            SubjectSpec::Run(r) => &r.refers_to,
+            SubjectSpec::Task(t) => &t.run.refers_to,
+            SubjectSpec::Host(h) => &h.refers_to,
+            _ => &[],
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -117,6 +139,9 @@ pub struct RunSpec {
     pub mounts: Vec<Mount>,
     pub volumes: Vec<(String, String)>,
     pub networks: Vec<String>,
+    /// `network app` / `network app.network("backend")`: networks of a stack of the file (its
+    /// default network when `None`), joined once the stack is up.
+    pub stack_networks: Vec<(String, Option<String>)>,
     pub cap_drop: Vec<String>,
     pub cap_add: Vec<String>,
     pub no_new_privileges: bool,
@@ -145,6 +170,10 @@ pub struct ComposeSpec {
     pub scale: Vec<(String, u64)>,
     pub pull: Option<String>,
     pub timeout: Option<Duration>,
+    /// `env K = V`: variables for the Compose files' `${K}` interpolation.
+    pub env: Vec<(String, Val)>,
+    /// Subjects its `env` values name (`prod.ref`): set up before it.
+    pub refers_to: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -155,6 +184,8 @@ pub struct HostSpec {
     pub timeout: Option<Duration>,
     /// Subjects its settings refer to: it starts after they are ready.
     pub refers_to: Vec<String>,
+    /// `after NAME`: host commands and tasks it runs after.
+    pub after: Vec<String>,
 }
 
 /// `request NAME = SUBJECT[.port(N)].METHOD(PATH) { ... }`: one HTTP exchange with a
@@ -200,6 +231,20 @@ impl RequestSpec {
         out
     }
 }
+
+/// `task NAME = run IMAGE { ... }`: a container run to completion.
+#[derive(Clone, Debug, Serialize)]
+pub struct TaskSpec {
+    /// The container settings; `timeout` bounds the whole run (default [`TASK_TIMEOUT`]).
+    pub run: RunSpec,
+    /// `stdin "TEXT"`: written to its standard input, which then closes.
+    pub stdin: Option<Text>,
+    /// `after NAME`: host commands and tasks it runs after.
+    pub after: Vec<String>,
+}
+
+/// How long a task may run without a `timeout` setting.
+pub const TASK_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// One step of a path after the subject.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -281,6 +326,8 @@ pub struct Check {
     /// again: consecutive expectations of one call (`stop(30s).exit_code`, then
     /// `stop(30s).duration`) share one.
     pub shares: Option<usize>,
+    /// `do NAME`: runs the host command or task here, once; a barrier for the whole file.
+    pub runs: bool,
 }
 
 /// What a time budget measures. Such expectations are measured in a quiet slot: nothing else
@@ -292,7 +339,7 @@ pub enum Budget {
     Build,
     /// `startup`: the container's (or the stack's) start up to healthy.
     Startup,
-    /// A host command's `duration`: the command's run.
+    /// A host command's or a task's `duration`: its run.
     Command,
     /// Measured by the check itself: `exec(...).duration`, `get(...).duration`,
     /// `stop(...).duration`, `run(...).duration`, `cpu`.
@@ -308,7 +355,7 @@ impl Check {
     /// Whether it is a time budget, and what must be measured quietly for it.
     pub fn budget(&self) -> Option<Budget> {
         use super::property::{
-            BuildInfoProp, CommandProp, ExecProp, HttpProp, RunResultProp, StopResultProp,
+            BuildInfoProp, CommandProp, ExecProp, HttpProp, RunResultProp, StopResultProp, TaskProp,
         };
         let keys: Vec<Key> = self.keys().collect();
         match keys.as_slice() {
@@ -317,7 +364,9 @@ impl Check {
                 Key::BuildInfo(BuildInfoProp::Duration),
                 ..,
             ] => Some(Budget::Build),
-            [Key::Command(CommandProp::Duration), ..] => Some(Budget::Command),
+            [Key::Command(CommandProp::Duration), ..] | [Key::Task(TaskProp::Duration), ..] => {
+                Some(Budget::Command)
+            }
             k if k.contains(&Key::Container(ContainerProp::Startup)) => Some(Budget::Startup),
             k if k.contains(&Key::Container(ContainerProp::Cpu))
                 || k.iter().any(|k| {
@@ -416,6 +465,18 @@ impl Check {
             }) => args.first(),
             _ => None,
         }
+    }
+
+    /// Whether it needs the stack up: a running service, or `down()`/`up()`.
+    pub fn needs_stack_up(&self) -> bool {
+        self.service().is_some()
+            || matches!(
+                self.path.first(),
+                Some(PathStep::Field {
+                    key: Key::Stack(StackProp::Down | StackProp::Up),
+                    ..
+                })
+            )
     }
 
     /// The image file whose content it reads: `file("/x").content`.

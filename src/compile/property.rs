@@ -35,6 +35,8 @@ pub enum ArgKind {
     Method,
     /// A Prometheus selector: `"http_requests_total{path=\"/health\"}"`.
     Selector,
+    /// A path on the host, relative to the spec file's folder: `"reports/coverage.xml"`.
+    HostPath,
 }
 
 impl ArgKind {
@@ -55,6 +57,7 @@ impl ArgKind {
             ArgKind::Selector => {
                 "a Prometheus selector like \"http_requests_total{code=\\\"200\\\"}\""
             }
+            ArgKind::HostPath => "a host path, relative to the spec file, like \"reports/out.xml\"",
         }
     }
 }
@@ -418,6 +421,8 @@ catalogue! {
         Services = p("services", Ty::List, false, "service names in the resolved config"),
         Service = call("service", NAME, Ty::Obj(O::Service), true, E::None, "a running service (its first replica): every container property"),
         Config = p("config", Ty::Obj(O::StackConfig), false, "the resolved config (`compose config`)"),
+        Down = call("down", &[], Ty::Obj(O::Done), false, E::Barrier, "`compose down`: the services' containers and networks removed, volumes kept"),
+        Up = call("up", &[], Ty::Obj(O::Done), false, E::Barrier, "`compose up -d` again (after `down()`); `within` clocks of its services restart"),
     }
     Service / ServiceProp {
         Replicas = p("replicas", Ty::Int, true, "running containers of the service"),
@@ -486,6 +491,17 @@ catalogue! {
         Stdout = p("stdout", Ty::Text, false, "standard output, trailing newlines removed"),
         Stderr = p("stderr", Ty::Text, false, "standard error, trailing newlines removed"),
         Duration = p("duration", Ty::Duration, false, "start to exit"),
+    }
+    Task / TaskProp {
+        ExitCode = p("exit_code", Ty::Int, false, "the exit code of the task's container (any code is a result, not a failed setup)"),
+        Stdout = p("stdout", Ty::Text, false, "standard output, trailing newlines removed"),
+        Stderr = p("stderr", Ty::Text, false, "standard error, trailing newlines removed"),
+        Logs = p("logs", Ty::Text, false, "stdout and stderr together, as the engine logged them"),
+        Duration = p("duration", Ty::Duration, false, "start to exit"),
+        OomKilled = p("oom_killed", Ty::Bool, false, "the kernel killed it for memory"),
+        File = call("file", PATH, Ty::Obj(O::File), false, E::None, "one path in the exited container's filesystem"),
+        Files = call("files", GLOB, Ty::List, false, E::None, "paths of the exited container matching a glob"),
+        Copy = call("copy", &[arg("FROM", A::AbsPath), arg("TO", A::HostPath)], Ty::Obj(O::Done), false, E::Runs, "copies FROM out of the exited container to TO on the host (relative to the spec file; missing folders are created)"),
     }
     List / ListProp {
         Count = p("count", Ty::Int, false, "the number of items"),

@@ -132,6 +132,33 @@ impl FileCompiler<'_> {
                     port: port as u16,
                 });
             }
+            if decl.kind == SubjectKind::Stack {
+                match p.segments.as_slice() {
+                    [] => {
+                        return Some(Val::StackNetwork {
+                            subject: name.to_string(),
+                            network: None,
+                        });
+                    }
+                    [
+                        Segment::Field {
+                            name: f,
+                            args: Some(args),
+                        },
+                    ] if f.name == "network" => {
+                        if let [arg] = args.values.as_slice()
+                            && let Some(Val::Text(t)) = self.eval(arg)
+                            && let Some(n) = t.as_lit()
+                        {
+                            return Some(Val::StackNetwork {
+                                subject: name.to_string(),
+                                network: Some(n),
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
             if let [
                 Segment::Field {
                     name: f,
@@ -149,7 +176,7 @@ impl FileCompiler<'_> {
             self.error(
                 Diagnostic::error(Code::BadValue, p.span, format!("`{}` cannot be used as a value", self.text(p.span)))
                     .label("a property, not a value")
-                    .help("the properties usable as values are a container's `url(PORT)`, like `api.url(8000)`, and an image's `ref` and `id`, like `env IMAGE = prod.ref`; compare properties with `expect`"),
+                    .help("the values a subject gives are a container's `url(PORT)` (`api.url(8000)`), an image's `ref` and `id` (`env IMAGE = prod.ref`) and a stack's networks (`network app`, `network app.network(\"backend\")`); compare properties with `expect`"),
             );
             return None;
         }
@@ -244,6 +271,7 @@ impl FileCompiler<'_> {
                             | Val::ImageRef { .. }
                             | Val::Subject(_)
                             | Val::Object(_)
+                            | Val::StackNetwork { .. }
                             | Val::Regex(_) => {
                                 self.error(
                                     Diagnostic::error(

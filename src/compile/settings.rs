@@ -35,6 +35,10 @@ pub enum Kind {
     EnvValue,
     /// `"missing"` or `"never"`.
     Pull,
+    /// A network's name (dspec creates it), or a stack's: `app`, `app.network("backend")`.
+    Network,
+    /// The name of a host command or a task of the file (`after seed`).
+    Runner,
 }
 
 impl Kind {
@@ -50,6 +54,10 @@ impl Kind {
             Kind::Argv => "a command as a string or a list",
             Kind::EnvValue => "a string, `env(\"VAR\")`, `secret(\"VAR\")` or `SUBJECT.url(PORT)`",
             Kind::Pull => "\"missing\" or \"never\"",
+            Kind::Network => {
+                "a network name like \"backend\", a stack (`app`) or a stack's network (`app.network(\"backend\")`)"
+            }
+            Kind::Runner => "the name of a host command or a task of the file, like `seed`",
         }
     }
 }
@@ -175,9 +183,9 @@ pub const RUN: &[SettingDef] = &[
     ),
     s(
         "network",
-        Value(K::Text),
+        Value(K::Network),
         true,
-        "join this network as well (dspec creates it)",
+        "join this network as well: a name (dspec creates it), a stack's default network (`network app`) or another of its networks (`network app.network(\"backend\")`)",
     ),
     s(
         "cap_drop",
@@ -253,6 +261,12 @@ pub const COMPOSE: &[SettingDef] = &[
     ),
     s("profile", Value(K::Text), true, "enable a profile"),
     s(
+        "env",
+        KeyValue(K::EnvValue),
+        true,
+        "a variable for the compose files' `${VAR}` interpolation (`secret(...)` values are masked)",
+    ),
+    s(
         "scale",
         KeyValue(K::Int),
         true,
@@ -291,7 +305,42 @@ pub const HOST: &[SettingDef] = &[
         false,
         "kill the command after this long",
     ),
+    AFTER,
 ];
+
+/// `after NAME`: a host command or a task runs once another one finished.
+const AFTER: SettingDef = s(
+    "after",
+    Value(K::Runner),
+    true,
+    "run once this host command or task finished: `after seed`",
+);
+
+/// What a task adds to (and changes of) a container's settings.
+const TASK_OWN: &[SettingDef] = &[
+    s(
+        "stdin",
+        Value(K::Text),
+        false,
+        "text written to its standard input, which then closes",
+    ),
+    s(
+        "timeout",
+        Value(K::Duration),
+        false,
+        "kill and remove it when it has not exited after this long (default 10m)",
+    ),
+    AFTER,
+];
+
+/// A task's settings: every container setting (its own `timeout`), plus `stdin` and `after`.
+pub static TASK: std::sync::LazyLock<Vec<SettingDef>> = std::sync::LazyLock::new(|| {
+    RUN.iter()
+        .filter(|d| d.name != "timeout")
+        .chain(TASK_OWN)
+        .copied()
+        .collect()
+});
 
 pub const REQUEST: &[SettingDef] = &[
     s(
@@ -360,12 +409,12 @@ pub const REQUEST: &[SettingDef] = &[
 /// The settings of a subject form (`build`, `existing`, `run`, ...).
 pub fn table(kind: SubjectKind, source_keyword: &str) -> &'static [SettingDef] {
     match (kind, source_keyword) {
+        (SubjectKind::Task, _) => TASK.as_slice(),
+        (SubjectKind::Request, _) => REQUEST,
         (SubjectKind::Image, "existing") => EXISTING,
         (SubjectKind::Image, _) => BUILD,
         (SubjectKind::Container, _) => RUN,
         (SubjectKind::Stack, _) => COMPOSE,
         (SubjectKind::Command, _) => HOST,
-        (SubjectKind::Request, _) => REQUEST,
-        (SubjectKind::Task, _) => &[],
     }
 }

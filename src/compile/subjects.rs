@@ -38,6 +38,7 @@ impl FileCompiler<'_> {
             Source::Existing(r) => self
                 .text_of(r, "an image reference like \"app:1.0\"")
                 .map(|reference| SubjectSpec::Existing { reference }),
+            Source::Run(image) if s.kind == SubjectKind::Task => self.task_spec(image, &args),
             Source::Run(image) => self.run_spec(image, &args),
             Source::Compose(file) => self.compose_spec(file, &args),
             Source::Host(cmd) => self.host_spec(cmd, &args),
@@ -53,7 +54,7 @@ impl FileCompiler<'_> {
                 r.capture_spans.push((name, span));
             }
         }
-        if let SubjectSpec::Run(r) = &mut spec {
+        if let SubjectSpec::Run(r) | SubjectSpec::Task(TaskSpec { run: r, .. }) = &mut spec {
             // A container reaches itself by its own name: no dependency.
             r.refers_to.retain(|n| *n != s.name.name);
         }
@@ -120,6 +121,9 @@ impl FileCompiler<'_> {
         };
         let arg = match (&def.shape, &setting.arg) {
             (Shape::Flag, SettingArg::None) => Arg::Flag,
+            (Shape::Value(Kind::Runner), SettingArg::Value(v)) => {
+                Arg::Value(self.runner(s, def, v)?, v.span)
+            }
             (Shape::Value(k), SettingArg::Value(v)) => {
                 Arg::Value(self.setting_value(def, *k, v)?, v.span)
             }
@@ -157,6 +161,73 @@ impl FileCompiler<'_> {
             }
         };
         Some((def, arg))
+    }
+
+    /// `after NAME`: another host command or task of the file.
+    fn runner(&mut self, s: &ast::Subject, def: &SettingDef, v: &ast::Value) -> Option<Val> {
+        let head = match &v.kind {
+            ast::ValueKind::Path(p) if p.head_args.is_none() && p.segments.is_empty() => &p.head,
+            _ => {
+                self.error(
+                    Diagnostic::error(
+                        Code::BadSetting,
+                        v.span,
+                        format!("`{}` takes the name of a host command or a task", def.name),
+                    )
+                    .label("not a name")
+                    .help("write `after NAME` with a `command` or `task` of this file"),
+                );
+                return None;
+            }
+        };
+        let runners = [SubjectKind::Command, SubjectKind::Task];
+        match self.subjects.get(&head.name).cloned() {
+            Some(d) if head.name == s.name.name => {
+                self.error(
+                    Diagnostic::error(
+                        Code::Cycle,
+                        head.span,
+                        format!("`{}` cannot run after itself", head.name),
+                    )
+                    .label("its own name")
+                    .secondary(d.span, "declared here")
+                    .help("`after` names another host command or task of the file"),
+                );
+                None
+            }
+            Some(d) if runners.contains(&d.kind) => Some(Val::Subject(head.name.clone())),
+            Some(d) => {
+                self.error(
+                    Diagnostic::error(
+                        Code::BadSetting,
+                        head.span,
+                        format!(
+                            "`{}` is {} {}: `after` orders host commands and tasks",
+                            head.name,
+                            article(d.kind.word()),
+                            d.kind.word()
+                        ),
+                    )
+                    .label("not a host command or task")
+                    .secondary(d.span, "declared here")
+                    .help("a container or stack a command needs is named in its settings (`env URL = api.url(8000)`); `after` waits for a command or a task to finish"),
+                );
+                None
+            }
+            None => {
+                let help = self.subject_help(&head.name, &runners);
+                self.error(
+                    Diagnostic::error(
+                        Code::Undefined,
+                        head.span,
+                        format!("`{}` is not a host command or task of this file", head.name),
+                    )
+                    .label("no such subject")
+                    .help(help),
+                );
+                None
+            }
+        }
     }
 
     fn setting_value(&mut self, def: &SettingDef, kind: Kind, v: &ast::Value) -> Option<Val> {
@@ -207,6 +278,8 @@ impl FileCompiler<'_> {
             Kind::Pull => {
                 matches!(&val, Val::Text(t) if matches!(t.as_lit().as_deref(), Some("missing" | "never")))
             }
+            Kind::Network => matches!(val, Val::Text(_) | Val::StackNetwork { .. }),
+            Kind::Runner => matches!(val, Val::Subject(_)),
         };
         if !fits {
             let mut help = format!("`{}` takes {}", def.name, kind.describe());
@@ -402,6 +475,10 @@ impl FileCompiler<'_> {
                     read_only: def.name == "mount_ro",
                 }),
                 ("volume", Arg::At(from, to)) => spec.volumes.push((plain(from), plain(to))),
+                ("network", Arg::Value(Val::StackNetwork { subject, network }, _)) => {
+                    refer(&mut spec.refers_to, &Val::Subject(subject.clone()));
+                    spec.stack_networks.push((subject.clone(), network.clone()));
+                }
                 ("network", Arg::Value(v, _)) => spec.networks.push(plain(v)),
                 ("cap_drop", Arg::Value(v, _)) => spec.cap_drop.push(plain(v)),
                 ("cap_add", Arg::Value(v, _)) => spec.cap_add.push(plain(v)),
@@ -423,6 +500,29 @@ impl FileCompiler<'_> {
         ok.then_some(SubjectSpec::Run(spec))
     }
 
+    fn task_spec(
+        &mut self,
+        image: &ast::Ident,
+        args: &[(&SettingDef, Arg, Span)],
+    ) -> Option<SubjectSpec> {
+        let Some(SubjectSpec::Run(run)) = self.run_spec(image, args) else {
+            return None;
+        };
+        let mut spec = TaskSpec {
+            run,
+            stdin: None,
+            after: Vec::new(),
+        };
+        for (def, arg, _) in args {
+            match (def.name, arg) {
+                ("stdin", Arg::Value(v, _)) => spec.stdin = Some(to_text(v)),
+                ("after", Arg::Value(Val::Subject(n), _)) => push_new(&mut spec.after, n),
+                _ => {}
+            }
+        }
+        Some(SubjectSpec::Task(spec))
+    }
+
     fn compose_spec(
         &mut self,
         file: &ast::Value,
@@ -441,6 +541,10 @@ impl FileCompiler<'_> {
                 ("scale", Arg::KeyValue(k, Val::Int(n))) => spec.scale.push((k.clone(), *n)),
                 ("pull", Arg::Value(v, _)) => spec.pull = Some(plain(v)),
                 ("timeout", Arg::Value(v, _)) => spec.timeout = v.duration(),
+                ("env", Arg::KeyValue(k, v)) => {
+                    refer(&mut spec.refers_to, v);
+                    spec.env.push((k.clone(), v.clone()));
+                }
                 _ => {}
             }
         }
@@ -459,6 +563,7 @@ impl FileCompiler<'_> {
             workdir: None,
             timeout: None,
             refers_to: Vec::new(),
+            after: Vec::new(),
         };
         for (def, arg, _) in args {
             match (def.name, arg) {
@@ -466,6 +571,7 @@ impl FileCompiler<'_> {
                     refer(&mut spec.refers_to, v);
                     spec.env.push((k.clone(), v.clone()));
                 }
+                ("after", Arg::Value(Val::Subject(n), _)) => push_new(&mut spec.after, n),
                 ("workdir", Arg::Value(v, _)) => spec.workdir = Some(self.resolve_path(&plain(v))),
                 ("timeout", Arg::Value(v, _)) => spec.timeout = v.duration(),
                 _ => {}
@@ -475,12 +581,18 @@ impl FileCompiler<'_> {
     }
 }
 
-/// Records the subject a setting's value names (`api.url(8000)`, `prod.ref`).
+/// Records the subject a setting's value names (`api.url(8000)`, `prod.ref`, `app`).
 fn refer(refers_to: &mut Vec<String>, v: &Val) {
-    if let Val::Url { subject, .. } | Val::ImageRef { subject, .. } = v
+    if let Val::Url { subject, .. } | Val::ImageRef { subject, .. } | Val::Subject(subject) = v
         && !refers_to.contains(subject)
     {
         refers_to.push(subject.clone());
+    }
+}
+
+fn push_new(names: &mut Vec<String>, name: &str) {
+    if !names.iter().any(|n| n == name) {
+        names.push(name.to_string());
     }
 }
 

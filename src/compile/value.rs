@@ -135,6 +135,11 @@ pub enum Val {
         subject: String,
         id: bool,
     },
+    /// `app` or `app.network("backend")` as a container's `network`: a stack's network.
+    StackNetwork {
+        subject: String,
+        network: Option<String>,
+    },
     /// A JSON object literal, its members in the order written.
     Object(Vec<(String, Val)>),
     /// JSON's `null`.
@@ -166,6 +171,7 @@ impl Val {
             Val::Url { .. } => "a URL",
             Val::Subject(_) => "a subject",
             Val::ImageRef { .. } => "an image reference",
+            Val::StackNetwork { .. } => "a stack's network",
             Val::Object(_) => "a JSON object",
             Val::Null => "null",
         }
@@ -259,6 +265,10 @@ impl fmt::Display for Val {
                 f.write_str("}")
             }
             Val::Null => f.write_str("null"),
+            Val::StackNetwork { subject, network } => match network {
+                Some(n) => write!(f, "{subject}.network({n:?})"),
+                None => f.write_str(subject),
+            },
         }
     }
 }

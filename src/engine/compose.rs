@@ -43,9 +43,16 @@ pub trait Compose: Send + Sync {
         vec!["config".into()]
     }
 
-    /// Runs it with `args` in `cwd`: its exit code, standard output and standard error; an
-    /// error when it cannot run or passes `timeout` (then it is killed).
-    fn run<'a>(&'a self, args: &'a [String], cwd: &'a Path, timeout: Duration) -> ComposeRun<'a>;
+    /// Runs it with `args` and the extra variables `env` in `cwd`: its exit code, standard
+    /// output and standard error; an error when it cannot run or passes `timeout` (then it
+    /// is killed).
+    fn run<'a>(
+        &'a self,
+        args: &'a [String],
+        env: &'a [(String, String)],
+        cwd: &'a Path,
+        timeout: Duration,
+    ) -> ComposeRun<'a>;
 }
 
 /// The Compose program found on this machine.
@@ -71,8 +78,14 @@ impl Compose for Tool {
         }
     }
 
-    fn run<'a>(&'a self, args: &'a [String], cwd: &'a Path, timeout: Duration) -> ComposeRun<'a> {
-        Box::pin(output(self, args, cwd, timeout))
+    fn run<'a>(
+        &'a self,
+        args: &'a [String],
+        env: &'a [(String, String)],
+        cwd: &'a Path,
+        timeout: Duration,
+    ) -> ComposeRun<'a> {
+        Box::pin(output(self, args, env, cwd, timeout))
     }
 }
 
@@ -88,6 +101,7 @@ fn parse_config(out: &str) -> Result<Json, String> {
 async fn output(
     tool: &Tool,
     args: &[String],
+    env: &[(String, String)],
     cwd: &Path,
     timeout: Duration,
 ) -> Result<(i32, String, String), String> {
@@ -96,6 +110,7 @@ async fn output(
     cmd.args(&argv[1..])
         .args(args)
         .envs(tool.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -137,7 +152,7 @@ pub async fn detect(mut env: Vec<(String, String)>) -> Result<Tool, String> {
             env: env.clone(),
         };
         if let Ok((0, out, _)) =
-            output(&tool, &["version".into(), "--short".into()], &here, t).await
+            output(&tool, &["version".into(), "--short".into()], &[], &here, t).await
         {
             tool.version = out.trim().to_string();
             if !tool.version.is_empty() {
@@ -154,18 +169,82 @@ pub struct Stack {
     pub tool: Arc<dyn Compose>,
     /// `-p P -f F...` and the other global options.
     pub args: Vec<String>,
+    /// The stack's `env` settings, for the files' interpolation.
+    pub env: Vec<(String, String)>,
     pub dir: PathBuf,
     /// The resolved config (`compose config`), or the tool's message.
     pub config: Result<Json, String>,
+    /// Its settings.
+    pub spec: ComposeSpec,
     /// How `up` went, when it ran.
     pub up: Option<Result<(), SetupError>>,
-    /// When `up` began and ended: the services started in between.
-    pub up_window: Option<(Instant, Instant)>,
+    /// When the last `up` began and ended: the services started in between.
+    pub up_window: std::sync::Mutex<Option<(Instant, Instant)>>,
+    /// `do STACK.down()` took it down (and no `up()` brought it back yet).
+    pub down: std::sync::atomic::AtomicBool,
     /// Per service: its last action (`restart()`, `kill()`...), where `within` clocks start.
     pub anchors: std::sync::Mutex<HashMap<String, Anchor>>,
 }
 
 impl Stack {
+    /// The engine's name of the stack's network `name` (its default network when `None`):
+    /// the `name:` the file gives it, an external network's own name, else `PROJECT_NAME`.
+    pub fn network_name(&self, name: Option<&str>) -> Result<String, String> {
+        network_name(
+            self.config.as_ref().map_err(Clone::clone)?,
+            &self.project,
+            name,
+        )
+    }
+
+    /// The limit of one Compose command (`timeout`, else 5 minutes).
+    pub fn timeout(&self) -> Duration {
+        self.spec.timeout.unwrap_or(DEFAULT_TIMEOUT)
+    }
+
+    /// Runs a Compose command on the project (`restart web`): an error with what the tool
+    /// said when it fails.
+    pub async fn compose(&self, command: &[String]) -> Result<(), String> {
+        let mut args = self.args.clone();
+        args.extend(command.iter().cloned());
+        match self
+            .tool
+            .run(&args, &self.env, &self.dir, self.timeout())
+            .await?
+        {
+            (0, _, _) => Ok(()),
+            (code, _, err) => Err(format!(
+                "`{}` failed (exit {code}): {}",
+                command.join(" "),
+                tool_error(&err)
+            )),
+        }
+    }
+
+    /// `do STACK.down()`: the containers and networks go, the volumes stay.
+    pub async fn take_down(&self) -> Result<(), String> {
+        self.compose(&["down", "--remove-orphans", "-t", "10"].map(String::from))
+            .await?;
+        self.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.anchors.lock().expect("anchors lock").clear();
+        Ok(())
+    }
+
+    /// `do STACK.up()`: up again, every service's `within` clock from now.
+    pub async fn bring_back(&self, ctx: &Ctx) -> Result<(), String> {
+        let began = Instant::now();
+        bring_up(ctx, self, false).await.map_err(|e| e.message)?;
+        *self.up_window.lock().expect("up window lock") = Some((began, Instant::now()));
+        self.anchors.lock().expect("anchors lock").clear();
+        self.down.store(false, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Whether `do STACK.down()` left it down.
+    pub fn is_down(&self) -> bool {
+        self.down.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// An action on `service` just ended.
     pub fn acted(&self, service: &str, at: Anchor) {
         self.anchors
@@ -190,6 +269,7 @@ pub struct Teardown {
     pub project: String,
     pub tool: Arc<dyn Compose>,
     pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
     pub dir: PathBuf,
     /// Names Compose gives the images it builds for this project (`P_svc` for v1, `P-svc`
     /// for v2): untagged after `down`.
@@ -207,7 +287,7 @@ impl Teardown {
         args.extend(["down", "-v", "--remove-orphans", "-t", "10"].map(String::from));
         let result = match self
             .tool
-            .run(&args, &self.dir, Duration::from_secs(120))
+            .run(&args, &self.env, &self.dir, Duration::from_secs(120))
             .await?
         {
             (0, _, _) => Ok(()),
@@ -241,7 +321,27 @@ pub(super) async fn setup_step(run: &Run, id: StepId) -> State {
         },
     );
     let started = std::time::Instant::now();
-    match setup(&run.ctx, subject.file, &subject.name, spec, &file.dir, *up).await {
+    // `env` values: text (a secret is masked from then on), an image's `ref`, a URL.
+    let lookup = |name: &str| run.running(subject.file, name);
+    let images = |name: &str| run.image_named(subject.file, name);
+    let mut env = Vec::new();
+    for (k, v) in &spec.env {
+        match super::container::host_env_value(&run.ctx, v, &lookup, &images).await {
+            Ok(val) => env.push((k.clone(), val)),
+            Err(e) => return run.failed(subject, SetupError::subject(e)),
+        }
+    }
+    match setup(
+        &run.ctx,
+        subject.file,
+        &subject.name,
+        spec,
+        &file.dir,
+        *up,
+        env,
+    )
+    .await
+    {
         Ok(stack) => {
             let text = match &stack.up {
                 Some(Ok(())) => "up",
@@ -268,6 +368,72 @@ pub(super) async fn setup_step(run: &Run, id: StepId) -> State {
     }
 }
 
+/// What matters in a Compose tool's error output: its error lines, without the progress
+/// lines (`Stopping x ... done`) around them; else its last lines.
+fn tool_error(err: &str) -> String {
+    let lines: Vec<&str> = err
+        .lines()
+        .map(|l| l.rsplit('\r').next().unwrap_or(l).trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let errors: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.to_ascii_lowercase().contains("error"))
+        .collect();
+    if errors.is_empty() {
+        lines[lines.len().saturating_sub(5)..].join("\n")
+    } else {
+        errors.join("\n")
+    }
+}
+
+/// The engine's name of network `name` of a stack (see [`Stack::network_name`]).
+fn network_name(config: &Json, project: &str, name: Option<&str>) -> Result<String, String> {
+    let key = name.unwrap_or("default");
+    let all = config.get("networks").and_then(Json::as_object);
+    let names: Vec<&str> = all
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    let Some(net) = all.and_then(|m| m.get(key)) else {
+        // Compose makes the default network for the services that name none.
+        let uses_default = config
+            .get("services")
+            .and_then(Json::as_object)
+            .is_some_and(|s| s.values().any(|svc| svc.get("networks").is_none()));
+        return match name {
+            None if uses_default => Ok(format!("{}_default", project)),
+            None => Err(format!(
+                "the stack has no default network: every service names its networks ({}); join one with `network STACK.network(\"{}\")`",
+                names.join(", "),
+                names.first().copied().unwrap_or("NAME")
+            )),
+            Some(_) => Err(format!(
+                "the stack has no network `{key}` (networks: {})",
+                if names.is_empty() {
+                    "only its default".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )),
+        };
+    };
+    if let Some(n) = net.get("name").and_then(Json::as_str) {
+        return Ok(n.to_string());
+    }
+    // Compose v1 writes an external network as `external: {name: N}`.
+    match net.get("external") {
+        Some(Json::Object(e)) => {
+            if let Some(n) = e.get("name").and_then(Json::as_str) {
+                return Ok(n.to_string());
+            }
+            Ok(key.to_string())
+        }
+        Some(Json::Bool(true)) => Ok(key.to_string()),
+        _ => Ok(format!("{}_{key}", project)),
+    }
+}
+
 /// Resolves the config and, when `up` is asked for, brings the stack up.
 pub async fn setup(
     ctx: &Ctx,
@@ -276,6 +442,7 @@ pub async fn setup(
     spec: &ComposeSpec,
     dir: &Path,
     up: bool,
+    env: Vec<(String, String)>,
 ) -> Result<Stack, String> {
     let tool = ctx.compose_tool().await?;
     let project: String = ctx
@@ -306,7 +473,7 @@ pub async fn setup(
     let timeout = spec.timeout.unwrap_or(DEFAULT_TIMEOUT);
     let mut config_args = args.clone();
     config_args.extend(tool.config_args());
-    let config = match tool.run(&config_args, dir, timeout).await? {
+    let config = match tool.run(&config_args, &env, dir, timeout).await? {
         (0, out, _) => parse_config(&out),
         (_, _, err) => Err(err.trim().to_string()),
     };
@@ -314,26 +481,28 @@ pub async fn setup(
         project,
         tool,
         args,
+        env,
         dir: dir.to_path_buf(),
         config,
+        spec: spec.clone(),
         up: None,
-        up_window: None,
+        up_window: std::sync::Mutex::new(None),
+        down: std::sync::atomic::AtomicBool::new(false),
         anchors: std::sync::Mutex::new(HashMap::new()),
     };
     if up {
         let began = Instant::now();
-        stack.up = Some(bring_up(ctx, &mut stack, spec, timeout).await);
-        stack.up_window = Some((began, Instant::now()));
+        stack.up = Some(bring_up(ctx, &stack, true).await);
+        *stack.up_window.lock().expect("up window lock") = Some((began, Instant::now()));
     }
     Ok(stack)
 }
 
-async fn bring_up(
-    ctx: &Ctx,
-    stack: &mut Stack,
-    spec: &ComposeSpec,
-    timeout: Duration,
-) -> Result<(), SetupError> {
+/// `up -d`: the services' containers, labelled for dspec's cleanup. The first time
+/// (`first`), the project is registered for the teardown at the end of the run.
+async fn bring_up(ctx: &Ctx, stack: &Stack, first: bool) -> Result<(), SetupError> {
+    let spec = &stack.spec;
+    let timeout = stack.timeout();
     let config = stack
         .config
         .clone()
@@ -412,13 +581,16 @@ async fn bring_up(
             ]
         })
         .collect();
-    ctx.add_teardown(Teardown {
-        project: stack.project.clone(),
-        tool: stack.tool.clone(),
-        args: stack.args.clone(),
-        dir: stack.dir.clone(),
-        built_images,
-    });
+    if first {
+        ctx.add_teardown(Teardown {
+            project: stack.project.clone(),
+            tool: stack.tool.clone(),
+            args: stack.args.clone(),
+            env: stack.env.clone(),
+            dir: stack.dir.clone(),
+            built_images,
+        });
+    }
     let mut args = stack.args.clone();
     args.extend(["-f".to_string(), override_file.0.display().to_string()]);
     args.extend(["up", "-d", "--build"].map(String::from));
@@ -426,7 +598,7 @@ async fn bring_up(
         args.push("--scale".into());
         args.push(format!("{svc}={n}"));
     }
-    let result = stack.tool.run(&args, &stack.dir, timeout).await;
+    let result = stack.tool.run(&args, &stack.env, &stack.dir, timeout).await;
     drop(override_file);
     let result = match result {
         Ok((0, _, _)) => return Ok(()),
@@ -445,6 +617,40 @@ async fn bring_up(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_a_stacks_networks_as_compose_does() {
+        let config = parse_config(
+            "services:\n  web: {image: x, networks: [back]}\n  db: {image: x}\nnetworks:\n  back: {}\n  named: {name: shared}\n  ext1: {external: true}\n  ext2: {external: {name: legacy}}\n",
+        )
+        .unwrap();
+        let name = |n: Option<&str>| network_name(&config, "p", n);
+        assert_eq!(name(None).unwrap(), "p_default");
+        assert_eq!(name(Some("back")).unwrap(), "p_back");
+        assert_eq!(name(Some("named")).unwrap(), "shared");
+        assert_eq!(name(Some("ext1")).unwrap(), "ext1");
+        assert_eq!(name(Some("ext2")).unwrap(), "legacy");
+        let err = name(Some("nope")).unwrap_err();
+        assert!(
+            err.contains("no network `nope` (networks: back, ext1, ext2, named)"),
+            "{err}"
+        );
+        let all_named =
+            parse_config("services:\n  web: {image: x, networks: [back]}\nnetworks:\n  back: {}\n")
+                .unwrap();
+        let err = network_name(&all_named, "p", None).unwrap_err();
+        assert!(err.contains("no default network"), "{err}");
+    }
+
+    #[test]
+    fn a_tool_error_keeps_its_error_lines() {
+        let err = "Stopping a_web_1 ... \r\nStopping a_web_1 ... done\r\nRemoving network a_back\nerror while removing network: network a_back has active endpoints\n";
+        assert_eq!(
+            tool_error(err),
+            "error while removing network: network a_back has active endpoints"
+        );
+        assert_eq!(tool_error("one\ntwo\n"), "one\ntwo");
+    }
 
     #[test]
     fn reads_the_config_as_json_or_yaml() {

@@ -10,10 +10,11 @@ use super::actual::Actual;
 use super::compose::Stack;
 use super::compose_config;
 use super::container::{self, Anchor, Running};
-use super::container_probe;
+use super::container_probe::{self, Performance};
 use super::observe::{ObsError, Observed, arg_text, first, tail};
 use crate::compile::PathStep;
-use crate::compile::property::{ContainerProp, Key, ServiceProp, StackProp};
+use crate::compile::property::{ContainerProp, Key, ServiceProp, StackProp, StopResultProp};
+use crate::compile::value::Val;
 
 /// Where a service's `within` clocks start: its last action, else its first container's
 /// start (on the engine's clock, kept inside the `up` that started it).
@@ -21,7 +22,7 @@ pub async fn service_anchor(ctx: &Ctx, stack: &Stack, service: &str) -> Option<A
     if let Some(a) = stack.anchors.lock().expect("anchors lock").get(service) {
         return Some(*a);
     }
-    let (lo, hi) = stack.up_window?;
+    let (lo, hi) = (*stack.up_window.lock().expect("up window lock"))?;
     let first = service_containers(ctx, stack, service).await.ok()?;
     let started = first.first()?.started_at?;
     Some(Anchor::engine_time(started, lo, hi.max(lo)))
@@ -158,18 +159,43 @@ pub async fn observe(
             tail(Actual::List(names), rest)
         }
         StackProp::Config => compose_config::observe(ctx, config(stack)?, rest),
-        StackProp::Service => {
-            match &stack.up {
-                Some(Ok(())) => {}
-                Some(Err(e)) => {
-                    return Err(ObsError::Missing(format!(
-                        "the stack did not come up: {}",
-                        e.message
-                    )));
+        StackProp::Down | StackProp::Up => {
+            came_up(stack)?;
+            let mut slot = match memo {
+                Some(m) => Some(m.lock().await),
+                None => None,
+            };
+            if !matches!(slot.as_deref(), Some(Some(Performance::Done))) {
+                let done = if prop == StackProp::Down {
+                    stack.take_down().await
+                } else {
+                    stack.bring_back(ctx).await
+                };
+                done.map_err(ObsError::Missing)?;
+                if let Some(s) = slot.as_deref_mut() {
+                    *s = Some(Performance::Done);
                 }
-                None => return Err(ObsError::Internal("the stack was not brought up".into())),
             }
+            tail(Actual::Bool(true), rest)
+        }
+        StackProp::Service => {
+            came_up(stack)?;
             let service = arg_text(args, 0);
+            if stack.is_down() {
+                return Err(ObsError::Missing(format!(
+                    "service `{service}` has no container: `down()` took the stack down (`up()` brings it back)"
+                )));
+            }
+            if let Some((
+                Key::Container(
+                    action @ (ContainerProp::Restart | ContainerProp::Stop | ContainerProp::Kill),
+                ),
+                args,
+                after,
+            )) = first(rest)
+            {
+                return service_action(ctx, stack, &service, action, args, after, memo).await;
+            }
             let containers = service_containers(ctx, stack, &service).await?;
             if let Some((Key::Service(ServiceProp::Replicas), _, after)) = first(rest) {
                 let running = containers.iter().filter(|c| c.running).count();
@@ -188,6 +214,96 @@ pub async fn observe(
             let running = Running::adopted(first_replica.id.clone(), anchor);
             container_probe::observe(ctx, &running, rest, until, memo).await
         }
+    }
+}
+
+/// Whether the stack came up, or why not.
+fn came_up(stack: &Stack) -> Result<(), ObsError> {
+    match &stack.up {
+        Some(Ok(())) => Ok(()),
+        Some(Err(e)) => Err(ObsError::Missing(format!(
+            "the stack did not come up: {}",
+            e.message
+        ))),
+        None => Err(ObsError::Internal("the stack was not brought up".into())),
+    }
+}
+
+/// `service(S).restart()`, `.stop(T)`, `.kill(SIG)`: done by the Compose tool, on every
+/// replica of the service.
+async fn service_action(
+    ctx: &Ctx,
+    stack: &Stack,
+    service: &str,
+    action: ContainerProp,
+    args: &[Val],
+    rest: &[PathStep],
+    memo: Option<&container_probe::Memo>,
+) -> Observed {
+    let mut slot = match memo {
+        Some(m) => Some(m.lock().await),
+        None => None,
+    };
+    if let Some(Some(p)) = slot.as_deref() {
+        return action_result(p, rest);
+    }
+    if service_containers(ctx, stack, service).await?.is_empty() {
+        return Err(ObsError::Missing(no_container(stack, service)));
+    }
+    let seconds = |d: Option<&Val>, default: u64| match d {
+        Some(Val::Duration { ms, .. }) => ms.div_ceil(1000),
+        _ => default,
+    };
+    let command: Vec<String> = match action {
+        ContainerProp::Restart => vec!["restart".into(), "-t".into(), "10".into()],
+        ContainerProp::Stop => vec![
+            "stop".into(),
+            "-t".into(),
+            seconds(args.first(), 10).to_string(),
+        ],
+        _ => {
+            let signal = match args.first() {
+                Some(v) => arg_text(std::slice::from_ref(v), 0),
+                None => "SIGKILL".to_string(),
+            };
+            vec!["kill".into(), "-s".into(), signal]
+        }
+    };
+    let mut command = command;
+    command.push(service.to_string());
+    let began = std::time::Instant::now();
+    stack.compose(&command).await.map_err(ObsError::Missing)?;
+    let performance = if action == ContainerProp::Stop {
+        let duration = began.elapsed();
+        let first = service_containers(ctx, stack, service).await?;
+        let code = match first.first() {
+            Some(c) => ctx.engine.inspect_container(&c.id).await?.exit_code,
+            None => return Err(ObsError::Missing(no_container(stack, service))),
+        };
+        Performance::Stop { code, duration }
+    } else {
+        Performance::Done
+    };
+    let out = action_result(&performance, rest);
+    if let Some(s) = slot.as_deref_mut() {
+        *s = Some(performance);
+    }
+    out
+}
+
+/// What an action gives: `stop()`'s exit code and duration, else that it was done.
+fn action_result(p: &Performance, rest: &[PathStep]) -> Observed {
+    match (p, first(rest)) {
+        (
+            Performance::Stop { code, .. },
+            Some((Key::StopResult(StopResultProp::ExitCode), _, after)),
+        ) => tail(Actual::Int(*code), after),
+        (
+            Performance::Stop { duration, .. },
+            Some((Key::StopResult(StopResultProp::Duration), _, after)),
+        ) => tail(Actual::Duration(*duration), after),
+        (Performance::Stop { code, .. }, _) => Ok(Actual::Int(*code)),
+        _ => Ok(Actual::Bool(true)),
     }
 }
 

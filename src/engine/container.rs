@@ -191,6 +191,14 @@ fn read_env_file(path: &std::path::Path) -> Result<Vec<(String, String)>, String
     Ok(out)
 }
 
+/// The networks a container joins besides the engine's default.
+pub struct Networks<'a> {
+    /// The file's run network (it is known there by its subject name).
+    pub run: Option<&'a str>,
+    /// Stacks' networks, by their engine names.
+    pub stacks: &'a [String],
+}
+
 /// Creates and starts a container, then waits until it is ready: healthy
 /// when the image has a health check (or unhealthy: expectations report
 /// that), else running. Exiting before that is a setup failure.
@@ -201,8 +209,118 @@ pub async fn start(
     spec: &RunSpec,
     image: &ImageFacts,
     images: &Images<'_>,
-    network: Option<&str>,
+    networks: Networks<'_>,
 ) -> Result<Running, SetupError> {
+    let Networks {
+        run: network,
+        stacks: stack_networks,
+    } = networks;
+    let cspec = container_spec(ctx, file, name, spec, image, images, network)?;
+    let cname = cspec.name.clone().unwrap_or_default();
+    let engine = &ctx.engine;
+    ctx.made("container", &cname);
+    let id = engine.create_container(&cspec).await?;
+    join_networks(ctx, file, name, &id, &spec.networks, stack_networks).await?;
+    let before = Instant::now();
+    if let Err(e) = engine.start_container(&id).await {
+        return Err(
+            SetupError::subject(format!("the container did not start: {e}"))
+                .with_output(log_tail(engine, &id, 20).await),
+        );
+    }
+    let after = Instant::now();
+    let info = engine.inspect_container(&id).await?;
+    let started = match info.started_at {
+        Some(t) => Anchor::engine_time(t, before, after),
+        None => Anchor {
+            at: before,
+            engine: SystemTime::now() - after.duration_since(before),
+        },
+    };
+    let health = cspec.health.apply(image.info.healthcheck.as_ref());
+    let health = health.as_ref();
+    Ok(Running {
+        id,
+        name: cname,
+        started,
+        anchor: std::sync::Mutex::new(started),
+        has_health: health.is_some(),
+        ready_limit: ready_limit(spec.timeout, health),
+        ready: OnceCell::new(),
+        startup: std::sync::Mutex::new(None),
+    })
+}
+
+/// Connects a created container to the networks its `network` settings name (dspec creates
+/// them) and to stacks' networks (by their engine names), reachable there by its subject's
+/// name.
+pub async fn join_networks(
+    ctx: &Ctx,
+    file: usize,
+    name: &str,
+    id: &str,
+    networks: &[String],
+    stack_networks: &[String],
+) -> Result<(), SetupError> {
+    for n in networks {
+        let net = ctx
+            .network(file, Some(n))
+            .await
+            .map_err(SetupError::infrastructure)?;
+        ctx.engine
+            .connect_network(&net, id, &[name.to_string()])
+            .await?;
+    }
+    for net in stack_networks {
+        ctx.engine
+            .connect_network(net, id, &[name.to_string()])
+            .await
+            .map_err(|e| SetupError::subject(format!("cannot join the network `{net}`: {e}")))?;
+    }
+    Ok(())
+}
+
+/// What a container's or a task's setup needs before it creates the container: its image,
+/// the file's run network (when there is one) and the engine names of the stacks' networks
+/// it joins.
+pub async fn before_create(
+    run: &Run,
+    subject: &crate::plan::SubjectRef,
+    spec: &RunSpec,
+    image_step: StepId,
+) -> Result<(Arc<ImageFacts>, Option<String>, Vec<String>), SetupError> {
+    let facts = run
+        .image(image_step)
+        .ok_or_else(|| SetupError::infrastructure("its image is not available"))?;
+    let network = file_network(run, subject.file).await?;
+    Ok((facts, network, stack_networks(run, subject.file, spec)?))
+}
+
+/// The engine names of the stacks' networks a `run` subject's `network` settings name
+/// (`network app`), once those stacks are up.
+fn stack_networks(run: &Run, file: usize, spec: &RunSpec) -> Result<Vec<String>, SetupError> {
+    let mut out = Vec::new();
+    for (stack, net) in &spec.stack_networks {
+        let name = match run.stack_named(file, stack) {
+            Some(s) if matches!(s.up, Some(Ok(()))) => s.network_name(net.as_deref()),
+            _ => Err(format!("the stack `{stack}` is not up")),
+        };
+        out.push(name.map_err(SetupError::subject)?);
+    }
+    Ok(out)
+}
+
+/// What the engine is asked to create for a `run` subject's container (or a task's): its
+/// environment, mounts, limits and labels, named after the subject, on `network` if any.
+pub fn container_spec(
+    ctx: &Ctx,
+    file: usize,
+    name: &str,
+    spec: &RunSpec,
+    image: &ImageFacts,
+    images: &Images<'_>,
+    network: Option<&str>,
+) -> Result<ContainerSpec, SetupError> {
     let spec_err = SetupError::subject;
     let mut env = Vec::new();
     for f in &spec.env_files {
@@ -291,46 +409,7 @@ pub async fn start(
         extra_hosts: spec.extra_hosts.clone(),
         ..ContainerSpec::default()
     };
-    let engine = &ctx.engine;
-    ctx.made("container", &cname);
-    let id = engine.create_container(&cspec).await?;
-    for n in &spec.networks {
-        let net = ctx
-            .network(file, Some(n))
-            .await
-            .map_err(SetupError::infrastructure)?;
-        engine
-            .connect_network(&net, &id, &[name.to_string()])
-            .await?;
-    }
-    let before = Instant::now();
-    if let Err(e) = engine.start_container(&id).await {
-        return Err(
-            SetupError::subject(format!("the container did not start: {e}"))
-                .with_output(log_tail(engine, &id, 20).await),
-        );
-    }
-    let after = Instant::now();
-    let info = engine.inspect_container(&id).await?;
-    let started = match info.started_at {
-        Some(t) => Anchor::engine_time(t, before, after),
-        None => Anchor {
-            at: before,
-            engine: SystemTime::now() - after.duration_since(before),
-        },
-    };
-    let health = cspec.health.apply(image.info.healthcheck.as_ref());
-    let health = health.as_ref();
-    Ok(Running {
-        id,
-        name: cname,
-        started,
-        anchor: std::sync::Mutex::new(started),
-        has_health: health.is_some(),
-        ready_limit: ready_limit(spec.timeout, health),
-        ready: OnceCell::new(),
-        startup: std::sync::Mutex::new(None),
-    })
+    Ok(cspec)
 }
 
 /// Waits (once; later calls get the same answer) until the container is ready: healthy when
@@ -387,26 +466,10 @@ pub(super) async fn setup(run: &Run, id: StepId, image_step: StepId) -> State {
     else {
         return State::Done;
     };
-    let Some(facts) = run.image(image_step) else {
-        return run.failed(
-            subject,
-            SetupError::infrastructure("its image is not available"),
-        );
-    };
-    // The run network lets containers reach each other by name; a lone container does
-    // without it (one network less to create and remove).
-    let containers = run.program.files[subject.file]
-        .subjects
-        .iter()
-        .filter(|s| s.used && matches!(s.spec, SubjectSpec::Run(_)))
-        .count();
-    let network = if containers > 1 {
-        match run.ctx.network(subject.file, None).await {
-            Ok(n) => Some(n),
-            Err(e) => return run.failed(subject, SetupError::infrastructure(e)),
-        }
-    } else {
-        None
+    let (facts, network, stack_networks) = match before_create(run, subject, spec, image_step).await
+    {
+        Ok(p) => p,
+        Err(e) => return run.failed(subject, e),
     };
     run.progress(
         subject,
@@ -423,7 +486,10 @@ pub(super) async fn setup(run: &Run, id: StepId, image_step: StepId) -> State {
         spec,
         &facts,
         &images,
-        network.as_deref(),
+        Networks {
+            run: network.as_deref(),
+            stacks: &stack_networks,
+        },
     )
     .await
     {
@@ -434,6 +500,24 @@ pub(super) async fn setup(run: &Run, id: StepId, image_step: StepId) -> State {
         }
         Err(e) => run.failed(subject, e),
     }
+}
+
+/// The run network of a file: it lets its containers and tasks reach each other by name; a
+/// lone one does without it (one network less to create and remove).
+pub(super) async fn file_network(run: &Run, file: usize) -> Result<Option<String>, SetupError> {
+    let containers = run.program.files[file]
+        .subjects
+        .iter()
+        .filter(|s| s.used && matches!(s.spec, SubjectSpec::Run(_) | SubjectSpec::Task(_)))
+        .count();
+    if containers < 2 {
+        return Ok(None);
+    }
+    run.ctx
+        .network(file, None)
+        .await
+        .map(Some)
+        .map_err(SetupError::infrastructure)
 }
 
 /// A `Ready` step: waits until the container is healthy (or running).

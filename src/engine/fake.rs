@@ -369,6 +369,20 @@ impl DockerApi for FakeEngine {
         ready(r)
     }
 
+    fn start_with_stdin<'a>(&'a self, id: &'a str, input: &'a [u8]) -> EngineFuture<'a, ()> {
+        Box::pin(async move {
+            self.start_container(id).await?;
+            let id = self.find(id)?;
+            let mut st = self.state.lock().expect("fake state");
+            let c = st.containers.get_mut(&id).expect("found above");
+            // What it read, as a one-off run would echo it.
+            c.logs.push(String::from_utf8_lossy(input).to_string());
+            let name = c.spec.name.clone().unwrap_or_default();
+            st.calls.push(format!("stdin {name}"));
+            Ok(())
+        })
+    }
+
     fn inspect_container<'a>(&'a self, id: &'a str) -> EngineFuture<'a, ContainerInfo> {
         ready(self.check_reachable().and_then(|()| self.info(id)))
     }

@@ -161,6 +161,10 @@ pub(super) async fn setup(run: &Run, id: StepId) -> State {
 
 /// A host command's property.
 pub fn observe(ctx: &Ctx, r: &HostResult, steps: &[PathStep]) -> Observed {
+    // `do NAME`: it ran; its exit code is reported.
+    if steps.is_empty() {
+        return Ok(Actual::Int(r.exit_code));
+    }
     let Some((Key::Command(prop), _, rest)) = first(steps) else {
         return Err(ObsError::Missing("not a command property".into()));
     };

@@ -9,7 +9,9 @@ use super::observe::{ObsError, arg_text};
 use super::poll::{self, Sample};
 use super::scheduler::Run;
 use super::verdict::{evaluate, sampled};
-use super::{Ctx, compose, compose_probe, container, container_probe, host, http_probe, image};
+use super::{
+    Ctx, compose, compose_probe, container, container_probe, host, http_probe, image, task,
+};
 use crate::ast::ModifierKind;
 use crate::compile::Check;
 use crate::plan::{StepId, StepKind};
@@ -62,6 +64,13 @@ pub(super) async fn check(run: &Arc<Run>, id: StepId) -> Outcome {
                 message: "the request was not made".into(),
             },
         },
+        StepKind::Task { .. } => {
+            let observed = match run.task(setup) {
+                Some(r) => task::observe(ctx, &r, &check.path).await,
+                None => Err(ObsError::Internal("the task did not run".into())),
+            };
+            evaluate(ctx, check, observed).1
+        }
         StepKind::Run { .. } => match run.container(setup) {
             Some(c) => container_check(ctx, check, &c, memo.as_ref()).await,
             None => Outcome::Errored {

@@ -9,7 +9,8 @@
 //! - [`docker`] is the engine trait with its bollard implementation; [`fake`] an engine in
 //!   memory for tests; [`Ctx`] what one run shares (labels, secrets, networks, stacks).
 
-pub mod actual;
+/// Observed values live in [`crate::actual`], shared with the reports.
+pub use crate::actual;
 pub mod compose;
 mod compose_config;
 mod compose_probe;
@@ -34,6 +35,7 @@ mod request;
 pub mod scheduler;
 mod settings;
 pub mod signals;
+mod task;
 mod verdict;
 
 use std::collections::BTreeMap;

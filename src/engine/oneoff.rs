@@ -1,12 +1,14 @@
-//! `IMAGE.run(CMD)`: a one-off container of the image.
+//! `IMAGE.run(CMD)`: a one-off container of the image, the shorthand for a task with no
+//! settings (run to completion by [`super::task::complete`]) within 120 s.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::Ctx;
 use super::actual::Actual;
-use super::docker::{ContainerSpec, DockerApi, LogStream};
+use super::docker::{ContainerSpec, DockerApi};
 use super::observe::{ObsError, Observed, first, process_text, tail};
+use super::task::{Incomplete, complete};
 use crate::compile::PathStep;
 use crate::compile::argv;
 use crate::compile::property::{Key, RunResultProp};
@@ -26,52 +28,36 @@ pub async fn observe(ctx: &Ctx, image: &str, args: &[Val], rest: &[PathStep]) ->
         labels: ctx.labels.clone(),
         ..ContainerSpec::default()
     };
-    let started = Instant::now();
     let id = engine.create_container(&spec).await?;
     ctx.made("container", &id);
-    let result = async {
-        engine
-            .start_container(&id)
-            .await
-            .map_err(|e| ObsError::Missing(format!("the container did not start: {e}")))?;
-        let code = match tokio::time::timeout(RUN_TIMEOUT, engine.wait_exit(&id)).await {
-            Ok(r) => r?,
-            Err(_) => {
-                return Err(ObsError::Missing(format!(
-                    "it did not exit within {}s",
-                    RUN_TIMEOUT.as_secs()
-                )));
-            }
-        };
-        let duration = started.elapsed();
-        let logs = engine.logs(&id, None).await?;
-        let mut stdout = String::new();
-        let mut stderr = String::new();
-        for l in logs {
-            let target = if l.stream == LogStream::Stderr {
-                &mut stderr
-            } else {
-                &mut stdout
-            };
-            target.push_str(&l.text);
-            target.push('\n');
-        }
-        Ok((code, duration, stdout, stderr))
-    }
-    .await;
+    let result = complete(ctx, &id, None, RUN_TIMEOUT).await;
     if engine.remove_container(&id).await.is_ok() {
         ctx.gone("container", &id);
     }
-    let (code, duration, stdout, stderr) = result?;
+    let done = match result {
+        Ok(d) => d,
+        Err(Incomplete::Engine(e)) => return Err(e.into()),
+        Err(Incomplete::NotStarted(e)) => {
+            return Err(ObsError::Missing(format!(
+                "the container did not start: {e}"
+            )));
+        }
+        Err(Incomplete::TimedOut(d)) => {
+            return Err(ObsError::Missing(format!(
+                "it did not exit within {}s",
+                d.as_secs()
+            )));
+        }
+    };
     let Some((Key::RunResult(prop), _, after)) = first(rest) else {
         // `do prod.run(...)`: it ran; its exit code is reported.
-        return Ok(Actual::Int(code));
+        return Ok(Actual::Int(done.exit_code));
     };
     let value = match prop {
-        RunResultProp::ExitCode => Actual::Int(code),
-        RunResultProp::Stdout => Actual::Text(process_text(&stdout)),
-        RunResultProp::Stderr => Actual::Text(process_text(&stderr)),
-        RunResultProp::Duration => Actual::Duration(duration),
+        RunResultProp::ExitCode => Actual::Int(done.exit_code),
+        RunResultProp::Stdout => Actual::Text(process_text(&done.stdout)),
+        RunResultProp::Stderr => Actual::Text(process_text(&done.stderr)),
+        RunResultProp::Duration => Actual::Duration(done.duration),
     };
     tail(value, after)
 }

@@ -19,6 +19,7 @@ use super::container_probe::Memo;
 use super::failure::SetupError;
 use super::host::HostResult;
 use super::image::ImageFacts;
+use super::task::TaskResult;
 use crate::compile::{Program, SubjectSpec};
 use crate::plan::{Plan, Step, StepId, StepKind, SubjectRef};
 use crate::report::event::{Activity, Progress, Task};
@@ -42,6 +43,7 @@ pub(super) enum Output {
     Host(Arc<HostResult>),
     Stack(Arc<Stack>),
     Request(Arc<super::request::Made>),
+    Task(Arc<TaskResult>),
 }
 
 #[derive(Default)]
@@ -196,6 +198,9 @@ impl Run {
             }
             Some(SubjectSpec::Compose(_)) => format!("stack `{}` could not be set up", first.name),
             Some(SubjectSpec::Request(_)) => format!("request `{}` could not be made", first.name),
+            Some(SubjectSpec::Task(_)) => {
+                format!("task `{}` did not run to completion", first.name)
+            }
             None => format!("`{}` could not be set up", first.name),
         };
         State::Failed {
@@ -237,6 +242,13 @@ impl Run {
         }
     }
 
+    pub fn task(&self, id: StepId) -> Option<Arc<TaskResult>> {
+        match self.outputs[id].get() {
+            Some(Output::Task(t)) => Some(t.clone()),
+            _ => None,
+        }
+    }
+
     pub fn stack(&self, id: StepId) -> Option<Arc<Stack>> {
         match self.outputs[id].get() {
             Some(Output::Stack(s)) => Some(s.clone()),
@@ -258,6 +270,14 @@ impl Run {
     /// The image a subject of a file names, once it is built or found.
     pub fn image_named(&self, file: usize, name: &str) -> Option<Arc<ImageFacts>> {
         self.image(self.plan.setup_step(&SubjectRef {
+            file,
+            name: name.to_string(),
+        })?)
+    }
+
+    /// The stack a subject of a file names, once its setup ran.
+    pub fn stack_named(&self, file: usize, name: &str) -> Option<Arc<Stack>> {
+        self.stack(self.plan.setup_step(&SubjectRef {
             file,
             name: name.to_string(),
         })?)
@@ -508,6 +528,7 @@ async fn run_step(run: &Arc<Run>, id: StepId, failed: Option<(SubjectRef, String
         StepKind::Ready { run_step } => super::container::setup_ready(run, *run_step).await,
         StepKind::Host { .. } => super::host::setup(run, id).await,
         StepKind::Request { .. } => super::request::setup(run, id).await,
+        StepKind::Task { image_step } => super::task::setup(run, id, *image_step).await,
         StepKind::Compose { .. } => super::compose::setup_step(run, id).await,
         StepKind::Observe | StepKind::Action | StepKind::Cleanup => State::Done,
     }
@@ -544,6 +565,11 @@ async fn file_done(run: &Arc<Run>, file: usize) {
                 && run.ctx.engine.remove_container(&c.id).await.is_ok()
             {
                 run.ctx.gone("container", &c.name);
+            }
+            if let Some(t) = run.task(*id)
+                && run.ctx.engine.remove_container(&t.id).await.is_ok()
+            {
+                run.ctx.gone("container", &t.name);
             }
         }
         for id in &steps {

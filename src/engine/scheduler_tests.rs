@@ -267,6 +267,120 @@ async fn an_action_is_a_barrier_between_the_checks_before_and_after_it() {
     clean(&ctx, &fake).await;
 }
 
+/// A slow exec (so that order shows): `argv` echoed after `ms`.
+fn slow_execs(ms: u64) -> Script {
+    Script {
+        exec: Arc::new(move |argv: &[String]| {
+            (
+                ExecOutput {
+                    exit_code: 0,
+                    stdout: argv.join(" "),
+                    stderr: String::new(),
+                },
+                Duration::from_millis(ms),
+            )
+        }),
+        ..Script::default()
+    }
+}
+
+#[tokio::test]
+async fn do_name_is_a_barrier_for_the_whole_file_and_after_orders_tasks() {
+    let (_d, program) = specs(
+        "do-name",
+        &["image app = build \"ctx\"\ncontainer api = run app\n\
+           task first = run app { command \"first\" }\n\
+           task second = run app { command \"second\"; after first }\n\
+           expect api.exec(\"before\").exit_code == 0\n\
+           do second\n\
+           expect api.exec(\"later\").exit_code == 0\n\
+           expect first.exit_code == 0\n\
+           expect second.stdout == \"started\\nsecond\"\n"],
+    );
+    let fake = Arc::new(FakeEngine::new(slow_execs(300)));
+    let (out, _, ctx) = go(program, fake.clone(), None, RunOptions::default()).await;
+    assert!(
+        out.results.iter().all(|r| r.outcome.passed()) && out.setup.is_empty(),
+        "{:?} {:?}",
+        out.results,
+        out.setup
+    );
+    let calls = fake.calls();
+    let at = |c: &str| {
+        calls
+            .iter()
+            .position(|x| x.contains(c))
+            .unwrap_or_else(|| panic!("no `{c}` in {calls:?}"))
+    };
+    // `do second` starts after every earlier check (the slow exec), `second` after `first`
+    // (its `after`; `first` itself is not held back), and every later check after it.
+    assert!(at("done exec") < at("-second"), "{calls:?}");
+    assert!(at("-first") < at("-second"), "{calls:?}");
+    assert!(at("-second") < at("later"), "{calls:?}");
+    // The tasks' exited containers stay readable until the file is done, then go.
+    clean(&ctx, &fake).await;
+}
+
+#[tokio::test]
+async fn a_task_past_its_timeout_is_killed_and_removed_and_what_runs_after_it_is_skipped() {
+    let (_d, program) = specs(
+        "task-timeout",
+        &["image app = build \"ctx\"\n\
+           task hang = run app { timeout 300ms }\n\
+           command next = host \"true\" { after hang }\n\
+           task bad = run app { command \"x\" }\n\
+           task reader = run app { command \"cat\"; stdin \"hello\" }\n\
+           expect hang.exit_code == 0\n\
+           expect next.exit_code == 0\n\
+           expect bad.exit_code == 1\n\
+           expect reader.logs matches /hello/\n"],
+    );
+    let fake = Arc::new(FakeEngine::new(Script {
+        crashing: vec!["-bad".into()],
+        ..Script::default()
+    }));
+    let (out, _, ctx) = go(program, fake.clone(), None, RunOptions::default()).await;
+    // Only the timeout is a setup failure: `bad` exiting 1 is its result.
+    assert_eq!(out.setup.len(), 1, "{:?}", out.setup);
+    assert_eq!(out.setup[0].subject, "hang");
+    assert!(
+        out.setup[0].message.contains("did not exit within 300ms")
+            && out.setup[0].message.contains("killed and removed"),
+        "{:?}",
+        out.setup
+    );
+    for i in 0..2 {
+        match outcome(&out, 0, i) {
+            Outcome::Skipped { subject, reason } => assert_eq!(
+                (subject.as_str(), reason.as_str()),
+                ("hang", "task `hang` did not run to completion")
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(outcome(&out, 0, 2).passed(), "{:?}", outcome(&out, 0, 2));
+    assert!(outcome(&out, 0, 3).passed(), "{:?}", outcome(&out, 0, 3));
+    // Removed at its timeout, not only by the cleanup at the end.
+    assert!(
+        !fake.leftovers().iter().any(|l| l.contains("-hang")),
+        "{:?}",
+        fake.leftovers()
+    );
+    assert!(
+        fake.calls()
+            .iter()
+            .any(|c| c.starts_with("remove") && c.ends_with("-hang")),
+        "{:?}",
+        fake.calls()
+    );
+    assert!(
+        fake.calls()
+            .iter()
+            .any(|c| c.starts_with("stdin") && c.ends_with("-reader"))
+    );
+    clean(&ctx, &fake).await;
+}
+
 #[tokio::test]
 async fn a_time_budget_runs_with_nothing_else_in_flight() {
     let (_d, program) = specs(
@@ -444,6 +558,7 @@ impl Compose for FakeCompose {
     fn run<'a>(
         &'a self,
         args: &'a [String],
+        _env: &'a [(String, String)],
         _cwd: &'a Path,
         _timeout: Duration,
     ) -> super::super::compose::ComposeRun<'a> {
@@ -573,6 +688,7 @@ async fn every_catalogue_row_reaches_an_observer() {
             Owner::Container => "api",
             Owner::Stack => "app",
             Owner::Command => "cmd",
+            Owner::Task => "job",
             Owner::File => "img.file(\"/x\")",
             Owner::Healthcheck => "img.healthcheck",
             Owner::BuildInfo => "img.build",
@@ -616,6 +732,7 @@ async fn every_catalogue_row_reaches_an_observer() {
         ArgKind::Ecosystem => "\"pip\"",
         ArgKind::Method => "\"PATCH\"",
         ArgKind::Selector => "\"up\"",
+        ArgKind::HostPath => "\"out/x\"",
     };
     let mut lines = Vec::new();
     let mut stops = 0;
@@ -660,7 +777,7 @@ async fn every_catalogue_row_reaches_an_observer() {
     }
     let mut spec = String::from(
         "image img = build \"ctx\"\ncontainer api = run img\nstack app = compose \"ctx/Dockerfile\"\n\
-         command cmd = host \"true\"\n",
+         command cmd = host \"true\"\ntask job = run img { command \"true\" }\n",
     );
     for i in 1..=stops {
         spec.push_str(&format!("container s{i} = run img\n"));
@@ -695,6 +812,7 @@ async fn every_catalogue_row_reaches_an_observer() {
         "not a container property",
         "not a stack property",
         "not a command property",
+        "not a task property",
         "needs a property",
         "needs `.",
         "a port needs",

@@ -55,6 +55,8 @@ pub enum StepKind {
         /// The requests it captures from.
         captures: Vec<String>,
     },
+    /// Run a task's container to completion.
+    Task { image_step: StepId },
     /// Observe one expectation.
     Observe,
     /// Perform an action (`do`, `stop`, `kill`, `restart`).
@@ -124,6 +126,10 @@ struct Builder {
     /// Per dynamic subject, to keep file order: the last check that followed the ones before
     /// it, and the `within` checks since (they start early, so the next check waits for all).
     last_check: HashMap<SubjectRef, Vec<StepId>>,
+    /// The current file's last `do NAME` (a barrier for the whole file), and its check steps
+    /// so far.
+    file_barrier: Option<StepId>,
+    file_checks: Vec<StepId>,
 }
 
 impl Builder {
@@ -213,6 +219,65 @@ impl Builder {
         deps
     }
 
+    /// The setup step of a host command or task, created at its first need: after the
+    /// containers its settings name are ready, the host commands and tasks it runs `after`
+    /// finished, the file's last `do NAME`, and `extra`.
+    fn runner(
+        &mut self,
+        fi: usize,
+        f: &crate::compile::CheckedFile,
+        name: &str,
+        extra: &[StepId],
+    ) -> StepId {
+        let me = SubjectRef {
+            file: fi,
+            name: name.to_string(),
+        };
+        if let Some(id) = self.setup.get(&me) {
+            return *id;
+        }
+        let spec = &f.subject(name).expect("a subject of the file").spec;
+        let mut deps: Vec<StepId> = extra.to_vec();
+        deps.extend(self.file_barrier);
+        for a in spec.after() {
+            deps.push(self.runner(fi, f, a, &[]));
+        }
+        for r in spec.refers_to() {
+            let rr = SubjectRef {
+                file: fi,
+                name: r.clone(),
+            };
+            deps.push(self.ready(&rr));
+            deps.extend(self.barrier_deps(&rr, false));
+        }
+        let kind = match spec {
+            SubjectSpec::Task(t) => {
+                let image_step = self.setup[&SubjectRef {
+                    file: fi,
+                    name: t.run.image.clone(),
+                }];
+                deps.push(image_step);
+                StepKind::Task { image_step }
+            }
+            SubjectSpec::Host(h) => StepKind::Host {
+                command: h.command.to_string(),
+            },
+            _ => unreachable!("only host commands and tasks run"),
+        };
+        let id = self.push(kind, deps, vec![me.clone()], None, false);
+        for r in spec.refers_to() {
+            let rr = SubjectRef {
+                file: fi,
+                name: r.clone(),
+            };
+            if self.setup.contains_key(&rr) {
+                self.touched(&rr, id, false);
+            }
+        }
+        self.setup.insert(me, id);
+        id
+    }
+
     fn touched(&mut self, subject: &SubjectRef, step: StepId, barrier: bool) {
         if barrier {
             self.last_barrier.insert(subject.clone(), step);
@@ -252,6 +317,8 @@ fn request_step(b: &mut Builder, f: &crate::compile::CheckedFile, fi: usize, nam
     deps.extend(b.barrier_deps(&container, false));
     // In file order with its container's other checks: a PUT before a DELETE stays so.
     deps.extend(b.last_check.get(&container).into_iter().flatten().copied());
+    // After the `do NAME` before it in the file (a seed, a migration).
+    deps.extend(b.file_barrier);
     let port = r.port.map(|p| format!(".port({p})")).unwrap_or_default();
     let id = b.push(
         StepKind::Request {
@@ -279,6 +346,8 @@ pub fn lower(program: &Program) -> Plan {
         last_barrier: HashMap::new(),
         since_barrier: HashMap::new(),
         last_check: HashMap::new(),
+        file_barrier: None,
+        file_checks: Vec::new(),
     };
     let mut builds: HashMap<String, StepId> = HashMap::new();
 
@@ -377,44 +446,38 @@ pub fn lower(program: &Program) -> Plan {
                         false,
                     )
                 }
-                SubjectSpec::Compose(c) => b.push(
-                    StepKind::Compose {
-                        files: c.files.clone(),
-                        up: false,
-                    },
-                    Vec::new(),
-                    vec![me.clone()],
-                    None,
-                    false,
-                ),
+                SubjectSpec::Compose(c) => {
+                    let deps = c.refers_to.iter().map(|o| b.ready(&sref(o))).collect();
+                    b.push(
+                        StepKind::Compose {
+                            files: c.files.clone(),
+                            up: false,
+                        },
+                        deps,
+                        vec![me.clone()],
+                        None,
+                        false,
+                    )
+                }
                 _ => continue,
             };
             b.setup.insert(me, id);
         }
-        // Checks, in file order; host commands start at their first use.
+        // Checks, in file order; host commands and tasks start at their first need, and a
+        // `do NAME` runs its command or task after every check before it, and before every
+        // check after it.
+        b.file_barrier = None;
+        b.file_checks = Vec::new();
         for c in &f.checks {
             let me = sref(&c.subject);
             let subject = by_name[c.subject.as_str()];
-            if let (SubjectSpec::Host(h), false) = (&subject.spec, b.setup.contains_key(&me)) {
-                let mut deps = Vec::new();
-                for r in &h.refers_to {
-                    let rr = sref(r);
-                    deps.push(b.ready(&rr));
-                    deps.extend(b.barrier_deps(&rr, false));
-                }
-                let id = b.push(
-                    StepKind::Host {
-                        command: h.command.to_string(),
-                    },
-                    deps,
-                    vec![me.clone()],
-                    None,
-                    false,
-                );
-                for r in &h.refers_to {
-                    b.touched(&sref(r), id, false);
-                }
-                b.setup.insert(me.clone(), id);
+            if matches!(subject.spec, SubjectSpec::Host(_) | SubjectSpec::Task(_)) {
+                let earlier = if c.runs {
+                    b.file_checks.clone()
+                } else {
+                    Vec::new()
+                };
+                b.runner(fi, f, &c.subject, &earlier);
             }
             if matches!(subject.spec, SubjectSpec::Request(_)) {
                 request_step(&mut b, f, fi, &c.subject);
@@ -449,6 +512,10 @@ pub fn lower(program: &Program) -> Plan {
             if dynamic && !c.anchored() {
                 deps.extend(b.last_check.get(&me).into_iter().flatten().copied());
             }
+            deps.extend(b.file_barrier);
+            if c.runs {
+                deps.extend(b.file_checks.iter().copied());
+            }
             let kind = if c.barrier || c.action_only {
                 StepKind::Action
             } else {
@@ -467,6 +534,10 @@ pub fn lower(program: &Program) -> Plan {
             for t in &touches {
                 b.touched(t, id, c.barrier);
             }
+            b.file_checks.push(id);
+            if c.runs {
+                b.file_barrier = Some(id);
+            }
             if dynamic && c.anchored() {
                 b.last_check.entry(me).or_default().push(id);
             } else if dynamic {
@@ -479,7 +550,10 @@ pub fn lower(program: &Program) -> Plan {
     if b.steps.iter().any(|s| {
         matches!(
             s.kind,
-            StepKind::Run { .. } | StepKind::Compose { .. } | StepKind::Build { .. }
+            StepKind::Run { .. }
+                | StepKind::Task { .. }
+                | StepKind::Compose { .. }
+                | StepKind::Build { .. }
         )
     }) {
         let all: Vec<StepId> = (0..b.steps.len()).collect();
@@ -576,11 +650,14 @@ fn start_order(f: &crate::compile::CheckedFile) -> Vec<&crate::compile::SubjectD
         if !placed.insert(s.name.as_str()) {
             return;
         }
-        if let SubjectSpec::Run(r) = &s.spec {
-            for other in &r.refers_to {
-                if let Some(o) = f.subject(other).filter(|o| o.used) {
-                    place(f, o, out, placed);
-                }
+        let refers = match &s.spec {
+            SubjectSpec::Run(r) => r.refers_to.as_slice(),
+            SubjectSpec::Compose(c) => c.refers_to.as_slice(),
+            _ => &[],
+        };
+        for other in refers {
+            if let Some(o) = f.subject(other).filter(|o| o.used) {
+                place(f, o, out, placed);
             }
         }
         out.push(s);
@@ -598,6 +675,27 @@ fn start_order(f: &crate::compile::CheckedFile) -> Vec<&crate::compile::SubjectD
 /// What setup steps must know of the checks after them: the files whose content an image's
 /// checks read, and whether a stack's checks look at running services (`up`).
 fn mark_needs(b: &mut Builder, program: &Program) {
+    // A container joining a stack's network needs the stack up.
+    for (fi, f) in program.files.iter().enumerate() {
+        for s in f.subjects.iter().filter(|s| s.used) {
+            let r = match &s.spec {
+                SubjectSpec::Run(r) => r,
+                SubjectSpec::Task(t) => &t.run,
+                _ => continue,
+            };
+            for (stack, _) in &r.stack_networks {
+                let key = SubjectRef {
+                    file: fi,
+                    name: stack.clone(),
+                };
+                if let Some(&id) = b.setup.get(&key)
+                    && let StepKind::Compose { up, .. } = &mut b.steps[id].kind
+                {
+                    *up = true;
+                }
+            }
+        }
+    }
     for i in 0..b.steps.len() {
         let Some(c) = b.steps[i].check else { continue };
         let check = &program.files[c.file].checks[c.index];
@@ -613,7 +711,7 @@ fn mark_needs(b: &mut Builder, program: &Program) {
                     }
                 }
             }
-            StepKind::Compose { up, .. } => *up |= check.service().is_some(),
+            StepKind::Compose { up, .. } => *up |= check.needs_stack_up(),
             _ => {}
         }
     }

@@ -40,6 +40,7 @@ pub fn render_human(plan: &Plan, program: &Program) -> String {
     let stacks = count(&|k| matches!(k, StepKind::Compose { .. }));
     let hosts = count(&|k| matches!(k, StepKind::Host { .. }));
     let requests = count(&|k| matches!(k, StepKind::Request { .. }));
+    let tasks = count(&|k| matches!(k, StepKind::Task { .. }));
     let checks: Vec<_> = plan.steps.iter().filter(|s| s.check.is_some()).collect();
     let statics = checks.iter().filter(|s| s.is_static).count();
     let _ = writeln!(
@@ -52,12 +53,17 @@ pub fn render_human(plan: &Plan, program: &Program) -> String {
     );
     let _ = writeln!(
         out,
-        "  {builds} build{}, {inspects} existing image{}, {runs} container{}, {stacks} stack{}, {hosts} host command{}",
+        "  {builds} build{}, {inspects} existing image{}, {runs} container{}, {stacks} stack{}, {hosts} host command{}{}",
         s(builds),
         s(inspects),
         s(runs),
         s(stacks),
-        s(hosts)
+        s(hosts),
+        if tasks > 0 {
+            format!(", {tasks} task{}", s(tasks))
+        } else {
+            String::new()
+        }
     );
     if requests > 0 {
         let _ = writeln!(out, "  {requests} HTTP request{}", s(requests));
@@ -181,6 +187,16 @@ pub fn render_human(plan: &Plan, program: &Program) -> String {
                         let _ = write!(t, " (captures from {})", captures.join(", "));
                     }
                     t
+                }
+                StepKind::Task { .. } => {
+                    let r = &st.subjects[0];
+                    match program.files[r.file].subject(&r.name).map(|s| &s.spec) {
+                        Some(SubjectSpec::Task(t)) => format!(
+                            "run task {} from image {} to completion",
+                            r.name, t.run.image
+                        ),
+                        _ => format!("run task {}", r.name),
+                    }
                 }
                 StepKind::Observe | StepKind::Action => {
                     let c = st.check.expect("a check step");

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::engine::actual::Actual;
+use crate::actual::Actual;
 
 /// How one expectation or action ended.
 #[derive(Clone, Debug, Serialize)]

@@ -8,10 +8,10 @@
 use std::fmt::Write;
 
 use super::{CheckResult, Outcome, SetupFailure};
+use crate::actual::Actual;
 use crate::compile::value::Val;
 use crate::compile::{Check, CheckedFile, CriterionInfo, Program, StoryInfo};
 use crate::diag::{RenderOptions, render};
-use crate::engine::actual::Actual;
 use crate::source::SourceMap;
 
 /// One result with the model it refers to.
@@ -217,7 +217,7 @@ impl<'a> Item<'a> {
 
     /// The size of an actual size in the author's unit family.
     pub fn size_text(&self, bytes: u64) -> String {
-        crate::engine::actual::format_size(bytes, self.binary())
+        crate::actual::format_size(bytes, self.binary())
     }
 
     /// One line saying what went wrong; None for a pass.

@@ -4,10 +4,10 @@
 use std::fmt::Write;
 
 use super::{CheckResult, Outcome, SetupFailure, Summary};
+use crate::actual::Actual;
 use crate::compile::value::Val;
 use crate::compile::{Check, Program, SubjectSpec};
 use crate::diag::{Code, Diagnostic, RenderOptions, render};
-use crate::engine::actual::Actual;
 use crate::source::SourceMap;
 
 /// Whether an expected value was written in binary units (`MiB`).
@@ -153,6 +153,7 @@ pub fn setup_diagnostic(program: &Program, s: &SetupFailure) -> Diagnostic {
         SubjectSpec::Compose(_) => format!("stack `{}` could not come up", s.subject),
         SubjectSpec::Host(_) => format!("host command `{}` could not run", s.subject),
         SubjectSpec::Request(_) => format!("request `{}` could not be made", s.subject),
+        SubjectSpec::Task(_) => format!("task `{}` did not run to completion", s.subject),
     };
     let code = if s.infrastructure && !matches!(subject.spec, SubjectSpec::Existing { .. }) {
         Code::SetupFailed
@@ -251,7 +252,7 @@ pub fn render_report(
                     at_ms: Some(ms), ..
                 } => format!(
                     "  — held at {}",
-                    crate::engine::actual::format_duration(std::time::Duration::from_millis(*ms))
+                    crate::actual::format_duration(std::time::Duration::from_millis(*ms))
                 ),
                 Outcome::Passed { .. } => String::new(),
             };

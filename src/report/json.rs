@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 
 use super::facts::{self, Item};
 use super::{CheckResult, RunMeta, SetupFailure, Summary};
+use crate::actual::{Actual, format_duration};
 use crate::compile::Program;
 use crate::compile::types::Ty;
 use crate::compile::value::Val;
-use crate::engine::actual::{Actual, format_duration};
 use crate::source::SourceMap;
 
 /// The value of the top-level `schema` key.
@@ -277,6 +277,9 @@ fn expected_json(v: &Val) -> Value {
                 .collect(),
         ),
         Val::Null => Value::Null,
+        Val::StackNetwork { subject, network } => {
+            json!({"stack": subject, "network": network, "text": v.to_string()})
+        }
         Val::ImageRef { subject, id } => {
             json!({"image_of": subject, "id": id, "text": v.to_string()})
         }

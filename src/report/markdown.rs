@@ -10,8 +10,8 @@ use std::fmt::Write;
 
 use super::facts::{self, Group, Item};
 use super::{CheckResult, Outcome, RunMeta, SetupFailure, Summary};
+use crate::actual::format_duration;
 use crate::compile::{CriterionInfo, Program};
-use crate::engine::actual::format_duration;
 use crate::source::SourceMap;
 
 const PASS: &str = "✅";

@@ -39,18 +39,30 @@ pub fn apply(program: &Program, expr: &Expr) -> Program {
         }
         let mut used: Vec<String> = file.checks.iter().flat_map(|c| c.touches.clone()).collect();
         let mut i = 0;
+        // What a used subject needs is used too: a container's or task's image, the subjects
+        // its settings name, the host commands and tasks it runs `after`.
         while i < used.len() {
-            let needs: Vec<String> = match file.subject(&used[i]).map(|s| &s.spec) {
-                Some(SubjectSpec::Run(r)) => vec![r.image.clone()],
-                // A request needs its container and the requests it captures from.
-                Some(SubjectSpec::Request(r)) => std::iter::once(r.container.clone())
-                    .chain(r.captures.iter().cloned())
-                    .collect(),
-                _ => Vec::new(),
-            };
-            for n in needs {
-                if !used.contains(&n) {
-                    used.push(n);
+            if let Some(spec) = file.subject(&used[i]).map(|s| &s.spec) {
+                let image = match spec {
+                    SubjectSpec::Run(r) => Some(&r.image),
+                    SubjectSpec::Task(t) => Some(&t.run.image),
+                    // A request needs its container, and the requests it captures from.
+                    SubjectSpec::Request(r) => Some(&r.container),
+                    _ => None,
+                };
+                let captures: &[String] = match spec {
+                    SubjectSpec::Request(r) => &r.captures,
+                    _ => &[],
+                };
+                for n in image
+                    .into_iter()
+                    .chain(spec.refers_to())
+                    .chain(spec.after())
+                    .chain(captures)
+                {
+                    if !used.contains(n) {
+                        used.push(n.clone());
+                    }
                 }
             }
             i += 1;

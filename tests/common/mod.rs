@@ -70,11 +70,6 @@ fn lock_file() -> PathBuf {
     tmp.join("dspec-fixtures-prepare.lock")
 }
 
-/// Whether `docker info` answers (the daemon is reachable), checked once per test process.
-pub fn docker_available() -> bool {
-    docker_status().is_ok()
-}
-
 /// Panics unless the Docker daemon answers. Engine tests are never skipped: a missing daemon is
 /// a failure, in CI (`CI` set) and locally alike.
 pub fn require_docker() {
@@ -204,4 +199,12 @@ pub fn wait_leaving_nothing(child: std::process::Child) -> (Output, String) {
     );
     assert_eq!(leftovers(pid), Vec::<String>::new(), "left behind:\n{all}");
     (out, all)
+}
+
+/// A fresh, empty folder `dspec-test-NAME-PID` under the system's temp dir.
+pub fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("dspec-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("cannot create {}: {e}", d.display()));
+    d
 }

@@ -7,22 +7,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 pub const LABEL: &str = "dspec.imagefs-dev=1";
 
-/// True when a Docker daemon answers; panics otherwise (Docker tests are
-/// never skipped).
-pub fn docker_available() -> bool {
-    let ok = Command::new("docker")
-        .args(["info", "--format", "{{.ServerVersion}}"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "these tests need a Docker daemon, and `docker info` does not answer"
-    );
-    ok
-}
+#[path = "../common/mod.rs"]
+pub mod shared;
+
+/// Panics unless the Docker daemon answers (Docker tests are never skipped).
+#[allow(unused_imports)]
+pub use shared::require_docker;
 
 /// A temporary directory removed on drop.
 pub struct TempDir(pub PathBuf);

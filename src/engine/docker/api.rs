@@ -106,6 +106,10 @@ pub trait DockerApi: Send + Sync {
     /// Starts a created container. Ephemeral host ports are assigned now.
     fn start_container<'a>(&'a self, id: &'a str) -> EngineFuture<'a, ()>;
 
+    /// Starts a container created with `stdin`: attaches to its standard input first, then
+    /// writes `input` and closes it.
+    fn start_with_stdin<'a>(&'a self, id: &'a str, input: &'a [u8]) -> EngineFuture<'a, ()>;
+
     /// Current state of a container.
     fn inspect_container<'a>(&'a self, id: &'a str) -> EngineFuture<'a, ContainerInfo>;
 

@@ -96,6 +96,10 @@ impl DockerApi for Engine {
         Box::pin(container::start_container(self, id))
     }
 
+    fn start_with_stdin<'a>(&'a self, id: &'a str, input: &'a [u8]) -> EngineFuture<'a, ()> {
+        Box::pin(container::start_with_stdin(self, id, input))
+    }
+
     fn inspect_container<'a>(&'a self, id: &'a str) -> EngineFuture<'a, ContainerInfo> {
         Box::pin(container::inspect_container(self, id))
     }

@@ -16,6 +16,9 @@ use super::errmap::Subject;
 use super::error::EngineError;
 use super::types::ContainerInfo;
 
+/// How long a wait for a container's exit may take at the client: a day (its callers bound it).
+const WAIT_LIMIT: Duration = Duration::from_secs(24 * 3600);
+
 /// Extra time given to the daemon beyond a stop timeout before the API call itself times out.
 const STOP_MARGIN: Duration = Duration::from_secs(30);
 
@@ -25,6 +28,38 @@ pub(crate) async fn start_container(engine: &Engine, id: &str) -> Result<(), Eng
         .start_container(id, None)
         .await
         .map_err(|e| engine.err(e, Subject::Container(id)))
+}
+
+/// Attaches to the standard input of a container created with `stdin`, starts it, writes
+/// `input` and closes it (the daemon closes the container's stdin when its one attached
+/// client leaves: `StdinOnce`).
+pub(crate) async fn start_with_stdin(
+    engine: &Engine,
+    id: &str,
+    input: &[u8],
+) -> Result<(), EngineError> {
+    use tokio::io::AsyncWriteExt;
+    let opts = bollard::query_parameters::AttachContainerOptionsBuilder::default()
+        .stdin(true)
+        .stream(true)
+        .build();
+    let mut attached = engine
+        .docker
+        .attach_container(id, Some(opts))
+        .await
+        .map_err(|e| engine.err(e, Subject::Container(id)))?;
+    start_container(engine, id).await?;
+    // A process that exits without reading its input is not an error.
+    match attached.input.write_all(input).await {
+        Ok(()) => {
+            let _ = attached.input.flush().await;
+            let _ = attached.input.shutdown().await;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(EngineError::Io(e)),
+    }
+    drop(attached);
+    Ok(())
 }
 
 pub(crate) async fn inspect_container(
@@ -83,7 +118,10 @@ pub(crate) async fn restart(
 }
 
 pub(crate) async fn wait_exit(engine: &Engine, id: &str) -> Result<i64, EngineError> {
-    let mut stream = engine.docker.wait_container(id, None);
+    // It waits as long as the container runs (a task may run for minutes): not bounded by the
+    // client's request limit; callers bound it themselves.
+    let docker = patient(engine, WAIT_LIMIT);
+    let mut stream = docker.wait_container(id, None);
     match stream.next().await {
         Some(Ok(answer)) => Ok(answer.status_code),
         // bollard reports every non-zero exit code as an error.

@@ -124,6 +124,9 @@ pub(crate) fn create_body(spec: &ContainerSpec, publish_ip: &str) -> ContainerCr
         exposed_ports: non_empty_vec(exposed_ports),
         stop_signal: spec.stop_signal.clone(),
         healthcheck: health_config(&spec.health),
+        open_stdin: spec.stdin.then_some(true),
+        stdin_once: spec.stdin.then_some(true),
+        attach_stdin: spec.stdin.then_some(true),
         host_config: Some(host_config),
         networking_config,
         ..Default::default()

@@ -59,7 +59,7 @@ pub enum EngineError {
     },
 
     /// An exec'd command ran past its limit; it was left running (the caller may kill it).
-    #[error("the command did not finish within {}", crate::engine::actual::format_duration(*.after))]
+    #[error("the command did not finish within {}", crate::actual::format_duration(*.after))]
     ExecTimedOut {
         /// Its limit.
         after: Duration,

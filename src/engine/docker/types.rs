@@ -250,6 +250,9 @@ pub struct ContainerSpec {
     pub health: HealthOverride,
     /// Extra `/etc/hosts` entries: `(name, address)`; `host-gateway` is the host.
     pub extra_hosts: Vec<(String, String)>,
+    /// Keep the standard input open for one attached client (`docker run -i`): start it with
+    /// [`crate::engine::docker::DockerApi::start_with_stdin`].
+    pub stdin: bool,
 }
 
 /// What a container changes of its image's health check, as `docker run --health-*` and

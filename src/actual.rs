@@ -1,4 +1,5 @@
-//! Observed values and how expectations judge them.
+//! Observed values and how expectations judge them: what the engine observes and every report
+//! shows.
 
 use std::fmt;
 use std::time::Duration;

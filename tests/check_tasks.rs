@@ -1,0 +1,171 @@
+//! `dspec check` on tasks (containers run to completion), `after` and `do NAME`, against the
+//! real engine.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A scratch folder for what the spec's commands, mounts and copies write.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dspec-tasks-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn check(spec: &str, out: &Path) -> (Output, String) {
+    check_with(spec, out, &[])
+}
+
+fn check_with(spec: &str, out: &Path, args: &[&str]) -> (Output, String) {
+    common::require_docker();
+    common::fixtures_dir();
+    let run = Command::new(env!("CARGO_BIN_EXE_dspec"))
+        .args(["check", "--color", "never", "--var"])
+        .arg(format!("out={}", out.display()))
+        .args(args)
+        .arg(spec)
+        .current_dir(root())
+        .output()
+        .expect("runs dspec");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    (run, all)
+}
+
+/// Names of the containers still carrying a dspec run label.
+fn labelled_containers() -> Vec<String> {
+    let out = Command::new("docker")
+        .args([
+            "ps",
+            "-a",
+            "--format",
+            "{{.Names}}",
+            "--filter",
+            "label=dspec.run",
+        ])
+        .output()
+        .expect("docker");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn tasks_run_to_completion_and_are_ordered_by_after_and_do() {
+    let out = scratch("pass");
+    let (run, all) = check("tests/specs/tasks_v1.dspec", &out);
+    assert_eq!(run.status.code(), Some(0), "{all}");
+    assert!(all.contains("25 passed, 0 failed"), "{all}");
+    // copy(FROM, TO): a file, and a folder into missing parent folders.
+    let xml = std::fs::read_to_string(out.join("reports/coverage.xml")).expect("copied file");
+    assert!(xml.contains("line-rate=\"0.93\""), "{xml}");
+    let nested = std::fs::read_to_string(out.join("deep/er/sub/n.txt")).expect("copied folder");
+    assert_eq!(nested, "nested\n");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// A selection keeps what the selected checks need: the task's image, and the commands and
+/// tasks they run `after`.
+#[test]
+fn a_selection_sets_up_what_its_tasks_and_commands_need() {
+    let out = scratch("only");
+    let (run, all) = check_with(
+        "tests/specs/tasks_v1.dspec",
+        &out,
+        &["--only", "criterion(T2)"],
+    );
+    assert_eq!(run.status.code(), Some(0), "{all}");
+    assert!(all.contains("4 passed, 0 failed"), "{all}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn a_timed_out_task_is_killed_and_removed_and_an_exit_code_is_a_result() {
+    let out = scratch("fail");
+    let (run, all) = check("tests/specs/tasks_v1_fail.dspec", &out);
+    assert_eq!(run.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("did not exit within 1s (its `timeout`); it was killed and removed"),
+        "{all}"
+    );
+    assert_eq!(
+        all.matches("× task `slow` did not run to completion")
+            .count(),
+        1,
+        "{all}"
+    );
+    // What runs after it, and what reads it, is not run, with the cause.
+    assert_eq!(
+        all.matches("not run: task `slow` did not run to completion")
+            .count(),
+        2,
+        "{all}"
+    );
+    // `quick` exited 2: its result, compared like any other value.
+    assert!(
+        all.contains("actual: 2") && all.contains("expected: == 0"),
+        "{all}"
+    );
+    assert!(all.contains("actual: \"hi\""), "{all}");
+    assert!(all.contains("`/nope` does not exist"), "{all}");
+    // The killed task went at its timeout, the exited one with the run: nothing is left.
+    let left: Vec<String> = labelled_containers()
+        .into_iter()
+        .filter(|n| n.ends_with("-f0-slow") || n.ends_with("-f0-quick"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    // With `--keep` the exited task's container stays, labelled: `dspec clean` finds it. The
+    // timed-out one still went at its timeout.
+    let (run, all) = check_with("tests/specs/tasks_v1_fail.dspec", &out, &["--keep"]);
+    assert_eq!(run.status.code(), Some(1), "{all}");
+    let names = labelled_containers();
+    let kept: Vec<&String> = names.iter().filter(|n| n.ends_with("-f0-quick")).collect();
+    assert_eq!(kept.len(), 1, "{names:?}\n{all}");
+    assert!(!names.iter().any(|n| n.ends_with("-f0-slow")), "{names:?}");
+    let id = Command::new("docker")
+        .args(["inspect", "-f", "{{.Id}}", kept[0]])
+        .output()
+        .expect("docker inspect");
+    let id = String::from_utf8_lossy(&id.stdout).trim().to_string();
+    let dry = Command::new(env!("CARGO_BIN_EXE_dspec"))
+        .args(["clean", "--dry-run", "--color", "never"])
+        .output()
+        .expect("dspec clean");
+    let said = String::from_utf8_lossy(&dry.stdout).to_string();
+    // What the kept run left: its container, and the network of its file.
+    let label = Command::new("docker")
+        .args([
+            "inspect",
+            "-f",
+            "{{index .Config.Labels \"dspec.run\"}}",
+            &id,
+        ])
+        .output()
+        .expect("docker inspect");
+    let label = String::from_utf8_lossy(&label.stdout).trim().to_string();
+    let _ = Command::new("docker").args(["rm", "-f", &id]).output();
+    let nets = Command::new("docker")
+        .args(["network", "ls", "-q", "--filter"])
+        .arg(format!("label=dspec.run={label}"))
+        .output()
+        .expect("docker network ls");
+    for n in String::from_utf8_lossy(&nets.stdout).lines() {
+        let _ = Command::new("docker").args(["network", "rm", n]).output();
+    }
+    assert!(
+        id.len() > 12 && said.contains(&format!("would remove container {}", &id[..12])),
+        "{id} in\n{said}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
