@@ -31,6 +31,7 @@ pub mod load;
 pub mod output;
 pub mod parse;
 pub mod plan;
+pub mod prometheus;
 pub mod report;
 pub mod select;
 pub mod source;

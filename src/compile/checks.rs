@@ -657,7 +657,7 @@ impl FileCompiler<'_> {
             },
             ArgKind::Selector => match &lit {
                 Some(l) => {
-                    if let Err(e) = crate::engine::http::metrics::selector(l) {
+                    if let Err(e) = crate::prometheus::selector(l) {
                         return bad(self, e);
                     }
                 }

@@ -67,7 +67,7 @@ pub fn observe(ctx: &Ctx, r: &Response, steps: &[PathStep]) -> Observed {
         },
         HttpProp::Metric => {
             let sel = arg_text(args, 0);
-            match http::metrics::sum(&r.body, &sel) {
+            match crate::prometheus::sum(&r.body, &sel) {
                 Ok(v) => Actual::Number(v),
                 Err(e) => return Err(ObsError::Missing(format!("{e} (status {})", r.status))),
             }

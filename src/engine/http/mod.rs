@@ -6,11 +6,10 @@
 //! - `client`: one exchange (connect, TLS, send, read), and the redirect loop.
 //! - `text`: charset-aware decoding of bodies.
 //! - `cert`: the few facts of a server certificate dspec exposes (subject, issuer, expiry).
-//! - `metrics`: the Prometheus text exposition format and its selectors.
+//! - the Prometheus text exposition format and its selectors are [`crate::prometheus`].
 
 mod cert;
 mod client;
-pub mod metrics;
 mod text;
 
 use std::path::PathBuf;

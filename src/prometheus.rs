@@ -1,4 +1,5 @@
-//! `metric(SELECTOR)`: the Prometheus text exposition format (version 0.0.4) and selectors
+//! `metric(SELECTOR)`: the Prometheus text exposition format (no tokio, no engine: the
+//! compiler checks selectors with it, the engine sums samples with it) (version 0.0.4) and selectors
 //! in PromQL's instant-vector spelling: `name{a="b",c!="d",e=~"re",f!~"re"}`. Labels the
 //! selector does not name are free; the value is the sum of the matching samples.
 
@@ -194,6 +195,15 @@ pub struct Sample {
     pub value: f64,
 }
 
+/// At most 120 characters of a line, for messages.
+fn clip(line: &str) -> String {
+    let mut out: String = line.chars().take(120).collect();
+    if out.len() < line.len() {
+        out.push('…');
+    }
+    out
+}
+
 /// Parses an exposition; a malformed line is an error naming it (1-based).
 pub fn parse(text: &str) -> Result<Vec<Sample>, String> {
     let mut out = Vec::new();
@@ -207,7 +217,7 @@ pub fn parse(text: &str) -> Result<Vec<Sample>, String> {
             format!(
                 "line {} of the body is not a Prometheus sample ({why}): `{}`",
                 n + 1,
-                super::excerpt(trimmed, 120)
+                clip(trimmed)
             )
         };
         let mut c = Cursor { s: trimmed, i: 0 };
