@@ -131,3 +131,95 @@ fn bad_exchanges_fail_with_their_reason_and_the_last_response() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// TLS end to end: the host's `openssl s_server` (copied with its libraries into a FROM
+/// scratch image) serves a self-signed certificate made now; `insecure` and `cacert` pass and
+/// read the certificate, no trust fails saying how to trust it, plain HTTP to it fails.
+#[test]
+fn https_against_a_self_signed_server_in_a_container() {
+    common::require_docker();
+    let dir = std::env::temp_dir().join(format!("dspec-http-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = r#"set -e
+openssl="$(command -v openssl)"
+for f in "$openssl" $(ldd "$openssl" | grep -o '/[^ ]*'); do
+  mkdir -p "root$(dirname "$f")"; cp -L "$f" "root$f"
+done
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 40 \
+  -subj "/CN=localhost/O=dspec tests" -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+  -keyout root/key.pem -out root/cert.pem 2>/dev/null
+cp root/cert.pem ca.pem
+cat > Dockerfile <<'EOF2'
+FROM scratch
+COPY root/ /
+EXPOSE 8443
+HEALTHCHECK --interval=1s --timeout=2s --retries=5 CMD ["/usr/bin/openssl", "s_client", "-connect", "127.0.0.1:8443", "-brief"]
+ENTRYPOINT ["/usr/bin/openssl", "s_server", "-quiet", "-accept", "8443", "-cert", "/cert.pem", "-key", "/key.pem", "-www"]
+EOF2
+"#;
+    let made = Command::new("bash")
+        .args(["-c", script])
+        .current_dir(&dir)
+        .output()
+        .expect("bash");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    std::fs::write(
+        dir.join("tls.dspec"),
+        r#"image tls = build "."
+container srv = run tls {
+  publish 8443
+  health_interval 200ms
+}
+
+request secure = srv.get("/") {
+  https
+  insecure
+}
+request pinned = srv.port(8443).get("/") {
+  https
+  cacert "ca.pem"
+}
+request untrusted = srv.get("/") { https }
+request plain = srv.get("/") { timeout 2s }
+
+expect secure.status == 200
+expect secure.url matches /^https:\/\/127\.0\.0\.1:\d+\/$/
+expect secure.cert.subject == "CN=localhost, O=dspec tests"
+expect secure.cert.issuer == "CN=localhost, O=dspec tests"
+expect secure.cert.days_left > 30
+expect secure.cert.days_left < 41
+expect pinned.status == 200
+expect untrusted.status == 200
+expect plain.status == 200
+"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dspec"))
+        .args(["check", "--color", "never", "tls.dspec"])
+        .current_dir(&dir)
+        .output()
+        .expect("runs dspec");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("7 passed, 2 failed"), "{all}");
+    let untrusted = block(&all, "tls.dspec:25:8");
+    assert!(
+        untrusted.contains("not trusted") && untrusted.contains("cacert"),
+        "{untrusted}"
+    );
+    let plain = block(&all, "tls.dspec:26:8");
+    assert!(
+        plain.contains("closed without a response") || plain.contains("not HTTP"),
+        "{plain}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
