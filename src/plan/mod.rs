@@ -726,7 +726,15 @@ fn mark_quiet(b: &mut Builder, program: &Program) {
         let check = &program.files[c.file].checks[c.index];
         let subject = &st.subjects[0];
         match check.budget() {
-            Some(Budget::Check) => quiet.push(st.id),
+            Some(Budget::Check) => {
+                quiet.push(st.id);
+                // A request's `duration` is measured when its step makes it.
+                if let Some(&setup) = b.setup.get(subject)
+                    && matches!(b.steps[setup].kind, StepKind::Request { .. })
+                {
+                    quiet.push(setup);
+                }
+            }
             Some(Budget::Build | Budget::Command) => quiet.extend(b.setup.get(subject).copied()),
             Some(Budget::Startup) => {
                 quiet.extend(b.setup.get(subject).copied());
