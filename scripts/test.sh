@@ -12,6 +12,7 @@
 #   script            the live progress view on a pseudo-terminal   package bsdutils
 #   flock             serialises fixture preparation        package util-linux
 #   curl              a host command of the container specs
+#   time              /usr/bin/time: the peak memory of `dspec validate` on a large spec
 # Packages are installed with apt-get, as root or through `sudo -n`.
 set -euo pipefail
 
@@ -35,6 +36,7 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v script >/dev/null 2>&1 || missing+=(bsdutils)
 command -v flock >/dev/null 2>&1 || missing+=(util-linux)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+[ -x /usr/bin/time ] || missing+=(time)
 
 if [ "${#missing[@]}" -gt 0 ]; then
 	say "installing ${missing[*]}"

@@ -96,6 +96,9 @@ pub enum Command {
     /// Explain a diagnostic code, with a wrong and a right example.
     #[command(after_long_help = EXPLAIN_HELP)]
     Explain(ExplainArgs),
+    /// Serve the language server protocol on standard input and output (for editors).
+    #[command(after_long_help = LSP_HELP)]
+    Lsp(LspArgs),
     /// Print a shell completion script.
     #[command(after_long_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
@@ -318,6 +321,23 @@ pub struct InitArgs {
     pub engine: EngineArgs,
 }
 
+const LSP_HELP: &str = "\
+Editors start it and speak JSON-RPC on its standard input and output; see the book's
+\"Editor and language server\" page for VS Code, Neovim and Helix.
+  diagnostics as you type   the codes and help of `dspec validate`
+  completion, hover         subjects, settings, properties (with their docs), units, values
+  definition, symbols       where a subject or `let` is declared; the file's outline
+  formatting, quick fixes   `dspec fmt`; each did-you-mean as a code action
+
+Exit codes: 0 after the client's shutdown and exit, 2 if the client never initialized.";
+
+#[derive(Args, Debug)]
+pub struct LspArgs {
+    /// Accepted for editors that pass it: standard input and output are the only transport.
+    #[arg(long)]
+    pub stdio: bool,
+}
+
 #[derive(Args, Debug)]
 pub struct ExplainArgs {
     /// A code like DS0201 (or 201).
@@ -511,6 +531,12 @@ pub fn run(cli: Cli) -> i32 {
             )
         }
         Command::Check(a) => check(a, &ctx),
+        Command::Lsp(_) => {
+            if ctx.context.is_some() {
+                return before_command("--context");
+            }
+            crate::lsp::run(ctx.compile_options(&VarArgs::default()))
+        }
         Command::Explain(_) | Command::Completions(_) | Command::Man(_) => unreachable!(),
     }
 }
@@ -523,6 +549,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Fmt(_) => "fmt",
         Command::Clean(_) => "clean",
         Command::Init(_) => "init",
+        Command::Lsp(_) => "lsp",
         Command::Explain(_) => "explain",
         Command::Completions(_) => "completions",
         Command::Man(_) => "man",

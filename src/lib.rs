@@ -28,6 +28,7 @@ pub mod glob;
 pub mod init;
 pub mod liveness;
 pub mod load;
+pub mod lsp;
 pub mod output;
 pub mod parse;
 pub mod plan;

@@ -51,10 +51,30 @@ pub fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// The text of a spec file, or of standard input for `-`.
 pub fn read_text(path: &Path) -> std::io::Result<String> {
-    String::from_utf8(read_bytes(path)?).map_err(|_| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "the file is not UTF-8 text",
+    utf8_text(read_bytes(path)?)
+        .map_err(|reason| std::io::Error::new(std::io::ErrorKind::InvalidData, reason))
+}
+
+/// The bytes as text, or why they are not UTF-8: where the first invalid sequence starts, as a
+/// line, a column (in characters) and a byte offset, and the bytes found there.
+pub fn utf8_text(bytes: Vec<u8>) -> Result<String, String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let before = &bytes[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        // Everything before `at` is valid UTF-8.
+        let column = std::str::from_utf8(&before[line_start..]).map_or(0, |t| t.chars().count()) + 1;
+        let len = e.utf8_error().error_len().unwrap_or(bytes.len() - at);
+        let shown: Vec<String> = bytes[at..at + len.min(4)]
+            .iter()
+            .map(|b| format!("0x{b:02X}"))
+            .collect();
+        format!(
+            "the file is not UTF-8 text: invalid byte{} {} at line {line}, column {column} (byte offset {at}); save it as UTF-8",
+            if shown.len() == 1 { "" } else { "s" },
+            shown.join(" ")
         )
     })
 }
@@ -113,6 +133,37 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, String)>)
     }
 }
 
+/// Parses and compiles one spec held in memory (an editor's buffer), as [`load`] does a file:
+/// the same diagnostics as `dspec validate`. Relative paths resolve against `path`'s folder.
+pub fn load_text(
+    path: PathBuf,
+    text: String,
+    opts: &compile::Options,
+) -> (Loaded, Option<SpecFile>) {
+    let mut sources = SourceMap::new();
+    let id = sources.add(path, text);
+    let (ast, mut diagnostics) = parse::parse_file(sources.get(id));
+    let program = if diagnostics.is_empty()
+        && let Some(ast) = &ast
+    {
+        let (program, mut diags) = compile::compile(std::slice::from_ref(ast), &sources, opts);
+        diagnostics.append(&mut diags);
+        program
+    } else {
+        Program::default()
+    };
+    (
+        Loaded {
+            sources,
+            program,
+            diagnostics,
+            unreadable: Vec::new(),
+            files: 1,
+        },
+        ast,
+    )
+}
+
 /// Reads, parses and compiles every spec under `paths`.
 pub fn load(paths: &[PathBuf], opts: &compile::Options) -> Loaded {
     load_partition(paths, opts, None)
@@ -134,7 +185,7 @@ pub fn load_partition(
     let mut diagnostics = Vec::new();
     for f in &files {
         match read_bytes(f) {
-            Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(bytes) => match utf8_text(bytes) {
                 Ok(text) => {
                     let id = sources.add(shown_path(f), text);
                     let (ast, mut errs) = parse::parse_file(sources.get(id));
@@ -144,12 +195,13 @@ pub fn load_partition(
                         asts.push(ast);
                     }
                 }
-                Err(_) => unreadable.push((f.clone(), "the file is not UTF-8 text".to_string())),
+                Err(reason) => unreadable.push((f.clone(), reason)),
             },
             Err(e) => unreadable.push((f.clone(), e.to_string())),
         }
     }
-    let (program, mut diags) = compile::compile(&asts, &sources, opts);
+    // The syntax trees are given up: each statement is dropped once compiled.
+    let (program, mut diags) = compile::compile_owned(asts, &sources, opts);
     diagnostics.append(&mut diags);
     Loaded {
         sources,

@@ -6,6 +6,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+const SECRET: &str = "s3cr3t-task-value-42";
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -30,6 +32,7 @@ fn check_with(spec: &str, out: &Path, args: &[&str]) -> (Output, String) {
         .arg(format!("out={}", out.display()))
         .args(args)
         .arg(spec)
+        .env("DSPEC_TEST_TOKEN", SECRET)
         .current_dir(root())
         .output()
         .expect("runs dspec");
@@ -38,6 +41,7 @@ fn check_with(spec: &str, out: &Path, args: &[&str]) -> (Output, String) {
         String::from_utf8_lossy(&run.stdout),
         String::from_utf8_lossy(&run.stderr)
     );
+    assert!(!all.contains(SECRET), "the secret leaked:\n{all}");
     (run, all)
 }
 
@@ -63,9 +67,20 @@ fn labelled_containers() -> Vec<String> {
 #[test]
 fn tasks_run_to_completion_and_are_ordered_by_after_and_do() {
     let out = scratch("pass");
-    let (run, all) = check("tests/specs/tasks_v1.dspec", &out);
+    let report = out.join("report.json");
+    let (run, all) = check_with(
+        "tests/specs/tasks_v1.dspec",
+        &out,
+        &["--report", &format!("json:{}", report.display())],
+    );
     assert_eq!(run.status.code(), Some(0), "{all}");
-    assert!(all.contains("25 passed, 0 failed"), "{all}");
+    assert!(all.contains("27 passed, 0 failed"), "{all}");
+    // The JSON report names tasks as such (its schema allows `task`).
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
+    let text = doc.to_string();
+    assert!(text.contains("\"subject_kind\":\"task\""), "{text}");
+    assert!(!text.contains(SECRET), "the secret leaked into the report");
     // copy(FROM, TO): a file, and a folder into missing parent folders.
     let xml = std::fs::read_to_string(out.join("reports/coverage.xml")).expect("copied file");
     assert!(xml.contains("line-rate=\"0.93\""), "{xml}");
@@ -118,6 +133,16 @@ fn a_timed_out_task_is_killed_and_removed_and_an_exit_code_is_a_result() {
     );
     assert!(all.contains("actual: \"hi\""), "{all}");
     assert!(all.contains("`/nope` does not exist"), "{all}");
+    // Every property fails with its actual value.
+    assert!(all.contains("0 passed, 11 failed"), "{all}");
+    for line in [
+        "✗ expect quick.stderr == \"oops\"  — actual \"\"",
+        "✗ expect quick.logs not matches /hi/  — actual \"hi\\n\"",
+        "✗ expect quick.oom_killed  — actual false",
+        "✗ expect quick.files(\"/nope/*\") is not empty  — actual []",
+    ] {
+        assert!(all.contains(line), "{line} in\n{all}");
+    }
     // The killed task went at its timeout, the exited one with the run: nothing is left.
     let left: Vec<String> = labelled_containers()
         .into_iter()

@@ -173,3 +173,42 @@ proptest! {
         holds(&mutated);
     }
 }
+
+/// A file with CRLF line endings keeps them: `fmt --check` passes on a formatted CRLF file
+/// (it reported a diff of identical-looking lines), and `fmt` writes CRLF back (issue 15,
+/// item 8).
+#[test]
+fn crlf_line_endings_are_kept() {
+    let dir = std::env::temp_dir().join(format!("dspec-fmt-crlf-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let formatted = "image prod = build \".\"  # the image\r\n\r\nexpect prod.size < 2MB\r\n";
+    std::fs::write(dir.join("ok.dspec"), formatted).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_dspec"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("runs dspec")
+    };
+    let out = run(&["fmt", "--check", "ok.dspec"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(
+        dir.join("messy.dspec"),
+        "image prod = build \".\" # the image\r\n\r\nexpect   prod.size<2MB\r\n",
+    )
+    .unwrap();
+    let out = run(&["fmt", "messy.dspec"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("messy.dspec")).unwrap(),
+        formatted
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

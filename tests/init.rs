@@ -69,6 +69,57 @@ fn init_writes_a_spec_that_passes_for_every_fixture_image() {
         noshell.contains("expect app.file(\"/bin/sh\").exists == false"),
         "{noshell}"
     );
+    // Intent, not today's values (issue 15): no pinned uid, layer count or PATH; no package
+    // checks on an image without a package manager; a container part that runs it.
+    let prod = std::fs::read_to_string(dir.join("dspec-test_prod_tagged.dspec")).unwrap();
+    for spec in [&prod, &noshell] {
+        assert!(!spec.contains("uid =="), "{spec}");
+        assert!(!spec.contains("app.layers"), "{spec}");
+        assert!(
+            !spec.contains("env.PATH") && !spec.contains("\"PATH\""),
+            "{spec}"
+        );
+        assert!(spec.contains("expect app.uid != 0"), "{spec}");
+        assert!(
+            spec.contains("container svc = run app { publish 8000 }"),
+            "{spec}"
+        );
+        assert!(
+            spec.contains("expect svc.health == \"healthy\" within"),
+            "{spec}"
+        );
+        assert!(
+            spec.contains("expect svc.port(8000).open within 30s"),
+            "{spec}"
+        );
+        assert!(
+            spec.contains("expect svc.stop(10s).exit_code == 0"),
+            "{spec}"
+        );
+        assert!(spec.contains("# criterion AC1"), "{spec}");
+    }
+    assert!(!noshell.contains("packages not contains"), "{noshell}");
+    assert!(
+        prod.contains("expect app.packages not contains \"gcc\""),
+        "{prod}"
+    );
+    // `-o` into a folder that does not exist yet makes it (it was exit 3, "No such file").
+    let nested = dir.join("new/specs/prod.dspec");
+    let _ = std::fs::remove_dir_all(dir.join("new"));
+    let out = dspec(&[
+        "init",
+        "--from-image",
+        "dspec-test/prod:tagged",
+        "-o",
+        nested.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(nested.is_file());
     let out = dspec(&["init", "--from-image", "dspec-test/absent:nope"]);
     assert_eq!(out.status.code(), Some(3));
 }

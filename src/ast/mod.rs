@@ -333,7 +333,9 @@ pub enum ValueKind {
     List(Vec<Value>),
     /// A JSON object literal: `{"status": "ok"}`.
     Object(Vec<(StrLit, Value)>),
-    Path(Path),
+    /// Boxed: most values are literals, and a path inline would make every value (and so every
+    /// expectation) three times larger.
+    Path(Box<Path>),
 }
 
 /// A string literal with its `${name}` interpolations.

@@ -108,28 +108,26 @@ impl FileCompiler<'_> {
         match kind {
             Some(SubjectKind::Command | SubjectKind::Task) => {}
             Some(k) => {
+                let name = &head.name;
+                let help = match k {
+                    SubjectKind::Image => format!(
+                        "`do NAME` runs a host command or a task; otherwise `do` performs an action: a container's (`do api.restart()`, `do api.kill(\"SIGTERM\")`, `do api.exec(\"...\")`), or an image's one-off run, `do {name}.run(\"CMD\")`; observe the image with `expect {name}.built`"
+                    ),
+                    SubjectKind::Stack => format!(
+                        "`do NAME` runs a host command or a task; on a stack `do` performs an action: `do {name}.down()`, `do {name}.up()`, `do {name}.service(\"web\").restart()`"
+                    ),
+                    _ => format!(
+                        "`do NAME` runs a host command or a task; on a container `do` performs an action: `do {name}.restart()`, `do {name}.kill(\"SIGTERM\")`, `do {name}.stop(10s)`, `do {name}.exec(\"...\")`"
+                    ),
+                };
                 self.error(
                     Diagnostic::error(
                         Code::NotAnAction,
                         d.path.span,
-                        format!(
-                            "`do {}` cannot run {} {}",
-                            head.name,
-                            article(k.word()),
-                            k.word()
-                        ),
+                        format!("`do {name}` names {} and no action", kind_noun(k)),
                     )
-                    .label("not a host command or task")
-                    .help(format!(
-                        "`do NAME` runs a host command or a task; on {} {} name an action: {}",
-                        article(k.word()),
-                        k.word(),
-                        match k {
-                            SubjectKind::Container => "`do api.restart()`, `do api.exec(\"...\")`",
-                            SubjectKind::Image => "`do prod.run(\"...\")`",
-                            _ => "one of its actions",
-                        }
-                    )),
+                    .label("a subject, not an action")
+                    .help(help),
                 );
                 return None;
             }
@@ -221,7 +219,12 @@ impl FileCompiler<'_> {
             criterion,
             subject: w.subject,
             subject_kind: w.kind,
-            path: w.steps,
+            // No spare capacity: a large file holds one of these per expectation.
+            path: {
+                let mut steps = w.steps;
+                steps.shrink_to_fit();
+                steps
+            },
             path_text,
             ty: w.ty,
             action_only,
@@ -231,7 +234,10 @@ impl FileCompiler<'_> {
             // Every `do` is a barrier: later expectations (and their `within` clocks) follow it.
             barrier: action_only || matches!(w.effect, Effect::Barrier | Effect::Stop),
             ends: w.effect == Effect::Stop,
-            touches,
+            touches: {
+                touches.shrink_to_fit();
+                touches
+            },
             performs: w.performs,
             shares: None,
             runs: false,
@@ -395,6 +401,20 @@ impl FileCompiler<'_> {
                     };
                     let Some(prop) = property::lookup(owner, &name.name) else {
                         let names = property::names(owner);
+                        let mut help = suggest::help_for(
+                            &name.name,
+                            &names,
+                            &format!("properties of {}", owner.noun()),
+                        );
+                        // `prod.labels.version`: a label is read by its key.
+                        if w.last == "labels"
+                            && suggest::closest(&name.name, names.iter().copied()).is_none()
+                        {
+                            help = format!(
+                                "a label is read by its key: `labels[\"{}\"]`; `.count` counts them",
+                                name.name
+                            );
+                        }
                         self.error(
                             Diagnostic::error(
                                 Code::UnknownProperty,
@@ -402,11 +422,7 @@ impl FileCompiler<'_> {
                                 format!("{} has no property `{}`", owner.noun(), name.name),
                             )
                             .label("unknown property")
-                            .help(suggest::help_for(
-                                &name.name,
-                                &names,
-                                &format!("properties of {}", owner.noun()),
-                            )),
+                            .help(help),
                         );
                         return None;
                     };
@@ -732,7 +748,7 @@ impl FileCompiler<'_> {
     fn needs_predicate(&mut self, path: &ast::Path, w: &Walked) {
         let text = self.text(path.span).to_string();
         let help = match w.ty {
-            Ty::Obj(o) => format!("use one of its properties: {}", list(&property::names(o))),
+            Ty::Obj(o) => properties_help(o),
             Ty::Text => {
                 format!("compare it: `expect {text} == \"...\"`, `matches /.../`, `is not empty`")
             }
@@ -793,15 +809,14 @@ impl FileCompiler<'_> {
         };
         if !op_ok {
             let help = match (p.op, ty) {
-                (_, Ty::Obj(o)) => {
-                    format!("use one of its properties: {}", list(&property::names(o)))
-                }
+                (_, Ty::Obj(o)) => properties_help(o),
                 (PredicateOp::Compare(_), _) => {
                     format!("{} is compared with `==` or `!=`", ty.describe())
                 }
-                (PredicateOp::Matches | PredicateOp::NotMatches, Ty::List) => {
-                    "lists take `contains`, `is empty` or `.count`".into()
-                }
+                (PredicateOp::Matches | PredicateOp::NotMatches, Ty::List) => format!(
+                    "a list takes {}; `contains /re/` holds when some element matches",
+                    ops_for(ty)
+                ),
                 _ => format!("{} takes {}", ty.describe(), ops_for(ty)),
             };
             self.error(
@@ -929,6 +944,24 @@ impl FileCompiler<'_> {
             (Ty::Json, _) if matches!(op, PredicateOp::Compare(c) if c.is_ordering()) => {
                 help = "JSON values are ordered against numbers".into();
             }
+            // `ports contains 11434`: ports are listed as Docker spells them.
+            (Ty::List, Val::Int(n))
+                if matches!(op, PredicateOp::Contains | PredicateOp::NotContains)
+                    && (text.ends_with(".ports") || text == "ports") =>
+            {
+                help = format!(
+                    "ports are listed as Docker spells them, with their protocol: write `{} \"{n}/tcp\"`",
+                    op.text()
+                );
+            }
+            (Ty::List | Ty::Text, Val::Int(_) | Val::Float(_))
+                if matches!(op, PredicateOp::Contains | PredicateOp::NotContains) =>
+            {
+                help = format!(
+                    "the elements are strings: quote the number, `{} \"{v}\"`",
+                    op.text()
+                );
+            }
             _ => {}
         }
         let title = match op {
@@ -1047,14 +1080,6 @@ const SIGNALS: &[&str] = &[
     "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
 ];
 
-fn article(word: &str) -> &'static str {
-    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        "an"
-    } else {
-        "a"
-    }
-}
-
 fn list(names: &[&str]) -> String {
     names
         .iter()
@@ -1093,6 +1118,27 @@ fn range_example(ty: Ty) -> &'static str {
     }
 }
 
+/// "an image", "a container": for messages.
+fn kind_noun(kind: SubjectKind) -> &'static str {
+    match kind {
+        SubjectKind::Image => "an image",
+        SubjectKind::Container => "a container",
+        SubjectKind::Stack => "a stack",
+        _ => "a subject",
+    }
+}
+
+/// "use one of its properties: ..." — or, for an owner whose properties are any name
+/// (`env.NAME`), how to read one.
+fn properties_help(o: super::types::Owner) -> String {
+    let names = property::names(o);
+    if names.is_empty() {
+        "read one entry by its name, like `.NAME`".to_string()
+    } else {
+        format!("use one of its properties: {}", list(&names))
+    }
+}
+
 fn ops_for(ty: Ty) -> &'static str {
     match ty {
         Ty::Bool => "`==`, `!=` or nothing (`expect x.built`)",
@@ -1101,7 +1147,9 @@ fn ops_for(ty: Ty) -> &'static str {
         }
         Ty::Mode => "`==`, `!=` and `in`",
         Ty::Text => "`==`, `!=`, `in`, `matches`, `contains`, `is empty` and `is json`",
-        Ty::List => "`==`, `!=`, `contains`, `is empty` and `.count`",
+        Ty::List => {
+            "`==` and `!=` (a whole list, like `== [\"a\", \"b\"]`), `contains` and `not contains` (an element, or a regex some element matches), `is empty`, `is not empty`, `.count` and `[N]` (one element)"
+        }
         Ty::Json => "comparisons, `matches`, `contains` and `is empty`",
         Ty::Obj(_) => "its properties",
     }

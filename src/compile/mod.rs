@@ -4,6 +4,7 @@
 pub mod argv;
 mod checks;
 pub mod model;
+mod order;
 pub mod property;
 mod request_spec;
 mod resolve;
@@ -12,6 +13,7 @@ mod subjects;
 pub mod types;
 pub mod value;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 pub use model::*;
@@ -33,6 +35,25 @@ pub fn compile(
     files: &[SpecFile],
     sources: &SourceMap,
     opts: &Options,
+) -> (Program, Vec<Diagnostic>) {
+    compile_each(files.iter().map(Cow::Borrowed), sources, opts)
+}
+
+/// [`compile`] of files it may consume: each statement of a file is dropped once it is
+/// compiled, so a large file's syntax tree and its compiled checks are not both held whole
+/// (`dspec validate` of a 50 MB spec).
+pub fn compile_owned(
+    files: Vec<SpecFile>,
+    sources: &SourceMap,
+    opts: &Options,
+) -> (Program, Vec<Diagnostic>) {
+    compile_each(files.into_iter().map(Cow::Owned), sources, opts)
+}
+
+fn compile_each<'a>(
+    files: impl Iterator<Item = Cow<'a, SpecFile>>,
+    sources: &'a SourceMap,
+    opts: &'a Options,
 ) -> (Program, Vec<Diagnostic>) {
     let mut program = Program::default();
     let mut diags = Vec::new();
@@ -56,7 +77,8 @@ pub(crate) struct Declared {
 }
 
 pub(crate) struct FileCompiler<'a> {
-    pub ast: &'a SpecFile,
+    /// Owned when the caller gave it up: its statements are then dropped as they compile.
+    pub ast: Cow<'a, SpecFile>,
     pub sources: &'a SourceMap,
     pub opts: &'a Options,
     pub diags: Vec<Diagnostic>,
@@ -67,10 +89,12 @@ pub(crate) struct FileCompiler<'a> {
     /// While a request subject is compiled: captures (`${login.json.token}`) are allowed,
     /// and those found are collected here.
     pub captures: Option<Vec<(String, Span)>>,
+    /// Bytes that `${}` has copied into strings so far (bounded: see `resolve::MAX_EXPANDED`).
+    pub expanded: usize,
 }
 
 impl<'a> FileCompiler<'a> {
-    fn new(ast: &'a SpecFile, sources: &'a SourceMap, opts: &'a Options) -> FileCompiler<'a> {
+    fn new(ast: Cow<'a, SpecFile>, sources: &'a SourceMap, opts: &'a Options) -> FileCompiler<'a> {
         FileCompiler {
             ast,
             sources,
@@ -80,6 +104,7 @@ impl<'a> FileCompiler<'a> {
             subjects: HashMap::new(),
             order: Vec::new(),
             captures: None,
+            expanded: 0,
         }
     }
 
@@ -93,6 +118,16 @@ impl<'a> FileCompiler<'a> {
 
     fn run(&mut self) -> CheckedFile {
         let source = self.sources.get(self.ast.file);
+        // The statements, out of `self` so that the passes may borrow it mutably; an owned
+        // file's statements are dropped one by one in pass 3.
+        let file = self.ast.file;
+        let ast = std::mem::replace(
+            &mut self.ast,
+            Cow::Owned(SpecFile {
+                file,
+                items: Vec::new(),
+            }),
+        );
         let mut story = None;
         let mut story_span: Option<Span> = None;
         let mut criteria: Vec<CriterionInfo> = Vec::new();
@@ -100,7 +135,7 @@ impl<'a> FileCompiler<'a> {
         let mut name_spans: HashMap<String, Span> = HashMap::new();
 
         // Pass 1: names.
-        for item in &self.ast.items {
+        for item in &ast.items {
             match item {
                 Item::Story(s) => {
                     if let Some(first) = story_span {
@@ -197,7 +232,7 @@ impl<'a> FileCompiler<'a> {
 
         // Pass 2: subjects.
         let mut subjects = Vec::new();
-        for item in &self.ast.items {
+        for item in &ast.items {
             if let Item::Subject(s) = item
                 && self.subjects.get(&s.name.name).map(|d| d.span) == Some(s.name.span)
                 && let Some(def) = self.subject(s)
@@ -211,27 +246,47 @@ impl<'a> FileCompiler<'a> {
         self.check_after_cycles(&subjects);
 
         // Pass 3: expectations and actions, in file order.
-        let mut checks = Vec::new();
+        let statements = ast
+            .items
+            .iter()
+            .map(|i| match i {
+                Item::Criterion(c) => c.body.len(),
+                Item::Expect(_) | Item::Do(_) => 1,
+                _ => 0,
+            })
+            .sum();
+        let mut checks = Vec::with_capacity(statements);
         let mut stopped: HashMap<String, Span> = HashMap::new();
         let mut criterion_index = 0;
-        for item in &self.ast.items {
-            match item {
-                Item::Expect(_) | Item::Do(_) => {
-                    self.statement(item, None, &subjects, &mut stopped, &mut checks)
+        let mut pass3 = |c: &mut Self, item: &Item| match item {
+            Item::Expect(_) | Item::Do(_) => {
+                c.statement(item, None, &subjects, &mut stopped, &mut checks)
+            }
+            Item::Criterion(cr) => {
+                for inner in &cr.body {
+                    c.statement(
+                        inner,
+                        Some(criterion_index),
+                        &subjects,
+                        &mut stopped,
+                        &mut checks,
+                    );
                 }
-                Item::Criterion(c) => {
-                    for inner in &c.body {
-                        self.statement(
-                            inner,
-                            Some(criterion_index),
-                            &subjects,
-                            &mut stopped,
-                            &mut checks,
-                        );
-                    }
-                    criterion_index += 1;
+                criterion_index += 1;
+            }
+            _ => {}
+        };
+        match ast {
+            Cow::Owned(f) => {
+                // Each statement is dropped once compiled.
+                for item in f.items {
+                    pass3(self, &item);
                 }
-                _ => {}
+            }
+            Cow::Borrowed(f) => {
+                for item in &f.items {
+                    pass3(self, item);
+                }
             }
         }
 
@@ -335,7 +390,12 @@ impl<'a> FileCompiler<'a> {
                     )
                     .label("used here")
                     .secondary(*at, "stopped here")
-                    .help("after `stop` the exited container's status, exit code, logs and files stay readable, but not what needs its process (exec, requests, ports, memory, cpu, pids, actions); move this before the `stop`, or use `restart()` instead"),
+                    .help(if check.ends && *t == check.subject {
+                        // A second result of a stop: `stop(30s).exit_code`, later `stop(30s).duration`.
+                        "each `stop(...)` written apart stops the container again; the results of one stop (`.exit_code`, `.duration`) share it when their expectations follow each other, without `within`/`for`: put them on consecutive lines"
+                    } else {
+                        "after `stop` the exited container's status, exit code, logs and files stay readable, but not what needs its process (exec, requests, ports, memory, cpu, pids, actions); move this before the `stop`, or use `restart()` instead"
+                    }),
                 );
                 return;
             }
@@ -356,10 +416,14 @@ impl<'a> FileCompiler<'a> {
         // What a used subject needs is used too: a container's image, and the subjects its
         // settings name (`env UP = upstream.url(9000)`), transitively.
         let mut todo: Vec<String> = used.iter().cloned().collect();
+        // By name: a linear search per subject made this quadratic in large files.
+        let by_name: HashMap<&str, &SubjectSpec> = subjects
+            .iter()
+            .map(|s| (s.name.as_str(), &s.spec))
+            .collect();
         while let Some(name) = todo.pop() {
             // ... and the host commands and tasks it runs after.
-            let needs: Vec<String> = match subjects.iter().find(|s| s.name == name).map(|s| &s.spec)
-            {
+            let needs: Vec<String> = match by_name.get(name.as_str()).copied() {
                 Some(SubjectSpec::Run(r)) => std::iter::once(r.image.clone())
                     .chain(r.refers_to.iter().cloned())
                     .collect(),
@@ -407,7 +471,7 @@ impl<'a> FileCompiler<'a> {
                 _ => Vec::new(),
             }
         };
-        for (span, names) in cycles(subjects, refs) {
+        for (span, names) in order::cycles(subjects, refs) {
             self.error(
                 Diagnostic::error(
                     Code::Cycle,
@@ -420,95 +484,6 @@ impl<'a> FileCompiler<'a> {
                 .label("needs itself through its settings")
                 .help("a container starts after those its settings name; break the circle (for example pass one address through a `let`)"),
             );
-        }
-    }
-
-    /// Host commands and tasks that run `after` each other in a circle never start.
-    fn check_after_cycles(&mut self, subjects: &[SubjectDef]) {
-        for (span, names) in cycles(subjects, |s| s.spec.after().to_vec()) {
-            self.error(
-                Diagnostic::error(
-                    Code::Cycle,
-                    span,
-                    format!("`after` goes round in a circle: {}", names.join(" → ")),
-                )
-                .label("runs after itself through `after`")
-                .help("each of them waits for the next to finish, so none would start: remove one `after`"),
-            );
-        }
-    }
-
-    /// `do NAME` runs a host command or task once, at its place in the file: a second `do` of
-    /// it, or a check before it that needs it (its own, or one of a command or task that runs
-    /// `after` it), could not be ordered.
-    fn check_run_order(&mut self, subjects: &[SubjectDef], checks: &[Check]) {
-        let mut runs: HashMap<String, (usize, Span)> = HashMap::new();
-        for (i, c) in checks.iter().enumerate() {
-            if !c.runs {
-                continue;
-            }
-            if let Some((_, first)) = runs.get(&c.subject) {
-                self.error(
-                    Diagnostic::error(
-                        Code::Duplicate,
-                        c.path_span,
-                        format!("`{}` already runs at an earlier `do {}`", c.subject, c.subject),
-                    )
-                    .label("second run")
-                    .secondary(*first, "runs here")
-                    .help("a host command or task runs once per run; expectations after the first `do` read its result"),
-                );
-                continue;
-            }
-            runs.insert(c.subject.clone(), (i, c.path_span));
-        }
-        if runs.is_empty() {
-            return;
-        }
-        // What a check needs run: its subject and, transitively, what that runs after.
-        let needs = |name: &str| -> Vec<String> {
-            let mut out = vec![name.to_string()];
-            let mut i = 0;
-            while i < out.len() {
-                if let Some(s) = subjects.iter().find(|s| s.name == out[i]) {
-                    for a in s.spec.after() {
-                        if !out.contains(a) {
-                            out.push(a.clone());
-                        }
-                    }
-                }
-                i += 1;
-            }
-            out
-        };
-        for (i, c) in checks.iter().enumerate() {
-            if !matches!(c.subject_kind, SubjectKind::Command | SubjectKind::Task) {
-                continue;
-            }
-            for n in needs(&c.subject) {
-                let Some((at, span)) = runs.get(&n) else {
-                    continue;
-                };
-                if *at <= i {
-                    continue;
-                }
-                let via = if n == c.subject {
-                    String::new()
-                } else {
-                    format!(" (`{}` runs after it)", c.subject)
-                };
-                self.error(
-                    Diagnostic::error(
-                        Code::Cycle,
-                        c.path_span,
-                        format!("`{n}` runs later, at `do {n}`{via}"),
-                    )
-                    .label("needs it before it runs")
-                    .secondary(*span, "runs here")
-                    .help(format!("`do {n}` runs it at that point of the file: move this after it, or remove the `do` to run it at its first use")),
-                );
-                break;
-            }
         }
     }
 
@@ -526,42 +501,4 @@ impl<'a> FileCompiler<'a> {
         };
         suggest::help_for(name, &names, what)
     }
-}
-
-/// The circles of `edges` among `subjects`: for each, where it starts and its names (the
-/// first again at the end). A subject already in a reported circle starts no other.
-fn cycles(
-    subjects: &[SubjectDef],
-    edges: impl Fn(&SubjectDef) -> Vec<String>,
-) -> Vec<(Span, Vec<String>)> {
-    let by_name: HashMap<&str, &SubjectDef> =
-        subjects.iter().map(|s| (s.name.as_str(), s)).collect();
-    let next_of = |name: &str| by_name.get(name).map(|s| edges(s)).unwrap_or_default();
-    let mut found = Vec::new();
-    let mut reported: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for s in subjects {
-        if reported.contains(&s.name) {
-            continue;
-        }
-        // Depth-first from `s`: a path that comes back to `s` is a circle.
-        let mut stack = vec![(s.name.clone(), vec![s.name.clone()])];
-        let mut seen = std::collections::HashSet::new();
-        'search: while let Some((at, path)) = stack.pop() {
-            for next in next_of(&at) {
-                if next == s.name {
-                    let mut names = path.clone();
-                    names.push(next);
-                    reported.extend(names.iter().cloned());
-                    found.push((s.span, names));
-                    break 'search;
-                }
-                if seen.insert(next.clone()) {
-                    let mut p = path.clone();
-                    p.push(next.clone());
-                    stack.push((next, p));
-                }
-            }
-        }
-    }
-    found
 }

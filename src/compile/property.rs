@@ -541,6 +541,15 @@ pub fn lookup(owner: Owner, name: &str) -> Option<&'static Prop> {
         .or_else(|| rows(owner).find(|p| p.name == "*"))
 }
 
+/// The type every property of this name has, when they agree (`size`, `memory`: a size;
+/// `duration`: a duration). The parser reads it to suggest units of the right kind for a typo
+/// it finds before any owner is known.
+pub fn type_of_name(name: &str) -> Option<Ty> {
+    let mut tys = CATALOGUE.iter().filter(|p| p.name == name).map(|p| p.ty);
+    let first = tys.next()?;
+    tys.all(|t| t == first).then_some(first)
+}
+
 /// Names an owner offers, for "did you mean".
 pub fn names(owner: Owner) -> Vec<&'static str> {
     rows(owner).map(|p| p.name).filter(|n| *n != "*").collect()

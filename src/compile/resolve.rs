@@ -6,6 +6,27 @@ use super::value::{Text, TextPart, Val};
 use crate::ast::{self, Literal, Segment, StrPart, SubjectKind, ValueKind};
 use crate::diag::{Code, Diagnostic, suggest};
 
+/// The longest text one string may become through `${}` (1 MiB): far above any header, command
+/// or body written by hand, far below what a chain of `let`s that each repeat the previous one
+/// would reach (ten copies, thirteen times: 10 TB).
+pub const MAX_INTERPOLATED: usize = 1 << 20;
+/// What `${}` may copy into the strings of one file in all (64 MiB), so that memory stays
+/// bounded by the input even when a large value is interpolated many times.
+pub const MAX_EXPANDED: usize = 64 << 20;
+
+/// The size of a text: its literal bytes, and the names of its host reads.
+fn text_len(t: &Text) -> usize {
+    t.parts
+        .iter()
+        .map(|p| match p {
+            TextPart::Lit(s) => s.len(),
+            TextPart::Env { var, default } => var.len() + default.as_ref().map_or(0, String::len),
+            TextPart::Secret { var } => var.len(),
+            TextPart::Capture { text, .. } => text.len(),
+        })
+        .sum()
+}
+
 impl FileCompiler<'_> {
     /// Evaluates a value; None after reporting an error.
     pub fn eval(&mut self, v: &ast::Value) -> Option<Val> {
@@ -70,6 +91,18 @@ impl FileCompiler<'_> {
                         (&va, &vb),
                         (Val::Int(_), Val::Float(_)) | (Val::Float(_), Val::Int(_))
                     );
+                if same && matches!(va, Val::Mode(_)) {
+                    self.error(
+                        Diagnostic::error(
+                            Code::BadValue,
+                            v.span,
+                            "file modes have no range: `0o700..0o777` is not an order of permissions",
+                        )
+                        .label("a range of modes")
+                        .help("list the modes allowed, `in [0o700, 0o750, 0o755]`, or compare one with `==`"),
+                    );
+                    return None;
+                }
                 if !same || va.magnitude().is_none() {
                     self.error(
                         Diagnostic::error(
@@ -183,6 +216,31 @@ impl FileCompiler<'_> {
         let mut names: Vec<&str> = self.lets.keys().map(String::as_str).collect();
         names.extend(self.order.iter().map(String::as_str));
         names.sort();
+        let bare = p.head_args.is_none() && p.segments.is_empty();
+        if bare
+            && name != "env"
+            && name != "secret"
+            && suggest::closest(name, names.iter().copied()).is_none()
+        {
+            // `== appuser`, `kill(SIGTERM)`: a word meant as text.
+            self.error(
+                Diagnostic::error(
+                    Code::Undefined,
+                    p.head.span,
+                    format!("`{name}` is unquoted text: write `\"{name}\"`"),
+                )
+                .label("not a name of this file")
+                .help(format!(
+                    "text is written in quotes: `\"{name}\"`; a bare word names a `let` or a subject ({})",
+                    if names.is_empty() {
+                        "there are none".to_string()
+                    } else {
+                        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                    }
+                )),
+            );
+            return None;
+        }
         let help = if name == "env" || name == "secret" {
             format!("`{name}` takes the variable's name: `{name}(\"VAR\")`")
         } else {
@@ -263,6 +321,37 @@ impl FileCompiler<'_> {
                         continue;
                     }
                     match self.lets.get(&name.name).cloned() {
+                        Some((Some(Val::Text(t)), let_span)) => {
+                            let (have, add) = (text_len(&out), text_len(&t));
+                            let too_long = have + add > MAX_INTERPOLATED;
+                            if too_long || self.expanded + add > MAX_EXPANDED {
+                                let title = if too_long {
+                                    format!(
+                                        "this string would grow past {} through `${{}}` (to at least {} bytes)",
+                                        human_bytes(MAX_INTERPOLATED),
+                                        have + add
+                                    )
+                                } else {
+                                    format!(
+                                        "`${{}}` would copy more than {} into the strings of this file",
+                                        human_bytes(MAX_EXPANDED)
+                                    )
+                                };
+                                self.error(
+                                    Diagnostic::error(Code::BadValue, name.span, title)
+                                        .label(format!("`{}` is {} bytes long", name.name, add))
+                                        .secondary(let_span, "defined here")
+                                        .help(format!(
+                                            "an interpolated string is at most {} long, and a file interpolates at most {} in all; keep long values out of `let` chains",
+                                            human_bytes(MAX_INTERPOLATED),
+                                            human_bytes(MAX_EXPANDED)
+                                        )),
+                                );
+                                return None;
+                            }
+                            self.expanded += add;
+                            out.append(&t);
+                        }
                         Some((Some(v), _)) => match v {
                             Val::Text(t) => out.append(&t),
                             Val::List(_)
@@ -316,4 +405,9 @@ impl FileCompiler<'_> {
         }
         ok.then_some(out)
     }
+}
+
+/// `1 MiB`, `64 MiB`: a cap for messages.
+fn human_bytes(n: usize) -> String {
+    format!("{} MiB", n >> 20)
 }

@@ -407,6 +407,20 @@ pub const REQUEST: &[SettingDef] = &[
 ];
 
 /// The settings of a subject form (`build`, `existing`, `run`, ...).
+/// The kind of value every setting of this name takes, when they agree (`memory`: a size).
+pub fn kind_of_name(name: &str) -> Option<Kind> {
+    let mut kinds = [BUILD, EXISTING, RUN, COMPOSE, HOST]
+        .into_iter()
+        .flatten()
+        .filter(|d| d.name == name)
+        .filter_map(|d| match d.shape {
+            Shape::Value(k) | Shape::KeyValue(k) => Some(k),
+            _ => None,
+        });
+    let first = kinds.next()?;
+    kinds.all(|k| k == first).then_some(first)
+}
+
 pub fn table(kind: SubjectKind, source_keyword: &str) -> &'static [SettingDef] {
     match (kind, source_keyword) {
         (SubjectKind::Task, _) => TASK.as_slice(),

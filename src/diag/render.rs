@@ -47,8 +47,38 @@ impl RenderOptions {
 
 struct Adapter<'a> {
     diag: &'a Diagnostic,
-    source: NamedSource<String>,
+    source: CharColumns,
     labels: Vec<LabeledSpan>,
+}
+
+/// The file's text as miette reads it, sharing the source map's copy (a 50 MB spec is not
+/// copied per diagnostic), with columns counted in characters: miette counts bytes, so
+/// `file:2:50` after `café` where JSON, SARIF and editors say 49.
+struct CharColumns(NamedSource<std::sync::Arc<str>>);
+
+impl miette::SourceCode for CharColumns {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let inner = self.0.read_span(span, before, after)?;
+        let text: &str = self.0.inner();
+        let start = inner.span().offset().min(text.len());
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let column = text
+            .get(line_start..start)
+            .map_or(inner.column(), |t| t.chars().count());
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.0.name().to_string(),
+            inner.data(),
+            *inner.span(),
+            inner.line(),
+            column,
+            inner.line_count(),
+        )))
+    }
 }
 
 impl fmt::Debug for Adapter<'_> {
@@ -118,7 +148,7 @@ pub fn render(diag: &Diagnostic, sources: &SourceMap, opts: &RenderOptions) -> S
     }
     let adapter = Adapter {
         diag,
-        source: NamedSource::new(file.display_path(), file.text.to_string()),
+        source: CharColumns(NamedSource::new(file.display_path(), file.text.clone())),
         labels,
     };
     let theme = if opts.color {

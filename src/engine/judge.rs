@@ -56,6 +56,7 @@ pub(super) async fn check(run: &Arc<Run>, id: StepId) -> Outcome {
                 Some(r) => host::observe(ctx, &r, &check.path),
                 None => Err(ObsError::Internal("the command did not run".into())),
             };
+            ran_here(run, check, c.file);
             evaluate(ctx, check, observed).1
         }
         StepKind::Request { .. } => match run.request(setup) {
@@ -69,16 +70,22 @@ pub(super) async fn check(run: &Arc<Run>, id: StepId) -> Outcome {
                 Some(r) => task::observe(ctx, &r, &check.path).await,
                 None => Err(ObsError::Internal("the task did not run".into())),
             };
+            ran_here(run, check, c.file);
             evaluate(ctx, check, observed).1
         }
         StepKind::Run { .. } => match run.container(setup) {
-            Some(c) => container_check(ctx, check, &c, memo.as_ref()).await,
+            Some(c) => {
+                container_check(ctx, check, &c, memo.as_ref(), run.ran_at(c_file(step))).await
+            }
             None => Outcome::Errored {
                 message: "the container is not running".into(),
             },
         },
         StepKind::Compose { .. } => match run.stack(setup) {
-            Some(s) => stack_check(ctx, check, &subject.name, &s, memo.as_ref()).await,
+            Some(s) => {
+                let since = run.ran_at(c_file(step));
+                stack_check(ctx, check, &subject.name, &s, memo.as_ref(), since).await
+            }
             None => Outcome::Errored {
                 message: "the stack is not available".into(),
             },
@@ -86,6 +93,26 @@ pub(super) async fn check(run: &Arc<Run>, id: StepId) -> Outcome {
         _ => Outcome::Errored {
             message: "not an observable subject".into(),
         },
+    }
+}
+
+/// The spec file of a check step.
+fn c_file(step: &crate::plan::Step) -> usize {
+    step.check.map_or(0, |c| c.file)
+}
+
+/// `do NAME` ran a host command or a task: the file's later `within` clocks count from now.
+fn ran_here(run: &Run, check: &Check, file: usize) {
+    if check.runs {
+        run.ran(file, Anchor::now());
+    }
+}
+
+/// The later of two anchors.
+fn later(a: Anchor, b: Option<Anchor>) -> Anchor {
+    match b {
+        Some(b) if b.at > a.at => b,
+        _ => a,
     }
 }
 
@@ -104,9 +131,11 @@ async fn container_check(
     check: &Check,
     c: &Arc<Running>,
     memo: Option<&container_probe::Memo>,
+    since: Option<Anchor>,
 ) -> Outcome {
     let modifier = modifier_of(check);
-    let anchor = c.anchor();
+    // From its start, its last action, or the file's last `do NAME`, whichever came last.
+    let anchor = later(c.anchor(), since);
     let start = if check.anchored() {
         anchor.at
     } else {
@@ -174,6 +203,7 @@ async fn stack_check(
     name: &str,
     stack: &compose::Stack,
     memo: Option<&container_probe::Memo>,
+    since: Option<Anchor>,
 ) -> Outcome {
     let service = check
         .service()
@@ -188,7 +218,9 @@ async fn stack_check(
     }
     let modifier = modifier_of(check);
     let anchor = match &service {
-        Some(s) if check.anchored() => compose_probe::service_anchor(ctx, stack, s).await,
+        Some(s) if check.anchored() => compose_probe::service_anchor(ctx, stack, s)
+            .await
+            .map(|a| later(a, since)),
         _ => None,
     };
     let start = anchor.map(|a| a.at).unwrap_or_else(Instant::now);

@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 
 use super::Ctx;
 use super::compose::Stack;
-use super::container::Running;
+use super::container::{Anchor, Running};
 use super::container_probe::Memo;
 use super::failure::SetupError;
 use super::host::HostResult;
@@ -113,6 +113,8 @@ pub(super) struct Run {
     /// Per (file, check): the one performance of an action call that consecutive
     /// expectations share.
     performances: Mutex<HashMap<(usize, usize), Memo>>,
+    /// Per file: when its last `do NAME` ran (later `within` clocks count from there).
+    ran: Mutex<HashMap<usize, Anchor>>,
 }
 
 impl Run {
@@ -267,6 +269,16 @@ impl Run {
             .clone()
     }
 
+    /// `do NAME` ran a host command or task of `file` at `at`.
+    pub fn ran(&self, file: usize, at: Anchor) {
+        self.ran.lock().expect("ran lock").insert(file, at);
+    }
+
+    /// When the last `do NAME` of `file` ran, if one did.
+    pub fn ran_at(&self, file: usize) -> Option<Anchor> {
+        self.ran.lock().expect("ran lock").get(&file).copied()
+    }
+
     /// The image a subject of a file names, once it is built or found.
     pub fn image_named(&self, file: usize, name: &str) -> Option<Arc<ImageFacts>> {
         self.image(self.plan.setup_step(&SubjectRef {
@@ -366,6 +378,7 @@ pub async fn run(
         quiet: Arc::new(RwLock::new(())),
         held: Mutex::new(HashMap::new()),
         performances: Mutex::new(HashMap::new()),
+        ran: Mutex::new(HashMap::new()),
     });
     let (senders, receivers): (Vec<_>, Vec<watch::Receiver<Option<State>>>) =
         plan.steps.iter().map(|_| watch::channel(None)).unzip();

@@ -321,6 +321,28 @@ async fn do_name_is_a_barrier_for_the_whole_file_and_after_orders_tasks() {
     clean(&ctx, &fake).await;
 }
 
+/// `within` counts from the file's last `do NAME`: a slow command run there does not eat the
+/// time of the expectations after it.
+#[tokio::test]
+async fn within_after_do_name_counts_from_it() {
+    let (_d, program) = specs(
+        "do-within",
+        &["image app = build \"ctx\"\ncontainer api = run app\n\
+           command slow = host \"sleep 1.5\"\n\
+           expect api.status == \"running\"\n\
+           do slow\n\
+           expect api.status == \"running\" within 1s\n"],
+    );
+    let fake = Arc::new(FakeEngine::new(Script::default()));
+    let (out, _, ctx) = go(program, fake.clone(), None, RunOptions::default()).await;
+    assert!(
+        out.results.iter().all(|r| r.outcome.passed()),
+        "{:?}",
+        out.results
+    );
+    clean(&ctx, &fake).await;
+}
+
 #[tokio::test]
 async fn a_task_past_its_timeout_is_killed_and_removed_and_what_runs_after_it_is_skipped() {
     let (_d, program) = specs(

@@ -12,6 +12,18 @@ use comments::Comment;
 
 const INDENT: &str = "  ";
 
+/// `formatted` (whose lines end in `\n`) with the line endings of `original`: a file whose lines
+/// mostly end in CRLF is written with CRLF throughout, any other with LF. `fmt` keeps a
+/// Windows checkout's line endings instead of reporting every line as changed.
+pub fn keep_line_endings(original: &str, formatted: String) -> String {
+    let crlf = original.matches("\r\n").count();
+    if crlf > 0 && crlf * 2 >= original.matches('\n').count() {
+        formatted.replace('\n', "\r\n")
+    } else {
+        formatted
+    }
+}
+
 /// A subject with one setting stays on one line up to this many characters
 /// (its trailing comment not counted); a longer one is laid out as a block.
 pub const MAX_WIDTH: usize = 100;
@@ -296,7 +308,7 @@ pub fn run(
             status = crate::exit_code::INVALID;
             continue;
         };
-        let formatted = format(sources.get(id), &ast);
+        let formatted = keep_line_endings(&text, format(sources.get(id), &ast));
         if stdin && !check {
             // `dspec fmt -`: the formatted text on standard output, always.
             out(&formatted);

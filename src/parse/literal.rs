@@ -15,8 +15,138 @@ fn all_units() -> Vec<&'static str> {
     units
 }
 
+/// The unit family a value should have, where the context tells (`expect app.size < 30d`: a
+/// size; `within 30x`: a duration): an unknown unit is then answered with units of that family
+/// only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnitFamily {
+    Size,
+    Duration,
+}
+
 /// Parses a `quantity` token: `42`, `0.5`, `0o755`, `200MB`, `30s`, `10%`.
 pub fn quantity(text: &str, span: Span) -> Result<Literal, Diagnostic> {
+    quantity_for(text, span, None)
+}
+
+/// Spellings people write for units, with the unit dspec takes and a factor for the number
+/// (`30d` is `720h`). Matched without regard to case.
+const UNIT_ALIASES: &[(&str, &str, f64, UnitFamily)] = &[
+    ("sec", "s", 1.0, UnitFamily::Duration),
+    ("secs", "s", 1.0, UnitFamily::Duration),
+    ("second", "s", 1.0, UnitFamily::Duration),
+    ("seconds", "s", 1.0, UnitFamily::Duration),
+    ("min", "m", 1.0, UnitFamily::Duration),
+    ("mins", "m", 1.0, UnitFamily::Duration),
+    ("minute", "m", 1.0, UnitFamily::Duration),
+    ("minutes", "m", 1.0, UnitFamily::Duration),
+    ("hr", "h", 1.0, UnitFamily::Duration),
+    ("hrs", "h", 1.0, UnitFamily::Duration),
+    ("hour", "h", 1.0, UnitFamily::Duration),
+    ("hours", "h", 1.0, UnitFamily::Duration),
+    ("msec", "ms", 1.0, UnitFamily::Duration),
+    ("msecs", "ms", 1.0, UnitFamily::Duration),
+    ("millisecond", "ms", 1.0, UnitFamily::Duration),
+    ("milliseconds", "ms", 1.0, UnitFamily::Duration),
+    ("d", "h", 24.0, UnitFamily::Duration),
+    ("day", "h", 24.0, UnitFamily::Duration),
+    ("days", "h", 24.0, UnitFamily::Duration),
+    ("w", "h", 168.0, UnitFamily::Duration),
+    ("week", "h", 168.0, UnitFamily::Duration),
+    ("weeks", "h", 168.0, UnitFamily::Duration),
+    ("byte", "B", 1.0, UnitFamily::Size),
+    ("bytes", "B", 1.0, UnitFamily::Size),
+    ("k", "KB", 1.0, UnitFamily::Size),
+    ("kib", "KiB", 1.0, UnitFamily::Size),
+    ("kb", "KB", 1.0, UnitFamily::Size),
+    ("mb", "MB", 1.0, UnitFamily::Size),
+    ("mib", "MiB", 1.0, UnitFamily::Size),
+    ("gb", "GB", 1.0, UnitFamily::Size),
+    ("gib", "GiB", 1.0, UnitFamily::Size),
+    ("tb", "TB", 1.0, UnitFamily::Size),
+    ("tib", "TiB", 1.0, UnitFamily::Size),
+    ("g", "GB", 1.0, UnitFamily::Size),
+    ("t", "TB", 1.0, UnitFamily::Size),
+];
+
+/// The units of a family, for "did you mean" and lists.
+fn family_units(family: Option<UnitFamily>) -> Vec<&'static str> {
+    match family {
+        Some(UnitFamily::Size) => SizeUnit::ALL.iter().map(|(s, _)| *s).collect(),
+        Some(UnitFamily::Duration) => DURATION_UNITS.iter().map(|(s, _)| *s).collect(),
+        None => all_units(),
+    }
+}
+
+/// `30 seconds` → "`30s`", `256M` → "`256MB` (powers of 1000; ...)": the unit people meant,
+/// of `family` when given.
+pub fn alias_fix(num: &str, unit: &str, family: Option<UnitFamily>) -> Option<String> {
+    let lower = unit.to_ascii_lowercase();
+    // `M`: megabytes (`256M`, as `docker run -m` takes); `m` too where a size is expected.
+    let mega = (lower == "m" && (unit == "M" || family == Some(UnitFamily::Size))).then_some((
+        "MB",
+        1.0,
+        UnitFamily::Size,
+    ));
+    let exact = SizeUnit::ALL
+        .iter()
+        .map(|(u, _)| (*u, 1.0, UnitFamily::Size))
+        .chain(
+            DURATION_UNITS
+                .iter()
+                .map(|(u, _)| (*u, 1.0, UnitFamily::Duration)),
+        )
+        .find(|(u, _, f)| *u == unit && family.is_none_or(|want| want == *f));
+    let (u, factor, f) = mega.or(exact).or_else(|| {
+        UNIT_ALIASES
+            .iter()
+            .find(|(a, _, _, f)| *a == lower && family.is_none_or(|want| want == *f))
+            .map(|(_, u, k, f)| (*u, *k, *f))
+    })?;
+    let n = if factor == 1.0 {
+        num.to_string()
+    } else {
+        num.parse::<f64>()
+            .map(|x| trim_float(x * factor))
+            .unwrap_or_else(|_| num.to_string())
+    };
+    let binary = match (f, u) {
+        (UnitFamily::Size, "KB" | "MB" | "GB" | "TB") => {
+            format!(" (powers of 1000; `{n}{}iB` for powers of 1024)", &u[..1])
+        }
+        _ => String::new(),
+    };
+    Some(format!("`{n}{u}`{binary}"))
+}
+
+/// What to write instead of `NUM UNIT` when the unit is unknown: only units of `family` when
+/// the context gives one (a size is never offered `30B` for `30d`).
+pub fn unit_help(num: &str, unit: &str, family: Option<UnitFamily>) -> String {
+    if let Some(fix) = alias_fix(num, unit, family) {
+        return format!("did you mean {fix}?");
+    }
+    // One letter is too little to guess from: `30d` is not `30B`.
+    let close = (unit.len() > 1)
+        .then(|| suggest::closest(unit, family_units(family)))
+        .flatten();
+    match close {
+        Some(u) => format!("did you mean `{num}{u}`?"),
+        None => match family {
+            Some(UnitFamily::Size) => {
+                "a size takes B, kB, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024)".into()
+            }
+            Some(UnitFamily::Duration) => "a duration takes ms, s, m or h".into(),
+            None => "sizes take B, kB, KB, MB, GB, TB, KiB, MiB, GiB, TiB; durations take ms, s, m, h; percentages take %".into(),
+        },
+    }
+}
+
+/// [`quantity`], knowing the unit family the context expects.
+pub fn quantity_for(
+    text: &str,
+    span: Span,
+    family: Option<UnitFamily>,
+) -> Result<Literal, Diagnostic> {
     let bad = |title: String, help: String| {
         Err(Diagnostic::error(Code::BadNumber, span, title)
             .label("here")
@@ -118,12 +248,10 @@ pub fn quantity(text: &str, span: Span) -> Result<Literal, Diagnostic> {
             help,
         );
     }
-    let help = match suggest::closest(unit, all_units()) {
-        Some(u) => format!("did you mean `{num}{u}`?"),
-        None => "sizes take B, kB, KB, MB, GB, TB, KiB, MiB, GiB, TiB; durations take ms, s, m, h; percentages take %"
-            .to_string(),
-    };
-    bad(format!("unknown unit `{unit}` in `{text}`"), help)
+    bad(
+        format!("unknown unit `{unit}` in `{text}`"),
+        unit_help(num, unit, family),
+    )
 }
 
 fn trim_float(x: f64) -> String {

@@ -11,8 +11,32 @@ use crate::source::{FileId, Span};
 
 pub(crate) struct Lowerer<'s> {
     pub file: FileId,
+    /// The whole file.
     pub text: &'s str,
+    /// Where the text pest parsed starts in the file (it parses one statement at a time).
+    pub base: usize,
     pub errors: Vec<Diagnostic>,
+    /// The unit family the value being lowered should have, when its context tells.
+    pub units: Option<literal::UnitFamily>,
+}
+
+/// The unit family of a property or setting type.
+fn family_of_ty(ty: crate::compile::types::Ty) -> Option<literal::UnitFamily> {
+    use crate::compile::types::Ty;
+    match ty {
+        Ty::Size => Some(literal::UnitFamily::Size),
+        Ty::Duration => Some(literal::UnitFamily::Duration),
+        _ => None,
+    }
+}
+
+fn family_of_setting(name: &str) -> Option<literal::UnitFamily> {
+    use crate::compile::settings::Kind;
+    match crate::compile::settings::kind_of_name(name)? {
+        Kind::Size => Some(literal::UnitFamily::Size),
+        Kind::Duration => Some(literal::UnitFamily::Duration),
+        _ => None,
+    }
 }
 
 fn is_keyword(rule: Rule) -> bool {
@@ -75,7 +99,11 @@ impl Lowerer<'_> {
     /// The pair's span without the whitespace and comments pest may have
     /// skipped after its last token.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
-        Span::new(self.file, pair.as_span().start(), tight_end(pair))
+        Span::new(
+            self.file,
+            self.base + pair.as_span().start(),
+            self.base + tight_end(pair),
+        )
     }
 
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
@@ -85,17 +113,13 @@ impl Lowerer<'_> {
         }
     }
 
-    pub fn file(&mut self, mut pairs: Pairs<'_, Rule>) -> SpecFile {
+    /// The statements of a parsed `file` rule, appended to `items`.
+    pub fn items(&mut self, mut pairs: Pairs<'_, Rule>, items: &mut Vec<Item>) {
         let file = pairs.next().expect("the file rule");
-        let mut items = Vec::new();
         for p in file.into_inner() {
             if p.as_rule() != Rule::EOI {
                 items.push(self.statement(p));
             }
-        }
-        SpecFile {
-            file: self.file,
-            items,
         }
     }
 
@@ -168,9 +192,13 @@ impl Lowerer<'_> {
                 span,
             };
         };
+        self.units = family_of_setting(&name.name);
         let first = self.value(first);
         let arg = match it.next() {
-            None => SettingArg::Value(first),
+            None => {
+                self.units = None;
+                SettingArg::Value(first)
+            }
             Some(p) if p.as_rule() == Rule::key_value => {
                 let value = self.value(p.into_inner().next().expect("value"));
                 SettingArg::KeyValue {
@@ -183,6 +211,7 @@ impl Lowerer<'_> {
                 SettingArg::At { from: first, to }
             }
         };
+        self.units = None;
         Setting { name, arg, span }
     }
 
@@ -258,6 +287,7 @@ impl Lowerer<'_> {
                 _ => body.push(self.statement(p)),
             }
         }
+        body.shrink_to_fit();
         Criterion {
             attributes,
             id: id.expect("criterion id"),
@@ -275,8 +305,23 @@ impl Lowerer<'_> {
         for p in children(pair) {
             match p.as_rule() {
                 Rule::path => path = Some(self.path(p)),
-                Rule::modifier => modifier = Some(self.modifier(p)),
-                _ => predicate = Some(self.predicate(p)),
+                Rule::modifier => {
+                    self.units = Some(literal::UnitFamily::Duration);
+                    modifier = Some(self.modifier(p));
+                    self.units = None;
+                }
+                _ => {
+                    // The unit family of the property compared, by its name.
+                    let last = path.as_ref().map(|p: &Path| match p.segments.last() {
+                        Some(Segment::Field { name, .. }) => name.name.as_str(),
+                        _ => p.head.name.as_str(),
+                    });
+                    self.units = last
+                        .and_then(crate::compile::property::type_of_name)
+                        .and_then(family_of_ty);
+                    predicate = Some(self.predicate(p));
+                    self.units = None;
+                }
             }
         }
         Expect {
@@ -313,7 +358,7 @@ impl Lowerer<'_> {
                     }
                 }
                 Rule::value => {
-                    op_end = p.as_span().start();
+                    op_end = self.base + p.as_span().start();
                     value = Some(self.value(p));
                 }
                 r if is_keyword(r) => {}
@@ -415,6 +460,8 @@ impl Lowerer<'_> {
                 r => unreachable!("path segment {r:?}"),
             }
         }
+        // Most paths have one to three segments: no spare capacity (a 50 MB spec holds millions).
+        segments.shrink_to_fit();
         segments
     }
 
@@ -496,7 +543,7 @@ impl Lowerer<'_> {
             }
             Rule::quantity => {
                 let s = self.span(&inner);
-                match literal::quantity(inner.as_str(), s) {
+                match literal::quantity_for(inner.as_str(), s, self.units) {
                     Ok(l) => ValueKind::Lit(l),
                     Err(d) => {
                         self.errors.push(d);
@@ -505,7 +552,7 @@ impl Lowerer<'_> {
                 }
             }
             Rule::boolean => ValueKind::Lit(Literal::Bool(inner.as_str().starts_with('t'))),
-            Rule::path => ValueKind::Path(self.path(inner)),
+            Rule::path => ValueKind::Path(Box::new(self.path(inner))),
             r => unreachable!("value rule {r:?}"),
         };
         Value { kind, span }
@@ -549,6 +596,7 @@ impl Lowerer<'_> {
                 r => unreachable!("string part {r:?}"),
             }
         }
+        parts.shrink_to_fit();
         StrLit { parts, span }
     }
 }

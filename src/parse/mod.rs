@@ -1,6 +1,7 @@
 //! Text → AST. The grammar is `grammar/dspec.pest`; pest's `Rule` enum
 //! stays inside this module.
 
+mod chunk;
 mod grammar;
 mod literal;
 mod lower;
@@ -27,29 +28,128 @@ pub fn duration_arg(text: &str) -> Result<std::time::Duration, String> {
     }
 }
 
-/// Parses one file. On a syntax error the file has no AST; literal errors
-/// (bad units, escapes, regexes) come back beside a complete AST.
+/// At most this many syntax errors are reported per file; past them, the rest of the file is
+/// not parsed.
+const MAX_SYNTAX_ERRORS: usize = 100;
+
+/// Parses one file, one top-level statement at a time (see `chunk`): every statement's
+/// syntax error is reported, an unclosed bracket at its opening. The AST holds every
+/// statement that parsed, so it is partial when there are syntax errors; literal errors (bad
+/// units, escapes, regexes) come back beside it.
 pub fn parse_file(file: &SourceFile) -> (Option<SpecFile>, Vec<Diagnostic>) {
-    match DspecParser::parse(Rule::file, &file.text) {
-        Ok(pairs) => {
-            let mut lowerer = lower::Lowerer {
-                file: file.id,
-                text: &file.text,
-                errors: Vec::new(),
-            };
-            let ast = lowerer.file(pairs);
-            (Some(ast), lowerer.errors)
+    let text: &str = &file.text;
+    let mut lowerer = lower::Lowerer {
+        file: file.id,
+        text,
+        base: 0,
+        errors: Vec::new(),
+        units: None,
+    };
+    let mut items = Vec::new();
+    let mut syntax: Vec<Diagnostic> = Vec::new();
+    for c in chunk::split(text) {
+        if syntax.len() >= MAX_SYNTAX_ERRORS {
+            break;
         }
-        Err(e) => (None, vec![syntax_error(file, e)]),
+        if let Some(first) = c.unclosed.first() {
+            syntax.push(unclosed_error(file, first, c.unclosed.len()));
+            continue;
+        }
+        parse_statement(file, c.start, c.end, &mut lowerer, &mut items, &mut syntax);
+    }
+    items.shrink_to_fit();
+    let ast = SpecFile {
+        file: file.id,
+        items,
+    };
+    let mut errors = syntax;
+    errors.append(&mut lowerer.errors);
+    (Some(ast), errors)
+}
+
+/// Parses the statement at `start..end`. After a syntax error on a line inside its block (a
+/// criterion's `expect`, a subject's setting), that line is blanked and the statement parsed
+/// again, so each of its lines is reported once.
+fn parse_statement(
+    file: &SourceFile,
+    start: usize,
+    end: usize,
+    lowerer: &mut lower::Lowerer<'_>,
+    items: &mut Vec<crate::ast::Item>,
+    syntax: &mut Vec<Diagnostic>,
+) {
+    let mut blanked: Option<String> = None;
+    while syntax.len() < MAX_SYNTAX_ERRORS {
+        let src = blanked.as_deref().unwrap_or(&file.text[start..end]);
+        let err = match DspecParser::parse(Rule::file, src) {
+            Ok(pairs) => {
+                lowerer.base = start;
+                lowerer.items(pairs, items);
+                return;
+            }
+            Err(e) => e,
+        };
+        let pos = match err.location {
+            pest::error::InputLocation::Pos(p) => p,
+            pest::error::InputLocation::Span((s, _)) => s,
+        };
+        syntax.push(syntax_error(file, start + pos, err));
+        // The line of the error, when it is neither the statement's first line nor its last.
+        let line_start = src[..pos].rfind('\n').map_or(0, |n| n + 1);
+        let line_end = src[pos..].find('\n').map_or(src.len(), |n| pos + n);
+        let first_line = src[..line_start].trim().is_empty()
+            || src[..line_start]
+                .lines()
+                .all(|l| l.trim().is_empty() || l.trim_start().starts_with(['#', '@']));
+        let line = src[line_start..line_end].trim();
+        if first_line || line.is_empty() || line.starts_with('}') || line_end == src.len() {
+            return;
+        }
+        let mut text = src.to_string();
+        // SAFETY of the slice: `\n` is ASCII, so both ends are on character boundaries, and
+        // spaces keep every offset of the statement.
+        text.replace_range(line_start..line_end, &" ".repeat(line_end - line_start));
+        blanked = Some(text);
     }
 }
 
-fn syntax_error(file: &SourceFile, err: pest::error::Error<Rule>) -> Diagnostic {
-    let text: &str = &file.text;
-    let pos = match err.location {
-        pest::error::InputLocation::Pos(p) => p,
-        pest::error::InputLocation::Span((s, _)) => s,
+fn unclosed_error(file: &SourceFile, u: &chunk::Unclosed, count: usize) -> Diagnostic {
+    let (open, close, what) = match u.bracket {
+        b'{' => ('{', '}', "block"),
+        b'(' => ('(', ')', "call"),
+        _ => ('[', ']', "list or index"),
     };
+    let noticed = if u.noticed >= file.text.len() {
+        "the end of the file".to_string()
+    } else {
+        let (line, _) = file.line_col(u.noticed);
+        format!("line {line}")
+    };
+    let mut d = Diagnostic::error(
+        Code::Syntax,
+        Span::new(file.id, u.open, u.open + 1),
+        format!("this `{open}` is never closed"),
+    )
+    .label(format!("this {what} is not closed before {noticed}"))
+    .help(format!(
+        "add the `{close}` where the {what} ends{}",
+        if count > 1 {
+            format!(" ({count} brackets of this statement are not closed)")
+        } else {
+            String::new()
+        }
+    ));
+    if u.noticed < file.text.len() {
+        d = d.secondary(
+            Span::new(file.id, u.noticed, u.noticed),
+            format!("expected `{close}` before this statement"),
+        );
+    }
+    d
+}
+
+fn syntax_error(file: &SourceFile, pos: usize, err: pest::error::Error<Rule>) -> Diagnostic {
+    let text: &str = &file.text;
     let found = found_token(text, pos);
     let span = Span::new(file.id, pos, pos + found.len());
     if let Some(d) = hint(file, pos, &found) {
@@ -129,30 +229,95 @@ fn hint(file: &SourceFile, pos: usize, found: &str) -> Option<Diagnostic> {
     let before = &text[..pos.min(text.len())];
     let line_before = before.rsplit('\n').next().unwrap_or("");
     let span = Span::new(file.id, pos, pos + found.len());
-    // `200 MB`: a unit separated from its number.
+    // `200 MB`, `30 seconds`: a unit separated from its number.
     let trimmed = line_before.trim_end();
-    if trimmed.len() < line_before.len() && trimmed.ends_with(|c: char| c.is_ascii_digit()) {
-        let units = [
-            "B", "kB", "KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB", "ms", "s", "m", "h", "%",
-        ];
-        if let Some(unit) = units.iter().find(|u| **u == found) {
-            let num: String = trimmed
-                .chars()
-                .rev()
-                .take_while(|c| c.is_ascii_digit() || *c == '.')
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
+    if trimmed.len() < line_before.len()
+        && trimmed.ends_with(|c: char| c.is_ascii_digit())
+        && (found == "%" || found.chars().all(|c| c.is_ascii_alphabetic()))
+    {
+        let num: String = trimmed
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let fix = if found == "%" {
+            Some(format!("`{num}%`"))
+        } else {
+            literal::alias_fix(&num, found, None)
+        };
+        if let Some(fix) = fix {
             let start = pos - (line_before.len() - trimmed.len()) - num.len();
+            let title = if fix.starts_with(&format!("`{num}{found}`")) {
+                format!("a unit follows its number without a space: `{num}{found}`")
+            } else {
+                format!(
+                    "`{num} {found}` is written {}",
+                    fix.split(' ').next().unwrap_or(&fix)
+                )
+            };
             return Some(
                 Diagnostic::error(
                     Code::BadNumber,
-                    Span::new(file.id, start, pos + unit.len()),
-                    format!("a unit follows its number without a space: `{num}{unit}`"),
+                    Span::new(file.id, start, pos + found.len()),
+                    title,
                 )
-                .label("space between number and unit")
-                .help(format!("write `{num}{unit}`")),
+                .label("a number and its unit")
+                .help(format!("write {fix}")),
+            );
+        }
+    }
+    // `health is "healthy"`: `is` takes `empty` or `json`.
+    let words: Vec<&str> = trimmed.split_whitespace().collect();
+    if matches!(words.last(), Some(&"is") | Some(&"not"))
+        && (words.last() == Some(&"is") || words.iter().rev().nth(1) == Some(&"is"))
+        && !found.is_empty()
+        && !matches!(found, "empty" | "json" | "not" | "\n" | "\r\n")
+    {
+        let negated = words.last() == Some(&"not");
+        let is_start = pos - (line_before.len() - line_before.rfind("is").unwrap_or(0));
+        let op = if negated { "!=" } else { "==" };
+        return Some(
+            Diagnostic::error(
+                Code::Syntax,
+                Span::new(file.id, is_start, pos + found.len()),
+                format!("`is` takes `empty` or `json`, not a value: compare with `{op}`"),
+            )
+            .label(format!("write `{op} {found}`"))
+            .help(format!(
+                "`is empty`, `is not empty`, `is json` and `is not json` test a value; compare it with `{op} {found}`"
+            )),
+        );
+    }
+    // `run("x", entrypoint: "")`: arguments are positional.
+    if found == ":" && line_before.matches('(').count() > line_before.matches(')').count() {
+        let name: String = trimmed
+            .chars()
+            .rev()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if !name.is_empty() {
+            let start = pos - (line_before.len() - trimmed.len()) - name.len();
+            let help = if crate::compile::settings::kind_of_name(&name).is_some() {
+                format!(
+                    "calls take their arguments in order, without names; `{name}` is a setting: give it to a subject, as in `task t = run IMAGE {{ {name} ... }}` or `container c = run IMAGE {{ {name} ... }}`"
+                )
+            } else {
+                "calls take their arguments in order, without names: `run(\"CMD\")`, `get(\"/path\")`, `stop(30s)`".to_string()
+            };
+            return Some(
+                Diagnostic::error(
+                    Code::Syntax,
+                    Span::new(file.id, start, pos + 1),
+                    format!("`{name}:` names an argument, and calls take no named arguments"),
+                )
+                .label("a named argument")
+                .help(help),
             );
         }
     }

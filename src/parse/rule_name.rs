@@ -7,7 +7,7 @@ use super::grammar::Rule;
 /// in a message.
 pub(super) fn phrase(rule: Rule) -> Option<&'static str> {
     Some(match rule {
-        Rule::EOI => "the end of the file",
+        Rule::EOI => "the end of the statement",
         Rule::file => "a statement",
         Rule::story => "`story \"ID\" \"TITLE\"`",
         Rule::let_stmt => "`let NAME = VALUE`",
@@ -108,5 +108,12 @@ pub(super) fn help(positives: &[Rule], found: &str) -> String {
     if found == "{" {
         return "a settings block starts on the same line as its subject".into();
     }
-    "one statement per line; separate statements on one line with `;`".into()
+    if has(Rule::EOI) || has(Rule::sep) {
+        // The statement could have ended here: something follows it on its line.
+        return "one statement per line; separate statements on one line with `;`".into();
+    }
+    if has(Rule::call_args) || has(Rule::field) || has(Rule::index) {
+        return "a path continues with `.property`, `(...)` arguments or `[...]`".into();
+    }
+    "see the language reference for what may come here".into()
 }
