@@ -116,6 +116,9 @@ impl FileCompiler<'_> {
                     SubjectKind::Stack => format!(
                         "`do NAME` runs a host command or a task; on a stack `do` performs an action: `do {name}.down()`, `do {name}.up()`, `do {name}.service(\"web\").restart()`"
                     ),
+                    SubjectKind::Request => format!(
+                        "`do NAME` runs a host command or a task; a request is made once, when its expectations need it: `expect {name}.status == 200`"
+                    ),
                     _ => format!(
                         "`do NAME` runs a host command or a task; on a container `do` performs an action: `do {name}.restart()`, `do {name}.kill(\"SIGTERM\")`, `do {name}.stop(10s)`, `do {name}.exec(\"...\")`"
                     ),
@@ -1124,6 +1127,7 @@ fn kind_noun(kind: SubjectKind) -> &'static str {
         SubjectKind::Image => "an image",
         SubjectKind::Container => "a container",
         SubjectKind::Stack => "a stack",
+        SubjectKind::Request => "a request",
         _ => "a subject",
     }
 }
