@@ -138,6 +138,11 @@ pub fn resolve_text(t: &Text) -> Result<String, String> {
                     ));
                 }
             },
+            TextPart::Capture { text, .. } => {
+                return Err(format!(
+                    "`${{{text}}}` reads another request: only a request's settings read captures"
+                ));
+            }
         }
     }
     Ok(out)

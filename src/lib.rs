@@ -32,6 +32,7 @@ pub mod lsp;
 pub mod output;
 pub mod parse;
 pub mod plan;
+pub mod prometheus;
 pub mod report;
 pub mod select;
 pub mod source;

@@ -83,6 +83,7 @@ const V1_DONE: &[&str] = &[
     "Lists and maps",
     "A container's effective settings",
     "Compose config, typed and raw",
+    "HTTP at Hurl's level",
     "Tasks: containers that run to completion",
     "Order, actions and the life of a stack",
 ];
@@ -255,6 +256,44 @@ fn a_build_from_another_builds_tag_waits_for_it() {
         deps.contains(&eco["id"]) && deps.contains(&derived["id"]),
         "{deps:?}"
     );
+}
+
+/// A request is one step, after its container is ready and after the requests it captures
+/// from (the edge `dspec plan` shows), in file order with its container's checks.
+#[test]
+fn requests_are_steps_and_captures_are_edges() {
+    let out = dspec(
+        &root(),
+        &["plan", "--color", "never", "tests/specs/http.dspec"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("11 HTTP requests"), "{text}");
+    assert!(
+        text.contains("make request me: GET api /api/me (captures from login)"),
+        "{text}"
+    );
+    let out = dspec(
+        &root(),
+        &["plan", "--format", "json", "tests/specs/http.dspec"],
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let steps = doc["steps"].as_array().unwrap();
+    let request = |name: &str| {
+        steps
+            .iter()
+            .find(|s| s["kind"] == "request" && s["subjects"][0]["name"] == name)
+            .unwrap_or_else(|| panic!("no request step {name}"))
+    };
+    let (login, me, upload) = (request("login"), request("me"), request("upload"));
+    assert!(me["deps"].as_array().unwrap().contains(&login["id"]));
+    assert_eq!(me["captures"], serde_json::json!(["login"]));
+    // File order: the inline delete after the PUT of `upload`.
+    let delete = steps
+        .iter()
+        .find(|s| s["check"]["index"] == 20)
+        .expect("the delete check");
+    assert!(delete["wave"].as_u64() > upload["wave"].as_u64());
 }
 
 /// `after NAME` is an edge of the plan; `do NAME` runs after every earlier check of the file

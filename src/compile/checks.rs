@@ -12,11 +12,11 @@ use crate::engine::imagefs::ecosystems::Ecosystem;
 use crate::source::Span;
 
 /// A walked path.
-struct Walked {
-    subject: String,
+pub(super) struct Walked {
+    pub(super) subject: String,
     kind: SubjectKind,
-    steps: Vec<PathStep>,
-    ty: Ty,
+    pub(super) steps: Vec<PathStep>,
+    pub(super) ty: Ty,
     changes: bool,
     effect: Effect,
     /// How many steps make the first action call (`stop(30s)`), when there is one.
@@ -107,10 +107,6 @@ impl FileCompiler<'_> {
         let kind = self.subjects.get(&head.name).map(|decl| decl.kind);
         match kind {
             Some(SubjectKind::Command | SubjectKind::Task) => {}
-            Some(SubjectKind::Request) => {
-                self.error(not_yet(SubjectKind::Request, head.span));
-                return None;
-            }
             Some(k) => {
                 let name = &head.name;
                 let help = match k {
@@ -119,6 +115,9 @@ impl FileCompiler<'_> {
                     ),
                     SubjectKind::Stack => format!(
                         "`do NAME` runs a host command or a task; on a stack `do` performs an action: `do {name}.down()`, `do {name}.up()`, `do {name}.service(\"web\").restart()`"
+                    ),
+                    SubjectKind::Request => format!(
+                        "`do NAME` runs a host command or a task; a request is made once, when its expectations need it: `expect {name}.status == 200`"
                     ),
                     _ => format!(
                         "`do NAME` runs a host command or a task; on a container `do` performs an action: `do {name}.restart()`, `do {name}.kill(\"SIGTERM\")`, `do {name}.stop(10s)`, `do {name}.exec(\"...\")`"
@@ -183,6 +182,15 @@ impl FileCompiler<'_> {
                     }
                 }
             }
+        }
+        // A request touches its container and the requests it captures from.
+        if w.kind == SubjectKind::Request
+            && let Some(SubjectSpec::Request(r)) = subjects
+                .iter()
+                .find(|s| s.name == w.subject)
+                .map(|s| &s.spec)
+        {
+            touches.push(r.container.clone());
         }
         // Only host commands and tasks touch other subjects (those their env names).
         if matches!(w.kind, SubjectKind::Command | SubjectKind::Task)
@@ -290,7 +298,7 @@ impl FileCompiler<'_> {
         out
     }
 
-    fn walk(&mut self, path: &ast::Path) -> Option<Walked> {
+    pub(super) fn walk(&mut self, path: &ast::Path) -> Option<Walked> {
         let head = &path.head;
         let Some(decl) = self.subjects.get(&head.name).cloned() else {
             let help = if self.lets.contains_key(&head.name) {
@@ -306,6 +314,7 @@ impl FileCompiler<'_> {
                         SubjectKind::Container,
                         SubjectKind::Stack,
                         SubjectKind::Command,
+                        SubjectKind::Request,
                         SubjectKind::Task,
                     ],
                 )
@@ -339,11 +348,9 @@ impl FileCompiler<'_> {
             SubjectKind::Stack => Owner::Stack,
             SubjectKind::Command => Owner::Command,
             SubjectKind::Task => Owner::Task,
-            SubjectKind::Request => {
-                self.error(not_yet(decl.kind, head.span));
-                return None;
-            }
+            SubjectKind::Request => Owner::Http,
         };
+
         let mut w = Walked {
             subject: head.name.clone(),
             kind: decl.kind,
@@ -657,6 +664,24 @@ impl FileCompiler<'_> {
                     return bad(self, format!("found {}", v.describe()));
                 }
             }
+            ArgKind::Method => match &lit {
+                Some(l) if is_http_method(l) => {}
+                Some(l) => {
+                    return bad(
+                        self,
+                        format!("`{l}` is not an HTTP method (letters, upper case)"),
+                    );
+                }
+                None => return bad(self, format!("found {}", v.describe())),
+            },
+            ArgKind::Selector => match &lit {
+                Some(l) => {
+                    if let Err(e) = crate::prometheus::selector(l) {
+                        return bad(self, e);
+                    }
+                }
+                None => return bad(self, format!("found {}", v.describe())),
+            },
             ArgKind::Ecosystem => match &lit {
                 Some(l) if Ecosystem::parse(l).is_some() => {}
                 Some(l) => return bad(self, format!("`{l}` is not a package ecosystem")),
@@ -1102,6 +1127,7 @@ fn kind_noun(kind: SubjectKind) -> &'static str {
         SubjectKind::Image => "an image",
         SubjectKind::Container => "a container",
         SubjectKind::Stack => "a stack",
+        SubjectKind::Request => "a request",
         _ => "a subject",
     }
 }
@@ -1163,15 +1189,7 @@ fn normalized(mut p: CheckedPredicate, w: &Walked) -> CheckedPredicate {
     p
 }
 
-/// Subjects the grammar knows and the compiler does not handle yet.
-pub(super) fn not_yet(kind: SubjectKind, span: Span) -> Diagnostic {
-    Diagnostic::error(
-        Code::Syntax,
-        span,
-        format!(
-            "`{}` subjects are not available in this version yet",
-            kind.word()
-        ),
-    )
-    .label("not supported yet")
+/// An HTTP method as dspec sends it: upper-case letters (`PATCH`, `PROPFIND`).
+pub(super) fn is_http_method(m: &str) -> bool {
+    !m.is_empty() && m.len() <= 20 && m.bytes().all(|b| b.is_ascii_uppercase() || b == b'-')
 }

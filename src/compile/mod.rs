@@ -6,6 +6,7 @@ mod checks;
 pub mod model;
 mod order;
 pub mod property;
+mod request_spec;
 mod resolve;
 pub mod settings;
 mod subjects;
@@ -88,6 +89,9 @@ pub(crate) struct FileCompiler<'a> {
     pub subjects: HashMap<String, Declared>,
     /// Subject names in declaration order.
     pub order: Vec<String>,
+    /// While a request subject is compiled: captures (`${login.json.token}`) are allowed,
+    /// and those found are collected here.
+    pub captures: Option<Vec<(String, Span)>>,
     /// Bytes that `${}` has copied into strings so far (bounded: see `resolve::MAX_EXPANDED`).
     pub expanded: usize,
 }
@@ -102,6 +106,7 @@ impl<'a> FileCompiler<'a> {
             lets: HashMap::new(),
             subjects: HashMap::new(),
             order: Vec::new(),
+            captures: None,
             expanded: 0,
         }
     }
@@ -240,6 +245,7 @@ impl<'a> FileCompiler<'a> {
         }
 
         self.check_reference_cycles(&subjects);
+        self.check_capture_cycles(&subjects);
         self.check_after_cycles(&subjects);
 
         // Pass 3: expectations and actions, in file order.
@@ -432,6 +438,9 @@ impl<'a> FileCompiler<'a> {
                     h.refers_to.iter().chain(h.after.iter()).cloned().collect()
                 }
                 Some(SubjectSpec::Compose(c)) => c.refers_to.clone(),
+                Some(SubjectSpec::Request(r)) => std::iter::once(r.container.clone())
+                    .chain(r.captures.iter().cloned())
+                    .collect(),
                 _ => Vec::new(),
             };
             for n in needs {

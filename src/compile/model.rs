@@ -68,6 +68,7 @@ pub enum SubjectSpec {
     Run(RunSpec),
     Compose(ComposeSpec),
     Host(HostSpec),
+    Request(RequestSpec),
     Task(TaskSpec),
 }
 
@@ -185,6 +186,50 @@ pub struct HostSpec {
     pub refers_to: Vec<String>,
     /// `after NAME`: host commands and tasks it runs after.
     pub after: Vec<String>,
+}
+
+/// `request NAME = SUBJECT[.port(N)].METHOD(PATH) { ... }`: one HTTP exchange with a
+/// container's published port.
+#[derive(Clone, Debug, Serialize)]
+pub struct RequestSpec {
+    /// The container subject it goes to.
+    pub container: String,
+    /// The container port (`api.port(8443)`); None: the first published.
+    pub port: Option<u16>,
+    /// Upper case: `GET`, `PATCH`.
+    pub method: String,
+    pub path: Text,
+    pub headers: Vec<(String, Text)>,
+    pub query: Vec<(String, Text)>,
+    /// `body`, `json` or `form` (`form` already encoded at run time from `form`).
+    pub body: Option<Text>,
+    /// The Content-Type `json`/`form` imply (a `header` setting overrides it).
+    pub content_type: Option<String>,
+    pub form: Vec<(String, Text)>,
+    pub basic_auth: Option<(String, Text)>,
+    pub https: bool,
+    pub insecure: bool,
+    pub cacert: Option<PathBuf>,
+    pub follow_redirects: bool,
+    pub timeout: Option<Duration>,
+    /// The requests its captures read (`${login.json.token}`): it is made after them.
+    pub captures: Vec<String>,
+    /// Where each capture is written, for the error of a circle.
+    #[serde(skip)]
+    pub capture_spans: Vec<(String, Span)>,
+}
+
+impl RequestSpec {
+    /// Every text of the request, for walking its captures.
+    pub fn texts(&self) -> Vec<&Text> {
+        let mut out = vec![&self.path];
+        out.extend(self.headers.iter().map(|(_, v)| v));
+        out.extend(self.query.iter().map(|(_, v)| v));
+        out.extend(self.form.iter().map(|(_, v)| v));
+        out.extend(self.body.iter());
+        out.extend(self.basic_auth.iter().map(|(_, v)| v));
+        out
+    }
 }
 
 /// `task NAME = run IMAGE { ... }`: a container run to completion.
@@ -381,6 +426,12 @@ impl Check {
                 C::Exec
                     | C::Get
                     | C::Post
+                    | C::Put
+                    | C::Patch
+                    | C::Delete
+                    | C::Head
+                    | C::Options
+                    | C::Request
                     | C::Port
                     | C::Url
                     | C::Memory

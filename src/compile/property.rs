@@ -31,6 +31,10 @@ pub enum ArgKind {
     Image,
     /// A package ecosystem: `"pip"`, `"npm"`, or `"os"` (dpkg and apk).
     Ecosystem,
+    /// An HTTP method: `"PATCH"`, `"PROPFIND"`.
+    Method,
+    /// A Prometheus selector: `"http_requests_total{path=\"/health\"}"`.
+    Selector,
     /// A path on the host, relative to the spec file's folder: `"reports/coverage.xml"`.
     HostPath,
 }
@@ -49,6 +53,10 @@ impl ArgKind {
             ArgKind::Command => "a command, as a string or a list",
             ArgKind::Image => "an image subject of the file, like `base`",
             ArgKind::Ecosystem => "a package ecosystem: \"pip\", \"npm\" or \"os\"",
+            ArgKind::Method => "an HTTP method like \"PATCH\"",
+            ArgKind::Selector => {
+                "a Prometheus selector like \"http_requests_total{code=\\\"200\\\"}\""
+            }
             ArgKind::HostPath => "a host path, relative to the spec file, like \"reports/out.xml\"",
         }
     }
@@ -240,6 +248,11 @@ const GLOB: &[Arg] = &[arg("GLOB", A::Glob)];
 const PATH: &[Arg] = &[arg("PATH", A::AbsPath)];
 const URL: &[Arg] = &[arg("PATH", A::UrlPath)];
 const POST: &[Arg] = &[arg("PATH", A::UrlPath), opt("BODY", A::Text)];
+const METHOD: &[Arg] = &[
+    arg("METHOD", A::Method),
+    arg("PATH", A::UrlPath),
+    opt("BODY", A::Text),
+];
 const PORT: &[Arg] = &[arg("N", A::Port)];
 const NAME: &[Arg] = &[arg("NAME", A::Text)];
 const PACKAGE: &[Arg] = &[arg("NAME", A::Text), opt("ECOSYSTEM", A::Ecosystem)];
@@ -330,6 +343,12 @@ catalogue! {
         Exec = call("exec", &[arg("CMD", A::Command), opt("TIMEOUT", A::Duration)], Ty::Obj(O::Exec), true, E::Runs, "runs a command in the container (no implicit shell); killed after TIMEOUT (default 60s, and never past a `within`/`for` deadline)"),
         Get = call("get", URL, Ty::Obj(O::Http), true, E::Runs, "HTTP GET on the first published port"),
         Post = call("post", POST, Ty::Obj(O::Http), true, E::Runs, "HTTP POST on the first published port"),
+        Put = call("put", POST, Ty::Obj(O::Http), true, E::Runs, "HTTP PUT on the first published port"),
+        Patch = call("patch", POST, Ty::Obj(O::Http), true, E::Runs, "HTTP PATCH on the first published port"),
+        Delete = call("delete", URL, Ty::Obj(O::Http), true, E::Runs, "HTTP DELETE on the first published port"),
+        Head = call("head", URL, Ty::Obj(O::Http), true, E::Runs, "HTTP HEAD on the first published port"),
+        Options = call("options", URL, Ty::Obj(O::Http), true, E::Runs, "HTTP OPTIONS on the first published port"),
+        Request = call("request", METHOD, Ty::Obj(O::Http), true, E::Runs, "an HTTP request with any method on the first published port"),
         Port = call("port", PORT, Ty::Obj(O::Port), true, E::None, "a container port"),
         Url = call("url", PORT, Ty::Text, false, E::None, "`http://HOST:HOSTPORT` of a published port (HOST is 127.0.0.1 for a local engine)"),
         File = call("file", PATH, Ty::Obj(O::File), true, E::None, "one path in the live filesystem"),
@@ -366,15 +385,32 @@ catalogue! {
     }
     Http / HttpProp {
         Status = p("status", Ty::Int, true, "the HTTP status code"),
-        Header = call("header", NAME, Ty::Text, true, E::None, "a response header (case-insensitive name)"),
-        Body = p("body", Ty::Text, true, "the response body"),
-        Json = p("json", Ty::Json, true, "the body parsed as JSON: `.json.a.b[0]`"),
-        Duration = p("duration", Ty::Duration, true, "request to last byte"),
+        Header = call("header", NAME, Ty::Text, true, E::None, "a response header (case-insensitive name; repeated headers joined by `, `, `set-cookie` by newlines)"),
+        Headers = p("headers", Ty::List, true, "the names of the response headers, lower-cased"),
+        Body = p("body", Ty::Text, true, "the response body as text, decoded by its charset (read up to 16 MiB; a larger body fails)"),
+        Json = p("json", Ty::Json, true, "the body parsed as JSON: `.json.a.b[0]`, `.json.items[*].id`"),
+        Duration = p("duration", Ty::Duration, true, "request to last byte (redirects included)"),
+        Version = p("version", Ty::Text, true, "the protocol of the response: `HTTP/1.1`"),
+        Redirects = p("redirects", Ty::Int, true, "redirects followed (with `follow_redirects`)"),
+        Url = p("url", Ty::Text, true, "the URL of the last response (after redirects)"),
+        Cert = p("cert", Ty::Obj(O::Cert), true, "the server certificate of an `https` request"),
+        Metric = call("metric", &[arg("SELECTOR", A::Selector)], Ty::Number, true, E::None, "the sum of the Prometheus text samples matching `name{label=\"v\",other!=\"w\"}` (`=~`, `!~` too); none matching fails"),
+    }
+    Cert / CertProp {
+        Subject = p("subject", Ty::Text, true, "the subject: `CN=localhost, O=Example`"),
+        Issuer = p("issuer", Ty::Text, true, "the issuer, in the same form"),
+        DaysLeft = p("days_left", Ty::Int, true, "whole days until it expires (negative once expired)"),
     }
     Port / PortProp {
         Open = p("open", Ty::Bool, true, "a process in the container accepts connections on it (IPv4 or IPv6)"),
         Get = call("get", URL, Ty::Obj(O::Http), true, E::Runs, "HTTP GET on this port"),
         Post = call("post", POST, Ty::Obj(O::Http), true, E::Runs, "HTTP POST on this port"),
+        Put = call("put", POST, Ty::Obj(O::Http), true, E::Runs, "HTTP PUT on this port"),
+        Patch = call("patch", POST, Ty::Obj(O::Http), true, E::Runs, "HTTP PATCH on this port"),
+        Delete = call("delete", URL, Ty::Obj(O::Http), true, E::Runs, "HTTP DELETE on this port"),
+        Head = call("head", URL, Ty::Obj(O::Http), true, E::Runs, "HTTP HEAD on this port"),
+        Options = call("options", URL, Ty::Obj(O::Http), true, E::Runs, "HTTP OPTIONS on this port"),
+        Request = call("request", METHOD, Ty::Obj(O::Http), true, E::Runs, "an HTTP request with any method on this port"),
     }
     StopResult / StopResultProp {
         ExitCode = p("exit_code", Ty::Int, false, "the exit code after stopping"),

@@ -22,6 +22,7 @@ fn text_len(t: &Text) -> usize {
             TextPart::Lit(s) => s.len(),
             TextPart::Env { var, default } => var.len() + default.as_ref().map_or(0, String::len),
             TextPart::Secret { var } => var.len(),
+            TextPart::Capture { text, .. } => text.len(),
         })
         .sum()
 }
@@ -310,18 +311,10 @@ impl FileCompiler<'_> {
         for part in &s.parts {
             match part {
                 StrPart::Text(t) => out.push(TextPart::Lit(t.clone())),
-                StrPart::Capture(path) => {
-                    self.error(
-                        Diagnostic::error(
-                            Code::Undefined,
-                            path.span,
-                            format!("`${{{path}}}` reads another subject: captures are not available in this version yet"),
-                        )
-                        .label("a capture")
-                        .help("interpolate a `let` or a `--var`: `${name}`"),
-                    );
-                    ok = false;
-                }
+                StrPart::Capture(path) => match self.capture(path) {
+                    Some(part) => out.push(part),
+                    None => ok = false,
+                },
                 StrPart::Interp(name) => {
                     if let Some((_, v)) = self.opts.vars.iter().find(|(k, _)| *k == name.name) {
                         out.push(TextPart::Lit(v.clone()));

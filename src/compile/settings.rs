@@ -342,6 +342,70 @@ pub static TASK: std::sync::LazyLock<Vec<SettingDef>> = std::sync::LazyLock::new
         .collect()
 });
 
+pub const REQUEST: &[SettingDef] = &[
+    s(
+        "header",
+        KeyValue(K::Text),
+        true,
+        "a request header: `header \"Authorization\" = \"Bearer ${login.json.token}\"` (may be a `secret(...)`)",
+    ),
+    s(
+        "query",
+        KeyValue(K::Text),
+        true,
+        "a query parameter, percent-encoded: `query q = \"chair\"`",
+    ),
+    s(
+        "body",
+        Value(K::Text),
+        false,
+        "the request body, sent as written",
+    ),
+    s(
+        "json",
+        Value(K::Text),
+        false,
+        "a body sent as written with `Content-Type: application/json`",
+    ),
+    s(
+        "form",
+        KeyValue(K::Text),
+        true,
+        "a form field: the body is `application/x-www-form-urlencoded`",
+    ),
+    s(
+        "basic_auth",
+        KeyValue(K::Text),
+        false,
+        "HTTP basic authentication: `basic_auth \"user\" = secret(\"PW\")` (masked in every output)",
+    ),
+    s("https", Flag, false, "TLS: `https://` instead of `http://`"),
+    s(
+        "insecure",
+        Flag,
+        false,
+        "with `https`: accept any server certificate",
+    ),
+    s(
+        "cacert",
+        Value(K::HostPath),
+        false,
+        "with `https`: trust the PEM certificates of this file (a CA, or the server's own)",
+    ),
+    s(
+        "follow_redirects",
+        Flag,
+        false,
+        "follow redirects (at most 10; `redirects` counts them)",
+    ),
+    s(
+        "timeout",
+        Value(K::Duration),
+        false,
+        "fail when the whole exchange takes longer (default 10s, never past a `within`/`for` deadline)",
+    ),
+];
+
 /// The settings of a subject form (`build`, `existing`, `run`, ...).
 /// The kind of value every setting of this name takes, when they agree (`memory`: a size).
 pub fn kind_of_name(name: &str) -> Option<Kind> {
@@ -359,12 +423,12 @@ pub fn kind_of_name(name: &str) -> Option<Kind> {
 
 pub fn table(kind: SubjectKind, source_keyword: &str) -> &'static [SettingDef] {
     match (kind, source_keyword) {
+        (SubjectKind::Task, _) => TASK.as_slice(),
+        (SubjectKind::Request, _) => REQUEST,
         (SubjectKind::Image, "existing") => EXISTING,
         (SubjectKind::Image, _) => BUILD,
         (SubjectKind::Container, _) => RUN,
         (SubjectKind::Stack, _) => COMPOSE,
         (SubjectKind::Command, _) => HOST,
-        (SubjectKind::Task, _) => TASK.as_slice(),
-        (SubjectKind::Request, _) => &[],
     }
 }

@@ -12,7 +12,7 @@ use crate::diag::{Code, Diagnostic, suggest};
 use crate::source::Span;
 
 /// A checked setting argument.
-enum Arg {
+pub(super) enum Arg {
     Flag,
     Value(Val, Span),
     KeyValue(String, Val),
@@ -22,6 +22,9 @@ enum Arg {
 impl FileCompiler<'_> {
     pub(super) fn subject(&mut self, s: &ast::Subject) -> Option<SubjectDef> {
         let table = settings::table(s.kind, s.source.keyword());
+        if s.kind == SubjectKind::Request {
+            self.captures = Some(Vec::new());
+        }
         let mut args: Vec<(&'static SettingDef, Arg, Span)> = Vec::new();
         let mut ok = true;
         for setting in &s.settings {
@@ -39,9 +42,18 @@ impl FileCompiler<'_> {
             Source::Run(image) => self.run_spec(image, &args),
             Source::Compose(file) => self.compose_spec(file, &args),
             Source::Host(cmd) => self.host_spec(cmd, &args),
-            Source::Request(_) => None,
+            Source::Request(path) => self.request_spec(path, &args),
         };
+        let captured = self.captures.take().unwrap_or_default();
         let mut spec = spec?;
+        if let SubjectSpec::Request(r) = &mut spec {
+            for (name, span) in captured {
+                if !r.captures.contains(&name) {
+                    r.captures.push(name.clone());
+                }
+                r.capture_spans.push((name, span));
+            }
+        }
         if let SubjectSpec::Run(r) | SubjectSpec::Task(TaskSpec { run: r, .. }) = &mut spec {
             // A container reaches itself by its own name: no dependency.
             r.refers_to.retain(|n| *n != s.name.name);
@@ -220,7 +232,12 @@ impl FileCompiler<'_> {
 
     fn setting_value(&mut self, def: &SettingDef, kind: Kind, v: &ast::Value) -> Option<Val> {
         let val = self.eval(v)?;
-        if val.is_secret() && def.name != "env" {
+        if val.is_secret()
+            && !matches!(
+                def.name,
+                "env" | "header" | "basic_auth" | "body" | "json" | "form"
+            )
+        {
             self.error(
                 Diagnostic::error(
                     Code::SecretPrinted,
@@ -228,7 +245,7 @@ impl FileCompiler<'_> {
                     format!("a secret cannot be used in `{}`", def.name),
                 )
                 .label("its value would be shown")
-                .help("secrets are only passed as `env` values of containers and host commands"),
+                .help("secrets are passed as `env` values of containers and host commands, and as a request's `header`, `basic_auth`, `body`, `json` or `form`"),
             );
             return None;
         }
@@ -579,7 +596,7 @@ fn push_new(names: &mut Vec<String>, name: &str) {
     }
 }
 
-fn plain(v: &Val) -> String {
+pub(super) fn plain(v: &Val) -> String {
     match v {
         Val::Text(t) => t.to_string(),
         other => other.to_string(),

@@ -20,6 +20,13 @@ pub enum TextPart {
     Secret {
         var: String,
     },
+    /// `${login.json.token}`: read from another request's response when this one is made.
+    Capture {
+        subject: String,
+        path: Vec<super::model::PathStep>,
+        /// As written between `${` and `}`.
+        text: String,
+    },
 }
 
 /// Text that may contain host reads.
@@ -54,6 +61,14 @@ impl Text {
             .any(|p| matches!(p, TextPart::Secret { .. }))
     }
 
+    /// The request subjects its captures read.
+    pub fn captures(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            TextPart::Capture { subject, .. } => Some(subject.as_str()),
+            _ => None,
+        })
+    }
+
     pub fn push(&mut self, part: TextPart) {
         if let (Some(TextPart::Lit(a)), TextPart::Lit(b)) = (self.parts.last_mut(), &part) {
             a.push_str(b);
@@ -77,6 +92,7 @@ impl fmt::Display for Text {
                 TextPart::Lit(s) => f.write_str(s)?,
                 TextPart::Env { var, .. } => write!(f, "${{env:{var}}}")?,
                 TextPart::Secret { .. } => f.write_str("***")?,
+                TextPart::Capture { text, .. } => write!(f, "${{{text}}}")?,
             }
         }
         Ok(())

@@ -12,7 +12,7 @@ use super::livefs;
 use super::observe::{ObsError, Observed, arg_text, first, process_text, tail};
 use super::settings;
 use crate::compile::property::{
-    ContainerProp as C, ExecProp, HttpProp, Key, MemoryProp, PortProp, StopResultProp,
+    ContainerProp as C, ExecProp, Key, MemoryProp, PortProp, StopResultProp,
 };
 use crate::compile::value::Val;
 use crate::compile::{PathStep, argv};
@@ -36,8 +36,6 @@ pub enum Performance {
 /// The slot of one shared performance.
 pub type Memo = std::sync::Arc<tokio::sync::Mutex<Option<Performance>>>;
 
-/// Timeout of one HTTP probe.
-const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Limit of an `exec(...)` unless its second argument says otherwise.
 pub const EXEC_LIMIT: Duration = Duration::from_secs(60);
 
@@ -146,7 +144,8 @@ pub(super) fn url(ctx: &Ctx, host_port: u16) -> String {
     format!("http://{}", http::authority(host, host_port))
 }
 
-/// An HTTP request to a published port, then the response property `rest` names.
+/// An HTTP request to a published port (`method` empty: `request(METHOD, PATH)`), then the
+/// response property `rest` names.
 async fn http_observe(
     ctx: &Ctx,
     c: &Running,
@@ -157,48 +156,12 @@ async fn http_observe(
     until: Option<Instant>,
 ) -> Observed {
     let hp = host_port(ctx, c, port).await?;
-    let path = arg_text(args, 0);
-    let body = args.get(1).map(|_| arg_text(args, 1));
-    let r = http::request(
-        &ctx.engine.versions().probe_host,
-        hp,
-        method,
-        &path,
-        body.as_deref(),
-        bounded(HTTP_TIMEOUT, until),
-    )
-    .await
-    .map_err(ObsError::Missing)?;
-    let Some((Key::Http(prop), args, rest)) = first(rest) else {
-        return Err(ObsError::Missing("a response needs a property".into()));
-    };
-    let value = match prop {
-        HttpProp::Status => Actual::Int(i64::from(r.status)),
-        HttpProp::Body => Actual::Text(r.body.clone()),
-        HttpProp::Duration => Actual::Duration(r.duration),
-        HttpProp::Header => {
-            let h = arg_text(args, 0);
-            match r.header(&h) {
-                Some(v) => Actual::Text(v.to_string()),
-                None => {
-                    return Err(ObsError::Missing(format!(
-                        "the response has no `{h}` header (status {})",
-                        r.status
-                    )));
-                }
-            }
-        }
-        HttpProp::Json => match serde_json::from_str::<serde_json::Value>(&r.body) {
-            Ok(j) => Actual::Json(j),
-            Err(e) => {
-                return Err(ObsError::Missing(format!(
-                    "the body is not JSON ({e}); status {}",
-                    r.status
-                )));
-            }
-        },
-    };
-    tail(value, rest)
+    let mut req =
+        super::http_probe::inline_request(method, &ctx.engine.versions().probe_host, hp, args);
+    req.timeout = bounded(http::DEFAULT_TIMEOUT, until);
+    let r = http::send(&req).await.map_err(ObsError::Missing)?;
+    super::http_probe::remember(&r);
+    super::http_probe::observe(ctx, &r, rest)
 }
 
 /// An exec's result property.
@@ -317,8 +280,19 @@ pub async fn observe(
                 _ => Ok(Actual::Int(out.exit_code)),
             };
         }
-        C::Get => return http_observe(ctx, c, None, "GET", args, rest, until).await,
-        C::Post => return http_observe(ctx, c, None, "POST", args, rest, until).await,
+        C::Get | C::Post | C::Put | C::Patch | C::Delete | C::Head | C::Options | C::Request => {
+            let method = match prop {
+                C::Get => "GET",
+                C::Post => "POST",
+                C::Put => "PUT",
+                C::Patch => "PATCH",
+                C::Delete => "DELETE",
+                C::Head => "HEAD",
+                C::Options => "OPTIONS",
+                _ => "",
+            };
+            return http_observe(ctx, c, None, method, args, rest, until).await;
+        }
         C::Port => {
             let port = port_arg(args);
             let Some((Key::Port(p), port_args, after)) = first(rest) else {
@@ -328,11 +302,25 @@ pub async fn observe(
             };
             return match p {
                 PortProp::Open => tail(Actual::Bool(port_open(ctx, c, port).await?), after),
-                PortProp::Get => {
-                    http_observe(ctx, c, Some(port), "GET", port_args, after, until).await
-                }
-                PortProp::Post => {
-                    http_observe(ctx, c, Some(port), "POST", port_args, after, until).await
+                PortProp::Get
+                | PortProp::Post
+                | PortProp::Put
+                | PortProp::Patch
+                | PortProp::Delete
+                | PortProp::Head
+                | PortProp::Options
+                | PortProp::Request => {
+                    let method = match p {
+                        PortProp::Get => "GET",
+                        PortProp::Post => "POST",
+                        PortProp::Put => "PUT",
+                        PortProp::Patch => "PATCH",
+                        PortProp::Delete => "DELETE",
+                        PortProp::Head => "HEAD",
+                        PortProp::Options => "OPTIONS",
+                        _ => "",
+                    };
+                    http_observe(ctx, c, Some(port), method, port_args, after, until).await
                 }
             };
         }
@@ -437,16 +425,9 @@ async fn port_open(ctx: &Ctx, c: &Running, port: u16) -> Result<bool, ObsError> 
     }
     // Remote engine: no /proc; the published port is the best evidence.
     let hp = host_port(ctx, c, Some(port)).await?;
-    Ok(http::request(
-        &ctx.engine.versions().probe_host,
-        hp,
-        "GET",
-        "/",
-        None,
-        Duration::from_secs(2),
-    )
-    .await
-    .is_ok())
+    let mut req = http::Request::new("GET", &ctx.engine.versions().probe_host, hp, "/");
+    req.timeout = Duration::from_secs(2);
+    Ok(http::send(&req).await.is_ok())
 }
 
 /// Where `within` clocks start after an action on a container: its new start for

@@ -9,7 +9,9 @@ use super::observe::{ObsError, arg_text};
 use super::poll::{self, Sample};
 use super::scheduler::Run;
 use super::verdict::{evaluate, sampled};
-use super::{Ctx, compose, compose_probe, container, container_probe, host, image, task};
+use super::{
+    Ctx, compose, compose_probe, container, container_probe, host, http_probe, image, task,
+};
 use crate::ast::ModifierKind;
 use crate::compile::Check;
 use crate::plan::{StepId, StepKind};
@@ -57,6 +59,12 @@ pub(super) async fn check(run: &Arc<Run>, id: StepId) -> Outcome {
             ran_here(run, check, c.file);
             evaluate(ctx, check, observed).1
         }
+        StepKind::Request { .. } => match run.request(setup) {
+            Some(made) => super::request::check(ctx, check, &made).await,
+            None => Outcome::Errored {
+                message: "the request was not made".into(),
+            },
+        },
         StepKind::Task { .. } => {
             let observed = match run.task(setup) {
                 Some(r) => task::observe(ctx, &r, &check.path).await,
@@ -135,7 +143,7 @@ async fn container_check(
     };
     let health = check.watches_health();
     let until = modifier.map(|(_, d)| start + d);
-    let sampled_outcome = poll::sample(
+    let (sampled_outcome, last_http) = http_probe::with_last(poll::sample(
         modifier,
         start,
         || async {
@@ -172,13 +180,18 @@ async fn container_check(
                 }
             }
         },
-    )
+    ))
     .await;
     if check.barrier {
         c.acted(container_probe::after_action(ctx, &c.id, check.restarts()).await);
     }
-    sampled(ctx, check, sampled_outcome, || {
-        container::evidence(&ctx.engine, &c.id)
+    sampled(ctx, check, sampled_outcome, || async move {
+        let mut evidence: Vec<String> = last_http
+            .map(|l| format!("last response: {l}"))
+            .into_iter()
+            .collect();
+        evidence.extend(container::evidence(&ctx.engine, &c.id).await);
+        evidence
     })
     .await
 }
@@ -213,7 +226,7 @@ async fn stack_check(
     let start = anchor.map(|a| a.at).unwrap_or_else(Instant::now);
     let health = check.watches_health();
     let until = modifier.map(|(_, d)| start + d);
-    let sampled_outcome = poll::sample(
+    let (sampled_outcome, last_http) = http_probe::with_last(poll::sample(
         modifier,
         start,
         || async {
@@ -233,7 +246,7 @@ async fn stack_check(
             }
         },
         |until| async move { tokio::time::sleep_until(until.into()).await },
-    )
+    ))
     .await;
     if check.barrier
         && let Some(s) = &service
@@ -243,8 +256,13 @@ async fn stack_check(
         let at = container_probe::after_action(ctx, &first.id, check.restarts()).await;
         stack.acted(s, at);
     }
-    sampled(ctx, check, sampled_outcome, || {
-        compose_probe::evidence(ctx, stack, &check.path)
+    sampled(ctx, check, sampled_outcome, || async move {
+        let mut evidence: Vec<String> = last_http
+            .map(|l| format!("last response: {l}"))
+            .into_iter()
+            .collect();
+        evidence.extend(compose_probe::evidence(ctx, stack, &check.path).await);
+        evidence
     })
     .await
 }

@@ -5,7 +5,8 @@
 //!   `judge` samples a check from the right moment and `verdict` judges it.
 //! - Each subject kind sets itself up and answers its catalogue keys: `image` (with
 //!   `imagefs`, the layers), `container` (`container_probe`, `livefs`), [`compose`]
-//!   (`compose_probe`), `host`, `oneoff`.
+//!   (`compose_probe`), `host`, `oneoff`, `request` (with `http`, the HTTP/1.1 + TLS
+//!   client, and `http_probe`, the response's part of the catalogue).
 //! - [`docker`] is the engine trait with its bollard implementation; [`fake`] an engine in
 //!   memory for tests; [`Ctx`] what one run shares (labels, secrets, networks, stacks).
 
@@ -22,6 +23,7 @@ mod failure;
 pub mod fake;
 mod host;
 mod http;
+mod http_probe;
 mod image;
 pub mod imagefs;
 mod judge;
@@ -30,6 +32,7 @@ mod observe;
 mod oneoff;
 mod poll;
 pub mod procfs;
+mod request;
 pub mod scheduler;
 mod settings;
 pub mod signals;

@@ -42,6 +42,7 @@ pub(super) enum Output {
     Container(Arc<Running>),
     Host(Arc<HostResult>),
     Stack(Arc<Stack>),
+    Request(Arc<super::request::Made>),
     Task(Arc<TaskResult>),
 }
 
@@ -198,6 +199,7 @@ impl Run {
                 format!("host command `{}` could not be set up", first.name)
             }
             Some(SubjectSpec::Compose(_)) => format!("stack `{}` could not be set up", first.name),
+            Some(SubjectSpec::Request(_)) => format!("request `{}` could not be made", first.name),
             Some(SubjectSpec::Task(_)) => {
                 format!("task `{}` did not run to completion", first.name)
             }
@@ -231,6 +233,13 @@ impl Run {
     pub fn host(&self, id: StepId) -> Option<Arc<HostResult>> {
         match self.outputs[id].get() {
             Some(Output::Host(h)) => Some(h.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn request(&self, id: StepId) -> Option<Arc<super::request::Made>> {
+        match self.outputs[id].get() {
+            Some(Output::Request(r)) => Some(r.clone()),
             _ => None,
         }
     }
@@ -531,6 +540,7 @@ async fn run_step(run: &Arc<Run>, id: StepId, failed: Option<(SubjectRef, String
         StepKind::Run { image_step } => super::container::setup(run, id, *image_step).await,
         StepKind::Ready { run_step } => super::container::setup_ready(run, *run_step).await,
         StepKind::Host { .. } => super::host::setup(run, id).await,
+        StepKind::Request { .. } => super::request::setup(run, id).await,
         StepKind::Task { image_step } => super::task::setup(run, id, *image_step).await,
         StepKind::Compose { .. } => super::compose::setup_step(run, id).await,
         StepKind::Observe | StepKind::Action | StepKind::Cleanup => State::Done,

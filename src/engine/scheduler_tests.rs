@@ -720,6 +720,7 @@ async fn every_catalogue_row_reaches_an_observer() {
             Owner::Memory => "api.memory",
             Owner::Exec => "api.exec(\"true\")",
             Owner::Http => "api.get(\"/\")",
+            Owner::Cert => "api.get(\"/\").cert",
             Owner::Port => "api.port(8000)",
             Owner::StopResult => "api.stop(1s)",
             Owner::Service => "app.service(\"web\")",
@@ -751,6 +752,8 @@ async fn every_catalogue_row_reaches_an_observer() {
         ArgKind::Command => "\"true\"",
         ArgKind::Image => "img",
         ArgKind::Ecosystem => "\"pip\"",
+        ArgKind::Method => "\"PATCH\"",
+        ArgKind::Selector => "\"up\"",
         ArgKind::HostPath => "\"out/x\"",
     };
     let mut lines = Vec::new();
@@ -849,4 +852,75 @@ async fn every_catalogue_row_reaches_an_observer() {
     }
     assert!(lines.len() > 60, "only {} rows checked", lines.len());
     clean(&ctx, &fake).await;
+}
+
+/// A request whose capture reads a request that failed fails with that cause; the failed
+/// request does not stop the run (it is a failed expectation, not a setup failure).
+#[tokio::test]
+async fn a_failed_request_fails_the_requests_capturing_from_it() {
+    let (_d, program) = specs(
+        "capture",
+        &[
+            "image app = build \"ctx\"\ncontainer api = run app { publish 8000 }\n\
+           request login = api.post(\"/login\") { timeout 1s }\n\
+           request me = api.get(\"/me\") { header \"T\" = \"Bearer ${login.json.token}\" }\n\
+           expect login.status == 200\nexpect me.status == 200\n\
+           expect api.status == \"running\"\n",
+        ],
+    );
+    let fake = Arc::new(FakeEngine::new(Script::default()));
+    let (out, _, ctx) = go(program, fake.clone(), None, RunOptions::default()).await;
+    assert!(out.setup.is_empty(), "{:?}", out.setup);
+    let message = |i| match outcome(&out, 0, i) {
+        Outcome::Failed { message, .. } => message.clone(),
+        other => panic!("{other:?}"),
+    };
+    let login = message(0);
+    assert_eq!(
+        login,
+        "POST api /login: no port is published: add `publish PORT`"
+    );
+    let me = message(1);
+    assert!(
+        me.starts_with(
+            "GET api /me: request `login` failed, so `${login.json.token}` has no value: POST api /login: no port"
+        ),
+        "{me}"
+    );
+    assert!(outcome(&out, 0, 2).passed());
+    clean(&ctx, &fake).await;
+}
+
+/// `--only` on a check of a request keeps what it needs: the requests it captures from and
+/// their containers (another container's request included).
+#[test]
+fn a_selection_keeps_what_a_request_needs() {
+    let (_d, program) = specs(
+        "select",
+        &[
+            "image app = build \"ctx\"\ncontainer a1 = run app { publish 8000 }\n\
+           container a2 = run app { publish 8000 }\n\
+           request login = a2.post(\"/login\")\n\
+           request me = a1.get(\"/me\") { header \"T\" = \"${login.json.token}\" }\n\
+           expect a2.status == \"running\"\n\
+           criterion C1 \"me\" {\n  expect me.status == 200\n}\n",
+        ],
+    );
+    let only = crate::select::parse_only("criterion(C1)").unwrap();
+    let selected = crate::select::apply(&program, &only);
+    let used: Vec<&str> = selected.files[0]
+        .subjects
+        .iter()
+        .filter(|s| s.used)
+        .map(|s| s.name.as_str())
+        .collect();
+    for name in ["app", "a1", "a2", "login", "me"] {
+        assert!(used.contains(&name), "{name} not kept: {used:?}");
+    }
+    let plan = crate::plan::lower(&selected);
+    assert!(
+        plan.steps
+            .iter()
+            .any(|s| matches!(&s.kind, crate::plan::StepKind::Request { target, .. } if target.starts_with("a2 ")))
+    );
 }

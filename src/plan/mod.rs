@@ -47,6 +47,15 @@ pub enum StepKind {
     Compose { files: Vec<PathBuf>, up: bool },
     /// Run a host command.
     Host { command: String },
+    /// Make an HTTP request (once; under `within`/`for` each sample makes it again), after
+    /// its container is ready and after the requests it captures from.
+    Request {
+        method: String,
+        /// `api:8443 /health` as written (captures shown as `${...}`).
+        target: String,
+        /// The requests it captures from.
+        captures: Vec<String>,
+    },
     /// Run a task's container to completion.
     Task { image_step: StepId },
     /// Observe one expectation.
@@ -224,6 +233,52 @@ impl Builder {
     }
 }
 
+/// The step that makes request `name` of file `fi` (created on first need, after its
+/// container is ready, after its container's last action, and after the requests it
+/// captures from).
+fn request_step(b: &mut Builder, f: &crate::compile::CheckedFile, fi: usize, name: &str) -> StepId {
+    let me = SubjectRef {
+        file: fi,
+        name: name.to_string(),
+    };
+    if let Some(id) = b.setup.get(&me) {
+        return *id;
+    }
+    let Some(SubjectSpec::Request(r)) = f.subject(name).map(|s| &s.spec) else {
+        unreachable!("request_step on a request subject");
+    };
+    let container = SubjectRef {
+        file: fi,
+        name: r.container.clone(),
+    };
+    let mut deps = Vec::new();
+    for other in &r.captures {
+        deps.push(request_step(b, f, fi, other));
+    }
+    deps.push(b.ready(&container));
+    deps.extend(b.barrier_deps(&container, false));
+    // In file order with its container's other checks: a PUT before a DELETE stays so.
+    deps.extend(b.last_check.get(&container).into_iter().flatten().copied());
+    // After the `do NAME` before it in the file (a seed, a migration).
+    deps.extend(b.file_barrier);
+    let port = r.port.map(|p| format!(".port({p})")).unwrap_or_default();
+    let id = b.push(
+        StepKind::Request {
+            method: r.method.clone(),
+            target: format!("{}{port} {}", r.container, r.path),
+            captures: r.captures.clone(),
+        },
+        deps,
+        vec![me.clone()],
+        None,
+        false,
+    );
+    b.touched(&container, id, false);
+    b.last_check.insert(container, vec![id]);
+    b.setup.insert(me, id);
+    id
+}
+
 /// Lowers a compiled program into a plan.
 pub fn lower(program: &Program) -> Plan {
     let mut b = Builder {
@@ -366,6 +421,9 @@ pub fn lower(program: &Program) -> Plan {
                 };
                 b.runner(fi, f, &c.subject, &earlier);
             }
+            if matches!(subject.spec, SubjectSpec::Request(_)) {
+                request_step(&mut b, f, fi, &c.subject);
+            }
             let dynamic = matches!(c.subject_kind, SubjectKind::Container | SubjectKind::Stack);
             // A `within` expectation polls from its subject's start or last action: it waits
             // for neither readiness nor the expectations before it.
@@ -383,10 +441,12 @@ pub fn lower(program: &Program) -> Plan {
                     deps.push(b.setup[&sref(other)]);
                 }
             }
-            let touches: Vec<SubjectRef> = if dynamic {
-                vec![me.clone()]
-            } else {
-                Vec::new()
+            let touches: Vec<SubjectRef> = match &subject.spec {
+                _ if dynamic => vec![me.clone()],
+                // A request (each of its `within` samples) keeps its place among its
+                // container's actions.
+                SubjectSpec::Request(r) => vec![sref(&r.container)],
+                _ => Vec::new(),
             };
             for t in &touches {
                 deps.extend(b.barrier_deps(t, c.barrier));
@@ -608,7 +668,15 @@ fn mark_quiet(b: &mut Builder, program: &Program) {
         let check = &program.files[c.file].checks[c.index];
         let subject = &st.subjects[0];
         match check.budget() {
-            Some(Budget::Check) => quiet.push(st.id),
+            Some(Budget::Check) => {
+                quiet.push(st.id);
+                // A request's `duration` is measured when its step makes it.
+                if let Some(&setup) = b.setup.get(subject)
+                    && matches!(b.steps[setup].kind, StepKind::Request { .. })
+                {
+                    quiet.push(setup);
+                }
+            }
             Some(Budget::Build | Budget::Command) => quiet.extend(b.setup.get(subject).copied()),
             Some(Budget::Startup) => {
                 quiet.extend(b.setup.get(subject).copied());

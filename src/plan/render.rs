@@ -39,6 +39,7 @@ pub fn render_human(plan: &Plan, program: &Program) -> String {
     let runs = count(&|k| matches!(k, StepKind::Run { .. }));
     let stacks = count(&|k| matches!(k, StepKind::Compose { .. }));
     let hosts = count(&|k| matches!(k, StepKind::Host { .. }));
+    let requests = count(&|k| matches!(k, StepKind::Request { .. }));
     let tasks = count(&|k| matches!(k, StepKind::Task { .. }));
     let checks: Vec<_> = plan.steps.iter().filter(|s| s.check.is_some()).collect();
     let statics = checks.iter().filter(|s| s.is_static).count();
@@ -64,6 +65,9 @@ pub fn render_human(plan: &Plan, program: &Program) -> String {
             String::new()
         }
     );
+    if requests > 0 {
+        let _ = writeln!(out, "  {requests} HTTP request{}", s(requests));
+    }
     let _ = writeln!(
         out,
         "  {} checks: {statics} static (no container needed), {} at run time",
@@ -172,6 +176,17 @@ pub fn render_human(plan: &Plan, program: &Program) -> String {
                 }
                 StepKind::Host { command } => {
                     format!("run host command {}: {command}", subjects.join(", "))
+                }
+                StepKind::Request {
+                    method,
+                    target,
+                    captures,
+                } => {
+                    let mut t = format!("make request {}: {method} {target}", subjects.join(", "));
+                    if !captures.is_empty() {
+                        let _ = write!(t, " (captures from {})", captures.join(", "));
+                    }
+                    t
                 }
                 StepKind::Task { .. } => {
                     let r = &st.subjects[0];

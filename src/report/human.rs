@@ -151,6 +151,7 @@ pub fn setup_diagnostic(program: &Program, s: &SetupFailure) -> Diagnostic {
         SubjectSpec::Run(_) => format!("container `{}` could not run", s.subject),
         SubjectSpec::Compose(_) => format!("stack `{}` could not come up", s.subject),
         SubjectSpec::Host(_) => format!("host command `{}` could not run", s.subject),
+        SubjectSpec::Request(_) => format!("request `{}` could not be made", s.subject),
         SubjectSpec::Task(_) => format!("task `{}` did not run to completion", s.subject),
     };
     let code = if s.infrastructure && !matches!(subject.spec, SubjectSpec::Existing { .. }) {

@@ -46,12 +46,19 @@ pub fn apply(program: &Program, expr: &Expr) -> Program {
                 let image = match spec {
                     SubjectSpec::Run(r) => Some(&r.image),
                     SubjectSpec::Task(t) => Some(&t.run.image),
+                    // A request needs its container, and the requests it captures from.
+                    SubjectSpec::Request(r) => Some(&r.container),
                     _ => None,
+                };
+                let captures: &[String] = match spec {
+                    SubjectSpec::Request(r) => &r.captures,
+                    _ => &[],
                 };
                 for n in image
                     .into_iter()
                     .chain(spec.refers_to())
                     .chain(spec.after())
+                    .chain(captures)
                 {
                     if !used.contains(n) {
                         used.push(n.clone());
