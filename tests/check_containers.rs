@@ -14,21 +14,7 @@ fn root() -> PathBuf {
 }
 
 fn check(spec: &str) -> (Output, String) {
-    common::require_docker();
-    common::fixtures_dir();
-    let out = Command::new(env!("CARGO_BIN_EXE_dspec"))
-        .args(["check", "--color", "never", spec])
-        .env("DSPEC_TEST_TOKEN", SECRET)
-        .current_dir(root())
-        .output()
-        .expect("runs dspec");
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!all.contains(SECRET), "the secret leaked:\n{all}");
-    (out, all)
+    common::dspec_check(&[spec], &[("DSPEC_TEST_TOKEN", SECRET)], &[SECRET])
 }
 
 fn labelled(filter: &str) -> Vec<String> {
@@ -52,14 +38,7 @@ fn labelled(filter: &str) -> Vec<String> {
     found
 }
 
-/// The failure block of the diagnostic at `file:line:col`.
-fn block<'a>(all: &'a str, at: &str) -> &'a str {
-    let i = all
-        .find(at)
-        .unwrap_or_else(|| panic!("nothing at {at}:\n{all}"));
-    let rest = &all[i..];
-    &rest[..rest[1..].find("DS04").map(|j| j + 1).unwrap_or(rest.len())]
-}
+use common::failure_block as block;
 
 #[test]
 fn a_healthy_container_passes_every_property() {

@@ -3,42 +3,18 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 /// The password of `basic_auth ... = secret("QA_PW")`: never shown.
 const PASSWORD: &str = "qa-pass";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn check(spec: &str, password: &str, extra: &[&str]) -> (Output, String) {
-    common::require_docker();
-    common::fixtures_dir();
-    let out = Command::new(env!("CARGO_BIN_EXE_dspec"))
-        .args(["check", "--color", "never", spec])
-        .args(extra)
-        .env("QA_PW", password)
-        .current_dir(root())
-        .output()
-        .expect("runs dspec");
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out, all)
+    let mut args = vec![spec];
+    args.extend_from_slice(extra);
+    common::dspec_check(&args, &[("QA_PW", password)], &[])
 }
 
-/// The failure block of the diagnostic at `file:line:col`.
-fn block<'a>(all: &'a str, at: &str) -> &'a str {
-    let i = all
-        .find(at)
-        .unwrap_or_else(|| panic!("nothing at {at}:\n{all}"));
-    let rest = &all[i..];
-    &rest[..rest[1..].find("DS04").map(|j| j + 1).unwrap_or(rest.len())]
-}
+use common::failure_block as block;
 
 #[test]
 fn an_api_at_hurls_level_passes() {

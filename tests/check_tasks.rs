@@ -8,10 +8,6 @@ use std::process::{Command, Output};
 
 const SECRET: &str = "s3cr3t-task-value-42";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// A scratch folder for what the spec's commands, mounts and copies write.
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("dspec-tasks-{name}-{}", std::process::id()));
@@ -25,24 +21,11 @@ fn check(spec: &str, out: &Path) -> (Output, String) {
 }
 
 fn check_with(spec: &str, out: &Path, args: &[&str]) -> (Output, String) {
-    common::require_docker();
-    common::fixtures_dir();
-    let run = Command::new(env!("CARGO_BIN_EXE_dspec"))
-        .args(["check", "--color", "never", "--var"])
-        .arg(format!("out={}", out.display()))
-        .args(args)
-        .arg(spec)
-        .env("DSPEC_TEST_TOKEN", SECRET)
-        .current_dir(root())
-        .output()
-        .expect("runs dspec");
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
-    assert!(!all.contains(SECRET), "the secret leaked:\n{all}");
-    (run, all)
+    let var = format!("out={}", out.display());
+    let mut all = vec!["--var", var.as_str()];
+    all.extend_from_slice(args);
+    all.push(spec);
+    common::dspec_check(&all, &[("DSPEC_TEST_TOKEN", SECRET)], &[SECRET])
 }
 
 /// Names of the containers still carrying a dspec run label.

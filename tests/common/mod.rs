@@ -208,3 +208,36 @@ pub fn tempdir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("cannot create {}: {e}", d.display()));
     d
 }
+
+/// `dspec check --color never ARGS` from the repository root with extra environment variables,
+/// once the engine answers and the fixtures are built; its output and its stdout and stderr
+/// together. Panics when a value of `secrets` shows in the output.
+pub fn dspec_check(args: &[&str], env: &[(&str, &str)], secrets: &[&str]) -> (Output, String) {
+    require_docker();
+    fixtures_dir();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dspec"))
+        .args(["check", "--color", "never"])
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("runs dspec");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for s in secrets {
+        assert!(!all.contains(s), "the secret {s:?} leaked:\n{all}");
+    }
+    (out, all)
+}
+
+/// The failure block of the diagnostic at `file:line:col` in a console report.
+pub fn failure_block<'a>(all: &'a str, at: &str) -> &'a str {
+    let i = all
+        .find(at)
+        .unwrap_or_else(|| panic!("nothing at {at}:\n{all}"));
+    let rest = &all[i..];
+    &rest[..rest[1..].find("DS04").map(|j| j + 1).unwrap_or(rest.len())]
+}
