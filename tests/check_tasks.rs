@@ -16,20 +16,22 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn check(spec: &str, out: &Path) -> (Output, String) {
-    check_with(spec, out, &[])
+fn check_with(spec: &str, out: &Path, args: &[&str]) -> (Output, String) {
+    let (_, run, all) = check_pid(spec, out, args);
+    (run, all)
 }
 
-fn check_with(spec: &str, out: &Path, args: &[&str]) -> (Output, String) {
+/// [`check_with`], with the pid of the dspec process.
+fn check_pid(spec: &str, out: &Path, args: &[&str]) -> (u32, Output, String) {
     let var = format!("out={}", out.display());
     let mut all = vec!["--var", var.as_str()];
     all.extend_from_slice(args);
     all.push(spec);
-    common::dspec_check(&all, &[("DSPEC_TEST_TOKEN", SECRET)], &[SECRET])
+    common::dspec_check_pid(&all, &[("DSPEC_TEST_TOKEN", SECRET)], &[SECRET])
 }
 
-/// Names of the containers still carrying a dspec run label.
-fn labelled_containers() -> Vec<String> {
+/// Names of the containers a dspec process left.
+fn labelled_containers(pid: u32) -> Vec<String> {
     let out = Command::new("docker")
         .args([
             "ps",
@@ -37,7 +39,7 @@ fn labelled_containers() -> Vec<String> {
             "--format",
             "{{.Names}}",
             "--filter",
-            "label=dspec.run",
+            &format!("label=dspec.pid={pid}"),
         ])
         .output()
         .expect("docker");
@@ -90,7 +92,7 @@ fn a_selection_sets_up_what_its_tasks_and_commands_need() {
 #[test]
 fn a_timed_out_task_is_killed_and_removed_and_an_exit_code_is_a_result() {
     let out = scratch("fail");
-    let (run, all) = check("tests/specs/tasks_v1_fail.dspec", &out);
+    let (pid, run, all) = check_pid("tests/specs/tasks_v1_fail.dspec", &out, &[]);
     assert_eq!(run.status.code(), Some(1), "{all}");
     assert!(
         all.contains("did not exit within 1s (its `timeout`); it was killed and removed"),
@@ -127,17 +129,14 @@ fn a_timed_out_task_is_killed_and_removed_and_an_exit_code_is_a_result() {
         assert!(all.contains(line), "{line} in\n{all}");
     }
     // The killed task went at its timeout, the exited one with the run: nothing is left.
-    let left: Vec<String> = labelled_containers()
-        .into_iter()
-        .filter(|n| n.ends_with("-f0-slow") || n.ends_with("-f0-quick"))
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(common::leftovers(pid), Vec::<String>::new());
 
     // With `--keep` the exited task's container stays, labelled: `dspec clean` finds it. The
-    // timed-out one still went at its timeout.
-    let (run, all) = check_with("tests/specs/tasks_v1_fail.dspec", &out, &["--keep"]);
+    // timed-out one still went at its timeout. (No other test's `dspec clean` meanwhile.)
+    let _clean = common::clean_lock();
+    let (pid, run, all) = check_pid("tests/specs/tasks_v1_fail.dspec", &out, &["--keep"]);
     assert_eq!(run.status.code(), Some(1), "{all}");
-    let names = labelled_containers();
+    let names = labelled_containers(pid);
     let kept: Vec<&String> = names.iter().filter(|n| n.ends_with("-f0-quick")).collect();
     assert_eq!(kept.len(), 1, "{names:?}\n{all}");
     assert!(!names.iter().any(|n| n.ends_with("-f0-slow")), "{names:?}");

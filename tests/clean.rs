@@ -33,6 +33,7 @@ fn dspec(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn clean_removes_kept_resources_of_finished_runs_but_not_live_ones() {
+    let _clean = common::clean_lock();
     common::require_docker();
     common::fixtures_dir();
     // A live run: its container must survive a clean.
@@ -104,6 +105,7 @@ fn clean_removes_kept_resources_of_finished_runs_but_not_live_ones() {
 /// containers through a `dspec clean`.
 #[test]
 fn a_renamed_binary_s_live_run_survives_a_clean() {
+    let _clean = common::clean_lock();
     common::require_docker();
     common::fixtures_dir();
     let dir = std::env::temp_dir().join(format!("dspec-renamed-{}", std::process::id()));
@@ -143,6 +145,7 @@ fn a_renamed_binary_s_live_run_survives_a_clean() {
 /// `dspec clean`; `--keep` names the stack's network too.
 #[test]
 fn compose_override_files_never_stay_behind() {
+    let _clean = common::clean_lock();
     common::require_docker();
     common::fixtures_dir();
     let overrides = |pid: u32| -> Vec<PathBuf> {

@@ -57,6 +57,7 @@ fn proxy(dir: &std::path::Path) -> (Proxy, String, PathBuf) {
 
 /// Removes what a frozen run left (the engine itself is fine).
 fn sweep(pid: u32) {
+    let _clean = common::clean_lock();
     for id in labelled(pid) {
         let _ = Command::new("docker").args(["rm", "-f", &id]).output();
     }

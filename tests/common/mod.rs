@@ -213,15 +213,29 @@ pub fn tempdir(name: &str) -> PathBuf {
 /// once the engine answers and the fixtures are built; its output and its stdout and stderr
 /// together. Panics when a value of `secrets` shows in the output.
 pub fn dspec_check(args: &[&str], env: &[(&str, &str)], secrets: &[&str]) -> (Output, String) {
+    let (_, out, all) = dspec_check_pid(args, env, secrets);
+    (out, all)
+}
+
+/// [`dspec_check`], with the pid of the dspec process (its resources carry `dspec.pid`).
+pub fn dspec_check_pid(
+    args: &[&str],
+    env: &[(&str, &str)],
+    secrets: &[&str],
+) -> (u32, Output, String) {
     require_docker();
     fixtures_dir();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dspec"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_dspec"))
         .args(["check", "--color", "never"])
         .args(args)
         .envs(env.iter().copied())
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("runs dspec");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("waits for dspec");
     let all = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -230,7 +244,7 @@ pub fn dspec_check(args: &[&str], env: &[(&str, &str)], secrets: &[&str]) -> (Ou
     for s in secrets {
         assert!(!all.contains(s), "the secret {s:?} leaked:\n{all}");
     }
-    (out, all)
+    (pid, out, all)
 }
 
 /// The failure block of the diagnostic at `file:line:col` in a console report.
@@ -240,4 +254,42 @@ pub fn failure_block<'a>(all: &'a str, at: &str) -> &'a str {
         .unwrap_or_else(|| panic!("nothing at {at}:\n{all}"));
     let rest = &all[i..];
     &rest[..rest[1..].find("DS04").map(|j| j + 1).unwrap_or(rest.len())]
+}
+
+/// Held by every test that runs `dspec clean` or inspects what a finished run left (`--keep`,
+/// a killed run): `clean` removes every finished run's leftovers, so two such tests — in this
+/// process or in another test suite running at the same time — must not overlap. An exclusive
+/// `flock(1)` on a file in the system's temp dir, held by a child process until this drops.
+pub struct CleanLock(std::process::Child);
+
+impl Drop for CleanLock {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits for the [`CleanLock`].
+pub fn clean_lock() -> CleanLock {
+    use std::io::BufRead;
+    let path = std::env::temp_dir().join("dspec-tests-clean.lock");
+    let mut child = Command::new("flock")
+        .arg(&path)
+        .args(["sh", "-c", "echo locked; exec cat >/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("flock(1) (package util-linux) runs");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("flock's stdout");
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("reads from flock");
+    assert_eq!(
+        line.trim(),
+        "locked",
+        "flock did not take {}",
+        path.display()
+    );
+    CleanLock(child)
 }
