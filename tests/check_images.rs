@@ -84,12 +84,42 @@ fn the_dev_stage_fails_at_the_right_lines() {
     assert!(stdout.contains("expected: < 1MB (1000000 B)"), "{stdout}");
 }
 
+/// A tag of the eco fixture for one test (two suites at once must not retag each other's
+/// build), removed afterwards.
+struct EcoTag(String);
+
+impl EcoTag {
+    fn new() -> EcoTag {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        EcoTag(format!(
+            "t{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ))
+    }
+
+    /// `eco_tag=...` for `--var`.
+    fn var(&self) -> String {
+        format!("eco_tag={}", self.0)
+    }
+}
+
+impl Drop for EcoTag {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rmi", &format!("dspec-test/eco:{}", self.0)])
+            .output();
+    }
+}
+
 /// Language v1 on an image without a shell: access by the image's USER, hashes, accounts,
 /// groups, pip and npm packages, history, `based_on` (the derived build waits for the tag its
 /// FROM names), and `ref`/`id` handed to a host command.
 #[test]
 fn v1_image_properties_hold_on_a_shell_less_image() {
-    let (out, stdout, stderr) = check(&["tests/specs/images_v1.dspec"]);
+    let tag = EcoTag::new();
+    let (out, stdout, stderr) = check(&["--var", &tag.var(), "tests/specs/images_v1.dspec"]);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("37 passed, 0 failed"), "{stdout}");
 }
@@ -97,22 +127,23 @@ fn v1_image_properties_hold_on_a_shell_less_image() {
 /// Each v1 image property that does not hold says what the image has.
 #[test]
 fn v1_image_failures_show_what_the_image_has() {
-    let (out, stdout, stderr) = check(&["tests/specs/images_v1_fail.dspec"]);
+    let tag = EcoTag::new();
+    let (out, stdout, stderr) = check(&["--var", &tag.var(), "tests/specs/images_v1_fail.dspec"]);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stdout.contains("0 passed, 9 failed"), "{stdout}");
     for (line, actual) in [
-        ("7:8", "actual: false"),
+        ("8:8", "actual: false"),
         (
-            "8:8",
+            "9:8",
             "actual: \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"",
         ),
-        ("9:8", "the image's /etc/passwd has no account `nobody`"),
-        ("10:8", "actual: \"0.30.1\""),
-        ("11:8", "actual: false"),
-        ("12:8", "actual: [\"@types/node\", \"debug\", \"express\"]"),
-        ("13:8", "`/nope` does not exist in the image"),
-        ("14:8", "actual: [\"appuser\"]"),
-        ("15:8", "\"fastapi\""),
+        ("10:8", "the image's /etc/passwd has no account `nobody`"),
+        ("11:8", "actual: \"0.30.1\""),
+        ("12:8", "actual: false"),
+        ("13:8", "actual: [\"@types/node\", \"debug\", \"express\"]"),
+        ("14:8", "`/nope` does not exist in the image"),
+        ("15:8", "actual: [\"appuser\"]"),
+        ("16:8", "\"fastapi\""),
     ] {
         let at = stdout
             .find(&format!("tests/specs/images_v1_fail.dspec:{line}"))
