@@ -22,11 +22,8 @@ fn prepare() {
     static PREPARED: OnceLock<()> = OnceLock::new();
     PREPARED.get_or_init(|| {
         let script = root().join("examples").join("prepare.sh");
-        let tmp = option_env!("CARGO_TARGET_TMPDIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(std::env::temp_dir);
-        std::fs::create_dir_all(&tmp).expect("target tmp dir");
-        let lock = tmp.join("dspec-examples-prepare.lock");
+        // Shared by every checkout's suite: the example images are the engine's.
+        let lock = std::env::temp_dir().join("dspec-examples-prepare.lock");
         let out = Command::new("flock")
             .args(["-w", "600"])
             .arg(&lock)

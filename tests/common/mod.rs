@@ -1,7 +1,7 @@
 //! Shared helpers for dspec's integration tests: `mod common;` in a test file.
 //!
 //! - [`fixtures_dir`] runs `tests/fixtures/prepare.sh` once per test process, serialised across
-//!   concurrent test processes with `flock(1)` on a lock file in Cargo's target tmp dir.
+//!   concurrent test processes (of every checkout) with `flock(1)` on a lock file in the temp dir.
 //! - [`require_docker`] makes an engine test fail (never skip) when the daemon does not answer.
 #![allow(dead_code)]
 
@@ -60,14 +60,10 @@ fn prepare() -> PathBuf {
     dir
 }
 
+/// In the system's temp dir, not the checkout's target dir: the fixture images are the
+/// engine's, shared by every checkout's test suite running at the same time.
 fn lock_file() -> PathBuf {
-    // CARGO_TARGET_TMPDIR is set by Cargo when it compiles integration tests.
-    let tmp = option_env!("CARGO_TARGET_TMPDIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    std::fs::create_dir_all(&tmp)
-        .unwrap_or_else(|e| panic!("cannot create {}: {e}", tmp.display()));
-    tmp.join("dspec-fixtures-prepare.lock")
+    std::env::temp_dir().join("dspec-fixtures-prepare.lock")
 }
 
 /// Panics unless the Docker daemon answers. Engine tests are never skipped: a missing daemon is
