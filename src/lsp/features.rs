@@ -200,6 +200,14 @@ const STATEMENTS: &[(&str, &str)] = &[
     ("stack", "`stack NAME = compose \"FILE\" { ... }`"),
     ("command", "`command NAME = host \"CMD\" { ... }`"),
     (
+        "task",
+        "`task NAME = run IMAGE { ... }`: a container run to completion",
+    ),
+    (
+        "request",
+        "`request NAME = SUBJECT.METHOD(\"PATH\") { ... }`: an HTTP request",
+    ),
+    (
         "criterion",
         "`criterion ID \"TITLE\" { expect ... }`: an acceptance criterion",
     ),
@@ -237,6 +245,8 @@ fn enclosing_block(text: &str, offset: usize) -> Option<(SubjectKind, &'static s
                     "stack" => SubjectKind::Stack,
                     "command" => SubjectKind::Command,
                     "task" => SubjectKind::Task,
+                    // `request NAME = api.get("/x") {`: one table, whatever the method.
+                    "request" => return Some((SubjectKind::Request, "request")),
                     _ => return None,
                 };
                 let source = match words.get(3).copied()? {
@@ -305,7 +315,8 @@ pub fn complete(text: &str, offset: usize, ast: &SpecFile, lines: &Lines) -> Vec
                 .collect();
         }
         if in_criterion(text, offset) {
-            return keyword_items(&STATEMENTS[7..]);
+            // Inside a criterion: `expect` and `do` only.
+            return keyword_items(&STATEMENTS[STATEMENTS.len() - 2..]);
         }
         return keyword_items(STATEMENTS);
     }
@@ -651,6 +662,19 @@ mod tests {
         let l = labels_at("container api = run app {\n  mem|\n}\n", "|");
         assert!(
             l.contains(&"memory".to_string()) && l.contains(&"publish".to_string()),
+            "{l:?}"
+        );
+        // A request's and a task's settings; their keywords at the start of a line.
+        let l = labels_at(
+            &format!("{spec}request me = api.get(\"/me\") {{\n  hea|\n}}\n"),
+            "|",
+        );
+        assert!(l.contains(&"header".to_string()), "{l:?}");
+        let l = labels_at(&format!("{spec}task t = run app {{\n  std|\n}}\n"), "|");
+        assert!(l.contains(&"stdin".to_string()), "{l:?}");
+        let l = labels_at(&format!("{spec}|"), "|");
+        assert!(
+            l.contains(&"task".to_string()) && l.contains(&"request".to_string()),
             "{l:?}"
         );
         // Units of the compared property's kind.
