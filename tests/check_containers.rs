@@ -321,7 +321,14 @@ fn host_processes(marker: &str) -> Vec<String> {
 /// that exits is done even when it left a background process.
 #[test]
 fn execs_and_host_commands_never_outlive_their_limits() {
-    let (out, all) = check("tests/specs/bounded.dspec");
+    // Sleeps of this run only: `sleep 3PPPPPN`.
+    let base = format!("3{:05}", std::process::id() % 100_000);
+    let var = format!("base={base}");
+    let (out, all) = common::dspec_check(
+        &["--var", &var, "tests/specs/bounded.dspec"],
+        &[("DSPEC_TEST_TOKEN", SECRET)],
+        &[SECRET],
+    );
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("2 passed, 3 failed"), "{all}");
     assert!(all.contains("✓ expect bg.stdout == \"started\""), "{all}");
@@ -334,15 +341,20 @@ fn execs_and_host_commands_never_outlive_their_limits() {
         "{all}"
     );
     assert!(
-        all.contains("`sleep 30174` did not finish within 2s (killed)"),
+        all.contains(&format!(
+            "`sleep {base}4` did not finish within 2s (killed)"
+        )),
         "{all}"
     );
     // The `within 3s` attempt was cut at its deadline, not after the sleep.
     assert!(
-        all.contains("`sh -c sleep 30175` did not finish within"),
+        all.contains(&format!("`sh -c sleep {base}5` did not finish within")),
         "{all}"
     );
-    assert_eq!(host_processes("sleep 3017"), Vec::<String>::new());
+    assert_eq!(
+        host_processes(&format!("sleep {base}")),
+        Vec::<String>::new()
+    );
 }
 
 /// A host command's children go with it when the run is interrupted or hits `--timeout`.
