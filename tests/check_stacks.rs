@@ -137,15 +137,16 @@ fn the_resolved_config_is_typed_and_raw() {
 }
 
 /// `env` reaches the Compose files' `${VAR}`; `service(S).kill()`, `.restart()` and `.stop()`
-/// act on every replica through Compose; `down()` removes the services (an observation then
+/// act on every replica through Compose; a service's `within` after an action on another
+/// service counts from that action; `down()` removes the services (an observation then
 /// says so) and `up()` brings them back with fresh `within` clocks.
 #[test]
 fn a_stack_is_driven_through_its_life() {
     let (out, all) = check("tests/specs/stack_life.dspec");
     assert_eq!(out.status.code(), Some(1), "{all}");
-    assert!(all.contains("15 passed, 1 failed"), "{all}");
+    assert!(all.contains("18 passed, 1 failed"), "{all}");
     assert!(
-        all.contains("stack_life.dspec:28:10")
+        all.contains("stack_life.dspec:32:10")
             && all.contains("`down()` took the stack down (`up()` brings it back)"),
         "{all}"
     );

@@ -184,6 +184,9 @@ pub struct Stack {
     pub down: std::sync::atomic::AtomicBool,
     /// Per service: its last action (`restart()`, `kill()`...), where `within` clocks start.
     pub anchors: std::sync::Mutex<HashMap<String, Anchor>>,
+    /// The last action on any of its services: an expectation on the stack that follows it
+    /// counts its `within` from there (or later).
+    pub last_action: std::sync::Mutex<Option<Anchor>>,
 }
 
 impl Stack {
@@ -236,6 +239,8 @@ impl Stack {
         bring_up(ctx, self, false).await.map_err(|e| e.message)?;
         *self.up_window.lock().expect("up window lock") = Some((began, Instant::now()));
         self.anchors.lock().expect("anchors lock").clear();
+        // Each service's clock starts again at its new container's start.
+        *self.last_action.lock().expect("last action lock") = None;
         self.down.store(false, std::sync::atomic::Ordering::SeqCst);
         Ok(())
     }
@@ -251,6 +256,7 @@ impl Stack {
             .lock()
             .expect("anchors lock")
             .insert(service.to_string(), at);
+        *self.last_action.lock().expect("last action lock") = Some(at);
     }
 }
 
@@ -489,6 +495,7 @@ pub async fn setup(
         up_window: std::sync::Mutex::new(None),
         down: std::sync::atomic::AtomicBool::new(false),
         anchors: std::sync::Mutex::new(HashMap::new()),
+        last_action: std::sync::Mutex::new(None),
     };
     if up {
         let began = Instant::now();

@@ -16,16 +16,40 @@ use crate::compile::PathStep;
 use crate::compile::property::{ContainerProp, Key, ServiceProp, StackProp, StopResultProp};
 use crate::compile::value::Val;
 
-/// Where a service's `within` clocks start: its last action, else its first container's
-/// start (on the engine's clock, kept inside the `up` that started it).
+/// Where a service's `within` clocks start: its container's start (on the engine's clock,
+/// kept inside the `up` that started it), or the last action on the stack after it — on this
+/// service or another (`do app.service("db").restart()` then `web ... within 10s`).
 pub async fn service_anchor(ctx: &Ctx, stack: &Stack, service: &str) -> Option<Anchor> {
-    if let Some(a) = stack.anchors.lock().expect("anchors lock").get(service) {
-        return Some(*a);
-    }
-    let (lo, hi) = (*stack.up_window.lock().expect("up window lock"))?;
-    let first = service_containers(ctx, stack, service).await.ok()?;
-    let started = first.first()?.started_at?;
-    Some(Anchor::engine_time(started, lo, hi.max(lo)))
+    let last = *stack.last_action.lock().expect("last action lock");
+    let own = stack
+        .anchors
+        .lock()
+        .expect("anchors lock")
+        .get(service)
+        .copied();
+    let base = match own {
+        Some(a) => a,
+        None => {
+            let window = *stack.up_window.lock().expect("up window lock");
+            let started = match window {
+                Some((lo, hi)) => service_containers(ctx, stack, service)
+                    .await
+                    .ok()
+                    .and_then(|cs| cs.first().and_then(|c| c.started_at))
+                    .map(|t| Anchor::engine_time(t, lo, hi.max(lo))),
+                None => None,
+            };
+            match (started, last) {
+                (Some(s), _) => s,
+                (None, Some(l)) => l,
+                (None, None) => return None,
+            }
+        }
+    };
+    Some(match last {
+        Some(l) if l.at > base.at => l,
+        _ => base,
+    })
 }
 
 /// Start to healthy of a service's container, which Compose started: from the container's
