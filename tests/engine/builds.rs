@@ -16,7 +16,7 @@ pub async fn build_cached_again(ctx: &Ctx) {
     let t = Instant::now();
     let out = ctx
         .engine
-        .build(fixture_context().into(), opts, &mut |_| {})
+        .build(fixture_context(&ctx.run_id).into(), opts, &mut |_| {})
         .await
         .unwrap();
     ctx.time("build fixture, fully cached", t.elapsed());

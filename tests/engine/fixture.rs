@@ -6,7 +6,12 @@ use dspec::engine::docker::{BuildOptions, BuildProgress, DockerApi};
 
 use crate::Ctx;
 
+/// `RUN_ID` is replaced by the run's id: its first step is the run's own, so that the
+/// cache chain is too (when two suites build the same steps at once, the legacy builder's
+/// cache may continue a rebuild on the other suite's intermediate images, and a "fully cached"
+/// rebuild gets another id).
 pub const FIXTURE_DOCKERFILE: &str = r#"FROM scratch
+LABEL dspec.fixture.run=RUN_ID
 COPY busybox /bin/busybox
 RUN ["/bin/busybox","--install","-s","/bin"]
 COPY passwd group /etc/
@@ -44,10 +49,11 @@ pub fn context(files: &[(&str, &[u8], u32)]) -> Vec<u8> {
     tar.into_inner().unwrap()
 }
 
-pub fn fixture_context() -> Vec<u8> {
+pub fn fixture_context(run_id: &str) -> Vec<u8> {
     let busybox = busybox();
+    let dockerfile = FIXTURE_DOCKERFILE.replace("RUN_ID", run_id);
     context(&[
-        ("Dockerfile", FIXTURE_DOCKERFILE.as_bytes(), 0o644),
+        ("Dockerfile", dockerfile.as_bytes(), 0o644),
         ("busybox", &busybox, 0o755),
         (
             "passwd",
@@ -83,7 +89,7 @@ pub async fn build_fixture(ctx: &mut Ctx) {
     let t = Instant::now();
     let out = ctx
         .engine
-        .build(fixture_context().into(), opts, &mut on_progress)
+        .build(fixture_context(&ctx.run_id).into(), opts, &mut on_progress)
         .await
         .expect("fixture build");
     let total = t.elapsed();
@@ -100,8 +106,8 @@ pub async fn build_fixture(ctx: &mut Ctx) {
     println!("  fixture {} ({} log lines)", out.image_id, out.log.len());
     assert!(out.image_id.starts_with("sha256:"), "{}", out.image_id);
     assert!(out.stage_ids.is_empty(), "{:?}", out.stage_ids);
-    // 11 Dockerfile steps + the LABEL step the legacy builder appends for `labels`.
-    let expected: Vec<(u32, u32)> = (1..=12).map(|n| (n, 12)).collect();
+    // 12 Dockerfile steps + the LABEL step the legacy builder appends for `labels`.
+    let expected: Vec<(u32, u32)> = (1..=13).map(|n| (n, 13)).collect();
     assert_eq!(steps, expected);
     assert!(outputs > 0);
     assert!(out.log.iter().any(|l| l.starts_with("Successfully tagged")));
