@@ -181,18 +181,23 @@ pub fn load_partition(
         None => files,
     };
     let mut sources = SourceMap::new();
-    let mut asts: Vec<SpecFile> = Vec::new();
+    let mut program = Program::default();
     let mut diagnostics = Vec::new();
+    // One file at a time, parsed lean and compiled: only one file's syntax tree is held, and
+    // not even that whole (see `parse::parse_file_lean`).
     for f in &files {
         match read_bytes(f) {
             Ok(bytes) => match utf8_text(bytes) {
                 Ok(text) => {
                     let id = sources.add(shown_path(f), text);
-                    let (ast, mut errs) = parse::parse_file(sources.get(id));
+                    let (ast, mut errs) = parse::parse_file_lean(sources.get(id));
                     let clean = errs.is_empty();
                     diagnostics.append(&mut errs);
                     if let (Some(ast), true) = (ast, clean) {
-                        asts.push(ast);
+                        let (compiled, mut diags) =
+                            compile::compile_owned(vec![ast], &sources, opts);
+                        diagnostics.append(&mut diags);
+                        program.files.extend(compiled.files);
                     }
                 }
                 Err(reason) => unreadable.push((f.clone(), reason)),
@@ -200,14 +205,66 @@ pub fn load_partition(
             Err(e) => unreadable.push((f.clone(), e.to_string())),
         }
     }
-    // The syntax trees are given up: each statement is dropped once compiled.
-    let (program, mut diags) = compile::compile_owned(asts, &sources, opts);
-    diagnostics.append(&mut diags);
     Loaded {
         sources,
         program,
         diagnostics,
         unreadable,
         files: files.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lean path (`parse_file_lean`, statements parsed again as they compile) compiles
+    /// to exactly what the whole tree compiles to: top-level expectations and actions,
+    /// criteria, several statements on one line, subjects declared after their use.
+    #[test]
+    fn a_lean_parse_compiles_like_the_whole_tree() {
+        let text = r#"story "S-1" "lean"
+let budget = 200MB
+expect prod.size < budget
+criterion AC1 "first" {
+  expect prod.user == "appuser"
+  do web.restart()
+  expect web.health == "healthy" within 30s
+}
+let x = "a"; expect web.get("/${x}").status == 200
+expect smoke.exit_code == 0
+@tag slow
+criterion AC2 "second" {
+  expect web.stop(10s).exit_code == 0
+  expect web.stop(10s).duration < 10s
+}
+image prod = build "."
+container web = run prod { publish 8000 }
+command smoke = host "curl -s $URL" { env URL = web.url(8000) }
+"#;
+        let opts = compile::Options::default();
+        let mut sources = SourceMap::new();
+        let id = sources.add(PathBuf::from("lean.dspec"), text.to_string());
+        let (whole, errs) = parse::parse_file(sources.get(id));
+        assert!(errs.is_empty(), "{errs:?}");
+        let whole = whole.expect("parses");
+        assert!(whole.deferred.is_empty());
+        let (lean, errs) = parse::parse_file_lean(sources.get(id));
+        assert!(errs.is_empty(), "{errs:?}");
+        let lean = lean.expect("parses");
+        assert_eq!(lean.deferred.len(), 5, "{:?}", lean.deferred);
+        assert!(lean.items.iter().all(|i| match i {
+            crate::ast::Item::Criterion(c) => c.body.is_empty(),
+            i => !matches!(i, crate::ast::Item::Expect(_) | crate::ast::Item::Do(_)),
+        }));
+        let (a, da) = compile::compile(std::slice::from_ref(&whole), &sources, &opts);
+        let (b, db) = compile::compile_owned(vec![lean], &sources, &opts);
+        assert_eq!(format!("{da:?}"), format!("{db:?}"));
+        assert_eq!(a.files.len(), 1);
+        assert_eq!(a.files[0].checks.len(), 8);
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            serde_json::to_string(&b).unwrap()
+        );
     }
 }

@@ -19,6 +19,11 @@ pub struct Ident {
 pub struct SpecFile {
     pub file: FileId,
     pub items: Vec<Item>,
+    /// Empty unless the file was parsed lean ([`crate::parse::parse_file_lean`]): then the
+    /// expectations and actions are not in `items` (its criteria have empty bodies) and these
+    /// are the byte ranges of the statements that hold them, in file order, to be parsed again
+    /// one at a time as they compile.
+    pub deferred: Vec<(usize, usize)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -185,19 +185,13 @@ impl FileCompiler<'_> {
         }
         // A request touches its container and the requests it captures from.
         if w.kind == SubjectKind::Request
-            && let Some(SubjectSpec::Request(r)) = subjects
-                .iter()
-                .find(|s| s.name == w.subject)
-                .map(|s| &s.spec)
+            && let Some(SubjectSpec::Request(r)) = self.def(subjects, &w.subject).map(|s| &s.spec)
         {
             touches.push(r.container.clone());
         }
         // Only host commands and tasks touch other subjects (those their env names).
         if matches!(w.kind, SubjectKind::Command | SubjectKind::Task)
-            && let Some(spec) = subjects
-                .iter()
-                .find(|s| s.name == w.subject)
-                .map(|s| &s.spec)
+            && let Some(spec) = self.def(subjects, &w.subject).map(|s| &s.spec)
         {
             for r in spec.refers_to() {
                 if !touches.contains(r) {
@@ -215,8 +209,8 @@ impl FileCompiler<'_> {
         Check {
             index,
             text: self.shown(self.text(span).trim()),
-            line,
-            column,
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
             span,
             path_span: path.span,
             criterion,
@@ -232,7 +226,7 @@ impl FileCompiler<'_> {
             ty: w.ty,
             action_only,
             predicate,
-            modifier,
+            modifier: modifier.map(Box::new),
             changes: w.changes,
             // Every `do` is a barrier: later expectations (and their `within` clocks) follow it.
             barrier: action_only || matches!(w.effect, Effect::Barrier | Effect::Stop),

@@ -74,6 +74,8 @@ fn compile_each<'a>(
 pub(crate) struct Declared {
     pub kind: SubjectKind,
     pub span: Span,
+    /// Its place in the compiled subjects, once compiled (pass 2).
+    pub pos: Option<usize>,
 }
 
 pub(crate) struct FileCompiler<'a> {
@@ -115,6 +117,12 @@ impl<'a> FileCompiler<'a> {
         self.diags.push(d);
     }
 
+    /// The compiled subject named `name` (from pass 2 on), found without a scan: a large
+    /// file has many subjects and many checks that look theirs up.
+    pub(crate) fn def<'s>(&self, subjects: &'s [SubjectDef], name: &str) -> Option<&'s SubjectDef> {
+        subjects.get(self.subjects.get(name)?.pos?)
+    }
+
     pub fn text(&self, span: Span) -> &'a str {
         self.sources.snippet(span)
     }
@@ -124,11 +132,12 @@ impl<'a> FileCompiler<'a> {
         // The statements, out of `self` so that the passes may borrow it mutably; an owned
         // file's statements are dropped one by one in pass 3.
         let file = self.ast.file;
-        let ast = std::mem::replace(
+        let mut ast = std::mem::replace(
             &mut self.ast,
             Cow::Owned(SpecFile {
                 file,
                 items: Vec::new(),
+                deferred: Vec::new(),
             }),
         );
         let mut story = None;
@@ -173,6 +182,7 @@ impl<'a> FileCompiler<'a> {
                             Declared {
                                 kind: s.kind,
                                 span: s.name.span,
+                                pos: None,
                             },
                         );
                         self.order.push(s.name.name.clone());
@@ -233,14 +243,30 @@ impl<'a> FileCompiler<'a> {
             }
         }
 
-        // Pass 2: subjects.
+        // Pass 2: subjects. A lean tree is not read again after it (pass 3 parses its
+        // statements again): each subject's syntax is dropped once compiled.
         let mut subjects = Vec::new();
-        for item in &ast.items {
+        let mut pass2 = |c: &mut Self, item: &Item| {
             if let Item::Subject(s) = item
-                && self.subjects.get(&s.name.name).map(|d| d.span) == Some(s.name.span)
-                && let Some(def) = self.subject(s)
+                && c.subjects.get(&s.name.name).map(|d| d.span) == Some(s.name.span)
+                && let Some(def) = c.subject(s)
             {
+                if let Some(d) = c.subjects.get_mut(&s.name.name) {
+                    d.pos = Some(subjects.len());
+                }
                 subjects.push(def);
+            }
+        };
+        match &mut ast {
+            Cow::Owned(f) if !f.deferred.is_empty() => {
+                for item in std::mem::take(&mut f.items) {
+                    pass2(self, &item);
+                }
+            }
+            _ => {
+                for item in &ast.items {
+                    pass2(self, item);
+                }
             }
         }
 
@@ -279,19 +305,34 @@ impl<'a> FileCompiler<'a> {
             }
             _ => {}
         };
-        match ast {
-            Cow::Owned(f) => {
-                // Each statement is dropped once compiled.
-                for item in f.items {
+        if !ast.deferred.is_empty() {
+            // Parsed lean: the statements that hold expectations are parsed again here, one
+            // at a time, and dropped once compiled; the rest of the tree is done with.
+            let deferred = match ast {
+                Cow::Owned(f) => f.deferred,
+                Cow::Borrowed(f) => f.deferred.clone(),
+            };
+            for (start, end) in deferred {
+                for item in crate::parse::reparse(source, start, end) {
                     pass3(self, &item);
                 }
             }
-            Cow::Borrowed(f) => {
-                for item in &f.items {
-                    pass3(self, item);
+        } else {
+            match ast {
+                Cow::Owned(f) => {
+                    // Each statement is dropped once compiled.
+                    for item in f.items {
+                        pass3(self, &item);
+                    }
+                }
+                Cow::Borrowed(f) => {
+                    for item in &f.items {
+                        pass3(self, item);
+                    }
                 }
             }
         }
+        checks.shrink_to_fit();
 
         self.check_run_order(&subjects, &checks);
         let has_errors = self.diags.iter().any(Diagnostic::is_error);
@@ -316,6 +357,7 @@ impl<'a> FileCompiler<'a> {
             criteria,
             subjects,
             checks,
+            by_name: std::sync::OnceLock::new(),
         }
     }
 

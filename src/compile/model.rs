@@ -24,13 +24,25 @@ pub struct CheckedFile {
     pub dir: PathBuf,
     pub story: Option<StoryInfo>,
     pub criteria: Vec<CriterionInfo>,
+    /// In file order; they do not change once compiled (see `by_name`).
     pub subjects: Vec<SubjectDef>,
     pub checks: Vec<Check>,
+    /// Where each subject is in `subjects`, built at the first lookup: the planner and the
+    /// engine look subjects up by name once per check.
+    #[serde(skip)]
+    pub by_name: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
 }
 
 impl CheckedFile {
     pub fn subject(&self, name: &str) -> Option<&SubjectDef> {
-        self.subjects.iter().find(|s| s.name == name)
+        let by_name = self.by_name.get_or_init(|| {
+            self.subjects
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.name.clone(), i))
+                .collect()
+        });
+        self.subjects.get(*by_name.get(name)?)
     }
 }
 
@@ -62,14 +74,15 @@ pub struct SubjectDef {
 
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "source", rename_all = "snake_case")]
+/// Boxed: a file may hold many subjects, and each should take the room of its own kind.
 pub enum SubjectSpec {
-    Build(BuildSpec),
+    Build(Box<BuildSpec>),
     Existing { reference: Text },
-    Run(RunSpec),
-    Compose(ComposeSpec),
-    Host(HostSpec),
-    Request(RequestSpec),
-    Task(TaskSpec),
+    Run(Box<RunSpec>),
+    Compose(Box<ComposeSpec>),
+    Host(Box<HostSpec>),
+    Request(Box<RequestSpec>),
+    Task(Box<TaskSpec>),
 }
 
 impl SubjectSpec {
@@ -294,8 +307,8 @@ pub struct Check {
     pub index: usize,
     /// The source text: `expect prod.size < 200MB`.
     pub text: String,
-    pub line: usize,
-    pub column: usize,
+    pub line: u32,
+    pub column: u32,
     #[serde(skip)]
     pub span: Span,
     #[serde(skip)]
@@ -310,7 +323,8 @@ pub struct Check {
     /// `do`: perform without asserting.
     pub action_only: bool,
     pub predicate: Option<CheckedPredicate>,
-    pub modifier: Option<CheckedModifier>,
+    /// Boxed: most checks have none, and a large file holds many checks.
+    pub modifier: Option<Box<CheckedModifier>>,
     /// The property can change over time.
     pub changes: bool,
     /// Changes its subject (`restart`, `kill`, `stop`).

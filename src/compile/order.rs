@@ -53,11 +53,13 @@ impl FileCompiler<'_> {
             return;
         }
         // What a check needs run: its subject and, transitively, what that runs after.
+        let by_name: HashMap<&str, &SubjectDef> =
+            subjects.iter().map(|s| (s.name.as_str(), s)).collect();
         let needs = |name: &str| -> Vec<String> {
             let mut out = vec![name.to_string()];
             let mut i = 0;
             while i < out.len() {
-                if let Some(s) = subjects.iter().find(|s| s.name == out[i]) {
+                if let Some(s) = by_name.get(out[i].as_str()) {
                     for a in s.spec.after() {
                         if !out.contains(a) {
                             out.push(a.clone());

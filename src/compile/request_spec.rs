@@ -267,7 +267,7 @@ impl FileCompiler<'_> {
             );
             ok = false;
         }
-        ok.then_some(SubjectSpec::Request(spec))
+        ok.then(|| SubjectSpec::Request(Box::new(spec)))
     }
 
     /// `${login.json.token}` in a request's setting: a value of another request's response,
@@ -330,8 +330,10 @@ impl FileCompiler<'_> {
     /// Requests whose captures read each other in a circle (or themselves) cannot be made in
     /// any order: an error at the `${` that closes the circle.
     pub(super) fn check_capture_cycles(&mut self, subjects: &[SubjectDef]) {
+        let by_name: std::collections::HashMap<&str, &SubjectDef> =
+            subjects.iter().map(|s| (s.name.as_str(), s)).collect();
         let captures = |name: &str| -> Vec<String> {
-            match subjects.iter().find(|s| s.name == name).map(|s| &s.spec) {
+            match by_name.get(name).map(|s| &s.spec) {
                 Some(SubjectSpec::Request(r)) => r.captures.clone(),
                 _ => Vec::new(),
             }

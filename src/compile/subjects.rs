@@ -54,7 +54,12 @@ impl FileCompiler<'_> {
                 r.capture_spans.push((name, span));
             }
         }
-        if let SubjectSpec::Run(r) | SubjectSpec::Task(TaskSpec { run: r, .. }) = &mut spec {
+        let run = match &mut spec {
+            SubjectSpec::Run(r) => Some(&mut **r),
+            SubjectSpec::Task(t) => Some(&mut t.run),
+            _ => None,
+        };
+        if let Some(r) = run {
             // A container reaches itself by its own name: no dependency.
             r.refers_to.retain(|n| *n != s.name.name);
         }
@@ -390,7 +395,7 @@ impl FileCompiler<'_> {
                 _ => {}
             }
         }
-        Some(SubjectSpec::Build(spec))
+        Some(SubjectSpec::Build(Box::new(spec)))
     }
 
     fn run_spec(
@@ -497,7 +502,7 @@ impl FileCompiler<'_> {
                 _ => {}
             }
         }
-        ok.then_some(SubjectSpec::Run(spec))
+        ok.then(|| SubjectSpec::Run(Box::new(spec)))
     }
 
     fn task_spec(
@@ -509,7 +514,7 @@ impl FileCompiler<'_> {
             return None;
         };
         let mut spec = TaskSpec {
-            run,
+            run: *run,
             stdin: None,
             after: Vec::new(),
         };
@@ -520,7 +525,7 @@ impl FileCompiler<'_> {
                 _ => {}
             }
         }
-        Some(SubjectSpec::Task(spec))
+        Some(SubjectSpec::Task(Box::new(spec)))
     }
 
     fn compose_spec(
@@ -548,7 +553,7 @@ impl FileCompiler<'_> {
                 _ => {}
             }
         }
-        Some(SubjectSpec::Compose(spec))
+        Some(SubjectSpec::Compose(Box::new(spec)))
     }
 
     fn host_spec(
@@ -577,7 +582,7 @@ impl FileCompiler<'_> {
                 _ => {}
             }
         }
-        Some(SubjectSpec::Host(spec))
+        Some(SubjectSpec::Host(Box::new(spec)))
     }
 }
 

@@ -74,6 +74,10 @@ impl Text {
             a.push_str(b);
             return;
         }
+        // Most texts are one part: no room for four (a large spec holds many texts).
+        if self.parts.capacity() == 0 {
+            self.parts.reserve_exact(1);
+        }
         self.parts.push(part);
     }
 

@@ -180,6 +180,7 @@ impl Server {
                 ast: ast.unwrap_or(SpecFile {
                     file: crate::source::FileId(0),
                     items: Vec::new(),
+                    deferred: Vec::new(),
                 }),
                 diagnostics,
                 text,

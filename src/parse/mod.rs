@@ -9,7 +9,7 @@ mod rule_name;
 
 use pest::Parser;
 
-use crate::ast::SpecFile;
+use crate::ast::{Item, SpecFile};
 use crate::diag::{Code, Diagnostic};
 use crate::source::{SourceFile, Span};
 use grammar::{DspecParser, Rule};
@@ -37,6 +37,36 @@ const MAX_SYNTAX_ERRORS: usize = 100;
 /// statement that parsed, so it is partial when there are syntax errors; literal errors (bad
 /// units, escapes, regexes) come back beside it.
 pub fn parse_file(file: &SourceFile) -> (Option<SpecFile>, Vec<Diagnostic>) {
+    parse_file_with(file, false)
+}
+
+/// [`parse_file`] for a compiler that consumes the tree (`dspec validate`, `check`, `plan`):
+/// the expectations and actions, top-level or in criteria, are left out of the tree and the
+/// statements that hold them recorded in [`SpecFile::deferred`]; [`reparse`] parses each again
+/// as it compiles. A large spec's whole tree is then never held beside its compiled checks.
+/// The diagnostics are those of [`parse_file`].
+pub fn parse_file_lean(file: &SourceFile) -> (Option<SpecFile>, Vec<Diagnostic>) {
+    parse_file_with(file, true)
+}
+
+/// The statements at `start..end` of a file that parsed cleanly (a range of
+/// [`SpecFile::deferred`]), parsed again.
+pub fn reparse(file: &SourceFile, start: usize, end: usize) -> Vec<Item> {
+    let mut lowerer = lower::Lowerer {
+        file: file.id,
+        text: &file.text,
+        base: start,
+        errors: Vec::new(),
+        units: None,
+    };
+    let mut items = Vec::new();
+    if let Ok(pairs) = DspecParser::parse(Rule::file, &file.text[start..end]) {
+        lowerer.items(pairs, &mut items);
+    }
+    items
+}
+
+fn parse_file_with(file: &SourceFile, lean: bool) -> (Option<SpecFile>, Vec<Diagnostic>) {
     let text: &str = &file.text;
     let mut lowerer = lower::Lowerer {
         file: file.id,
@@ -46,6 +76,7 @@ pub fn parse_file(file: &SourceFile) -> (Option<SpecFile>, Vec<Diagnostic>) {
         units: None,
     };
     let mut items = Vec::new();
+    let mut deferred = Vec::new();
     let mut syntax: Vec<Diagnostic> = Vec::new();
     for c in chunk::split(text) {
         if syntax.len() >= MAX_SYNTAX_ERRORS {
@@ -55,12 +86,32 @@ pub fn parse_file(file: &SourceFile) -> (Option<SpecFile>, Vec<Diagnostic>) {
             syntax.push(unclosed_error(file, first, c.unclosed.len()));
             continue;
         }
+        let before = items.len();
         parse_statement(file, c.start, c.end, &mut lowerer, &mut items, &mut syntax);
+        if lean
+            && items[before..]
+                .iter()
+                .any(|i| matches!(i, Item::Criterion(_) | Item::Expect(_) | Item::Do(_)))
+        {
+            deferred.push((c.start, c.end));
+            for item in items.split_off(before) {
+                match item {
+                    Item::Expect(_) | Item::Do(_) => {}
+                    Item::Criterion(mut cr) => {
+                        cr.body = Vec::new();
+                        items.push(Item::Criterion(cr));
+                    }
+                    other => items.push(other),
+                }
+            }
+        }
     }
     items.shrink_to_fit();
+    deferred.shrink_to_fit();
     let ast = SpecFile {
         file: file.id,
         items,
+        deferred,
     };
     let mut errors = syntax;
     errors.append(&mut lowerer.errors);

@@ -41,7 +41,10 @@ pub fn annotations(run: &RunReport) -> String {
     }
     for g in facts::groups(program, results, setup) {
         for item in g.items.iter().filter(|i| !i.result.outcome.passed()) {
-            let (l, c) = (Some(item.check.line), Some(item.check.column));
+            let (l, c) = (
+                Some(item.check.line as usize),
+                Some(item.check.column as usize),
+            );
             line(
                 &mut out,
                 Some(item.path()),

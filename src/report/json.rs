@@ -187,8 +187,8 @@ fn result<'a>(item: &Item<'a>, program: &Program, sources: &SourceMap) -> Ordere
         json: ResultJson {
             id: item.id(),
             file: item.path(),
-            line: check.line,
-            column: check.column,
+            line: check.line as usize,
+            column: check.column as usize,
             text: &check.text,
             story: item.file.story.as_ref().map(|s| s.id.as_str()),
             story_title: item.file.story.as_ref().and_then(|s| s.title.as_deref()),
