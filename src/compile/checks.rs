@@ -202,10 +202,6 @@ impl FileCompiler<'_> {
 
         let file = self.sources.get(span.file);
         let (line, column) = file.line_col(span.start);
-        let path_text = match self.text(path.span).split_once('.') {
-            Some((_, rest)) => rest.to_string(),
-            None => String::new(),
-        };
         Check {
             index,
             text: self.shown(self.text(span).trim()),
@@ -222,7 +218,6 @@ impl FileCompiler<'_> {
                 steps.shrink_to_fit();
                 steps
             },
-            path_text,
             ty: w.ty,
             action_only,
             predicate,
@@ -231,10 +226,8 @@ impl FileCompiler<'_> {
             // Every `do` is a barrier: later expectations (and their `within` clocks) follow it.
             barrier: action_only || matches!(w.effect, Effect::Barrier | Effect::Stop),
             ends: w.effect == Effect::Stop,
-            touches: {
-                touches.shrink_to_fit();
-                touches
-            },
+            // Its own subject is implied (a large file holds one of these per expectation).
+            also_touches: touches.split_off(1),
             performs: w.performs,
             shares: None,
             runs: false,

@@ -89,8 +89,6 @@ pub(crate) struct FileCompiler<'a> {
     pub diags: Vec<Diagnostic>,
     pub lets: HashMap<String, (Option<Val>, Span)>,
     pub subjects: HashMap<String, Declared>,
-    /// Subject names in declaration order.
-    pub order: Vec<String>,
     /// While a request subject is compiled: captures (`${login.json.token}`) are allowed,
     /// and those found are collected here.
     pub captures: Option<Vec<(String, Span)>>,
@@ -107,7 +105,6 @@ impl<'a> FileCompiler<'a> {
             diags: Vec::new(),
             lets: HashMap::new(),
             subjects: HashMap::new(),
-            order: Vec::new(),
             captures: None,
             expanded: 0,
         }
@@ -144,7 +141,6 @@ impl<'a> FileCompiler<'a> {
         let mut story_span: Option<Span> = None;
         let mut criteria: Vec<CriterionInfo> = Vec::new();
         let mut criterion_spans: HashMap<String, Span> = HashMap::new();
-        let mut name_spans: HashMap<String, Span> = HashMap::new();
 
         // Pass 1: names.
         for item in &ast.items {
@@ -166,7 +162,7 @@ impl<'a> FileCompiler<'a> {
                     }
                 }
                 Item::Let(l) => {
-                    if self.check_new_name(&l.name, &mut name_spans, "let") {
+                    if self.check_new_name(&l.name, "let") {
                         let v = self.eval(&l.value);
                         let v = match self.opts.vars.iter().find(|(k, _)| *k == l.name.name) {
                             Some((_, text)) => Some(Val::Text(value::Text::lit(text.clone()))),
@@ -176,7 +172,7 @@ impl<'a> FileCompiler<'a> {
                     }
                 }
                 Item::Subject(s) => {
-                    if self.check_new_name(&s.name, &mut name_spans, s.kind.word()) {
+                    if self.check_new_name(&s.name, s.kind.word()) {
                         self.subjects.insert(
                             s.name.name.clone(),
                             Declared {
@@ -185,7 +181,6 @@ impl<'a> FileCompiler<'a> {
                                 pos: None,
                             },
                         );
-                        self.order.push(s.name.name.clone());
                     }
                 }
                 Item::Criterion(c) => {
@@ -367,13 +362,14 @@ impl<'a> FileCompiler<'a> {
             .unwrap_or_default()
     }
 
-    fn check_new_name(
-        &mut self,
-        name: &ast::Ident,
-        seen: &mut HashMap<String, Span>,
-        what: &str,
-    ) -> bool {
-        if let Some(first) = seen.get(&name.name) {
+    /// A `let` or subject name not declared before in the file (each that passes is then
+    /// declared in `lets` or `subjects`).
+    fn check_new_name(&mut self, name: &ast::Ident, what: &str) -> bool {
+        let first = match self.subjects.get(&name.name) {
+            Some(d) => Some(d.span),
+            None => self.lets.get(&name.name).map(|(_, span)| *span),
+        };
+        if let Some(first) = first {
             self.error(
                 Diagnostic::error(
                     Code::Duplicate,
@@ -381,12 +377,11 @@ impl<'a> FileCompiler<'a> {
                     format!("`{}` is already defined", name.name),
                 )
                 .label(format!("this {what} reuses the name"))
-                .secondary(*first, "first defined here")
+                .secondary(first, "first defined here")
                 .help("subjects and `let`s share one namespace per file: rename one of them"),
             );
             return false;
         }
-        seen.insert(name.name.clone(), name.span);
         true
     }
 
@@ -414,7 +409,7 @@ impl<'a> FileCompiler<'a> {
         {
             check.shares = Some(prev.shares.unwrap_or(prev.index));
         }
-        for t in &check.touches {
+        for t in check.touches() {
             // After `stop`, the exited container is still read: only what needs its process
             // (or repeats the stop other than by sharing it) is an error.
             let reads_exited = *t == check.subject
@@ -454,10 +449,8 @@ impl<'a> FileCompiler<'a> {
     /// Marks the subjects the checks reach; warns about the others when
     /// `warn` (a file with errors would only get noise).
     fn mark_used(&mut self, subjects: &mut [SubjectDef], checks: &[Check], warn: bool) {
-        let mut used: std::collections::HashSet<String> = checks
-            .iter()
-            .flat_map(|c| c.touches.iter().cloned())
-            .collect();
+        let mut used: std::collections::HashSet<String> =
+            checks.iter().flat_map(|c| c.touches().cloned()).collect();
         // What a used subject needs is used too: a container's image, and the subjects its
         // settings name (`env UP = upstream.url(9000)`), transitively.
         let mut todo: Vec<String> = used.iter().cloned().collect();
@@ -534,12 +527,13 @@ impl<'a> FileCompiler<'a> {
 
     /// "did you mean" over the declared subjects of some kinds.
     pub fn subject_help(&self, name: &str, kinds: &[SubjectKind]) -> String {
-        let names: Vec<&str> = self
-            .order
+        let mut declared: Vec<(&String, &Declared)> = self
+            .subjects
             .iter()
-            .filter(|n| kinds.contains(&self.subjects[*n].kind))
-            .map(String::as_str)
+            .filter(|(_, d)| kinds.contains(&d.kind))
             .collect();
+        declared.sort_by_key(|(_, d)| d.span.start);
+        let names: Vec<&str> = declared.into_iter().map(|(n, _)| n.as_str()).collect();
         let what = match kinds {
             [SubjectKind::Image] => "image subjects",
             _ => "subjects",

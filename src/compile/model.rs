@@ -317,8 +317,6 @@ pub struct Check {
     pub subject: String,
     pub subject_kind: SubjectKind,
     pub path: Vec<PathStep>,
-    /// The path as written after the subject: `get("/health").status`.
-    pub path_text: String,
     pub ty: Ty,
     /// `do`: perform without asserting.
     pub action_only: bool,
@@ -331,8 +329,10 @@ pub struct Check {
     pub barrier: bool,
     /// Ends its subject (`stop`).
     pub ends: bool,
-    /// Subjects it touches: its own and those a host command refers to.
-    pub touches: Vec<String>,
+    /// Subjects it touches besides its own (see [`Check::touches`]): those a call names
+    /// (`based_on(base)`), a request's container, those a host command's or task's settings
+    /// refer to.
+    pub also_touches: Vec<String>,
     /// How many steps of `path` make the action call it performs (`stop(30s)` of
     /// `stop(30s).exit_code`: 1), when it performs one.
     pub performs: Option<usize>,
@@ -361,6 +361,19 @@ pub enum Budget {
 }
 
 impl Check {
+    /// Subjects it touches: its own, then [`Check::also_touches`].
+    pub fn touches(&self) -> impl Iterator<Item = &String> {
+        std::iter::once(&self.subject).chain(&self.also_touches)
+    }
+
+    /// The path as written after the subject: `get("/health").status`.
+    pub fn path_text<'s>(&self, sources: &'s crate::source::SourceMap) -> &'s str {
+        sources
+            .snippet(self.path_span)
+            .split_once('.')
+            .map_or("", |(_, rest)| rest)
+    }
+
     /// The catalogue keys of the path, in order.
     pub fn keys(&self) -> impl Iterator<Item = Key> + '_ {
         self.path.iter().filter_map(PathStep::key)

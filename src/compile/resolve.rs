@@ -214,7 +214,7 @@ impl FileCompiler<'_> {
             return None;
         }
         let mut names: Vec<&str> = self.lets.keys().map(String::as_str).collect();
-        names.extend(self.order.iter().map(String::as_str));
+        names.extend(self.subjects.keys().map(String::as_str));
         names.sort();
         let bare = p.head_args.is_none() && p.segments.is_empty();
         if bare

@@ -433,7 +433,7 @@ pub fn lower(program: &Program) -> Plan {
                 b.ready(&me)
             }];
             // The other images a call names (`based_on(base)`) are read when it is judged.
-            for other in c.touches.iter().filter(|t| **t != c.subject) {
+            for other in &c.also_touches {
                 if matches!(
                     by_name.get(other.as_str()).map(|s| &s.spec),
                     Some(SubjectSpec::Build(_) | SubjectSpec::Existing { .. })

@@ -159,7 +159,7 @@ struct Ordered<'a> {
     json: ResultJson<'a>,
 }
 
-fn result<'a>(item: &Item<'a>, program: &Program, sources: &SourceMap) -> Ordered<'a> {
+fn result<'a>(item: &Item<'a>, program: &Program, sources: &'a SourceMap) -> Ordered<'a> {
     let check = item.check;
     let criterion = item.criterion();
     let expected = if check.action_only {
@@ -196,7 +196,7 @@ fn result<'a>(item: &Item<'a>, program: &Program, sources: &SourceMap) -> Ordere
             criterion_title: criterion.and_then(|c| c.title.as_deref()),
             subject: &check.subject,
             subject_kind: check.subject_kind.word(),
-            path: &check.path_text,
+            path: check.path_text(sources),
             action: check.action_only,
             ty: ty_name(check.ty),
             operator: item.operator(),

@@ -21,11 +21,12 @@ pub fn apply(program: &Program, expr: &Expr) -> Program {
             .iter()
             .filter(|c| {
                 let crit = c.criterion.map(|i| &f.criteria[i]);
+                let touched: Vec<String> = c.touches().cloned().collect();
                 expr.matches(&only::Item {
                     story: f.story.as_ref().map(|s| s.id.as_str()),
                     criterion: crit.map(|c| c.id.as_str()),
                     tags: crit.map(|c| c.tags.as_slice()).unwrap_or(&[]),
-                    subjects: &c.touches,
+                    subjects: &touched,
                     file: &f.path,
                 })
             })
@@ -37,7 +38,11 @@ pub fn apply(program: &Program, expr: &Expr) -> Program {
         for (i, c) in file.checks.iter_mut().enumerate() {
             c.index = i;
         }
-        let mut used: Vec<String> = file.checks.iter().flat_map(|c| c.touches.clone()).collect();
+        let mut used: Vec<String> = file
+            .checks
+            .iter()
+            .flat_map(|c| c.touches().cloned())
+            .collect();
         let mut i = 0;
         // What a used subject needs is used too: a container's or task's image, the subjects
         // its settings name, the host commands and tasks it runs `after`.
