@@ -33,6 +33,11 @@ pub struct CheckedFile {
     pub by_name: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
 }
 
+/// The subjects by name, for code that looks many of them up.
+pub fn by_name(subjects: &[SubjectDef]) -> std::collections::HashMap<&str, &SubjectDef> {
+    subjects.iter().map(|s| (s.name.as_str(), s)).collect()
+}
+
 impl CheckedFile {
     pub fn subject(&self, name: &str) -> Option<&SubjectDef> {
         let by_name = self.by_name.get_or_init(|| {

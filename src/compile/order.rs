@@ -53,8 +53,7 @@ impl FileCompiler<'_> {
             return;
         }
         // What a check needs run: its subject and, transitively, what that runs after.
-        let by_name: HashMap<&str, &SubjectDef> =
-            subjects.iter().map(|s| (s.name.as_str(), s)).collect();
+        let by_name = super::model::by_name(subjects);
         let needs = |name: &str| -> Vec<String> {
             let mut out = vec![name.to_string()];
             let mut i = 0;
@@ -108,8 +107,7 @@ pub(super) fn cycles(
     subjects: &[SubjectDef],
     edges: impl Fn(&SubjectDef) -> Vec<String>,
 ) -> Vec<(Span, Vec<String>)> {
-    let by_name: HashMap<&str, &SubjectDef> =
-        subjects.iter().map(|s| (s.name.as_str(), s)).collect();
+    let by_name = super::model::by_name(subjects);
     let next_of = |name: &str| by_name.get(name).map(|s| edges(s)).unwrap_or_default();
     let mut found = Vec::new();
     let mut reported: std::collections::HashSet<String> = std::collections::HashSet::new();

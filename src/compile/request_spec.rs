@@ -330,8 +330,7 @@ impl FileCompiler<'_> {
     /// Requests whose captures read each other in a circle (or themselves) cannot be made in
     /// any order: an error at the `${` that closes the circle.
     pub(super) fn check_capture_cycles(&mut self, subjects: &[SubjectDef]) {
-        let by_name: std::collections::HashMap<&str, &SubjectDef> =
-            subjects.iter().map(|s| (s.name.as_str(), s)).collect();
+        let by_name = super::model::by_name(subjects);
         let captures = |name: &str| -> Vec<String> {
             match by_name.get(name).map(|s| &s.spec) {
                 Some(SubjectSpec::Request(r)) => r.captures.clone(),

@@ -27,29 +27,25 @@ pub async fn service_anchor(ctx: &Ctx, stack: &Stack, service: &str) -> Option<A
         .expect("anchors lock")
         .get(service)
         .copied();
-    let base = match own {
-        Some(a) => a,
+    let own = match own {
+        Some(a) => Some(a),
         None => {
             let window = *stack.up_window.lock().expect("up window lock");
-            let started = match window {
+            match window {
                 Some((lo, hi)) => service_containers(ctx, stack, service)
                     .await
                     .ok()
                     .and_then(|cs| cs.first().and_then(|c| c.started_at))
                     .map(|t| Anchor::engine_time(t, lo, hi.max(lo))),
                 None => None,
-            };
-            match (started, last) {
-                (Some(s), _) => s,
-                (None, Some(l)) => l,
-                (None, None) => return None,
             }
         }
     };
-    Some(match last {
-        Some(l) if l.at > base.at => l,
-        _ => base,
-    })
+    // The later of the two; the service's own on a tie.
+    [own, last]
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| if b.at > a.at { b } else { a })
 }
 
 /// Start to healthy of a service's container, which Compose started: from the container's

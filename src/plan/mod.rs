@@ -368,8 +368,6 @@ pub fn lower(program: &Program) -> Plan {
             file: fi,
             name: name.to_string(),
         };
-        let by_name: HashMap<&str, &crate::compile::SubjectDef> =
-            f.subjects.iter().map(|s| (s.name.as_str(), s)).collect();
         // Containers (after the containers their settings name) and stacks.
         for s in start_order(f) {
             let me = sref(&s.name);
@@ -412,7 +410,9 @@ pub fn lower(program: &Program) -> Plan {
         b.file_checks = Vec::new();
         for c in &f.checks {
             let me = sref(&c.subject);
-            let subject = by_name[c.subject.as_str()];
+            let subject = f
+                .subject(&c.subject)
+                .expect("a check's subject is in its file");
             if matches!(subject.spec, SubjectSpec::Host(_) | SubjectSpec::Task(_)) {
                 let earlier = if c.runs {
                     b.file_checks.clone()
@@ -435,7 +435,7 @@ pub fn lower(program: &Program) -> Plan {
             // The other images a call names (`based_on(base)`) are read when it is judged.
             for other in &c.also_touches {
                 if matches!(
-                    by_name.get(other.as_str()).map(|s| &s.spec),
+                    f.subject(other).map(|s| &s.spec),
                     Some(SubjectSpec::Build(_) | SubjectSpec::Existing { .. })
                 ) {
                     deps.push(b.setup[&sref(other)]);

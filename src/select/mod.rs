@@ -21,12 +21,12 @@ pub fn apply(program: &Program, expr: &Expr) -> Program {
             .iter()
             .filter(|c| {
                 let crit = c.criterion.map(|i| &f.criteria[i]);
-                let touched: Vec<String> = c.touches().cloned().collect();
                 expr.matches(&only::Item {
                     story: f.story.as_ref().map(|s| s.id.as_str()),
                     criterion: crit.map(|c| c.id.as_str()),
                     tags: crit.map(|c| c.tags.as_slice()).unwrap_or(&[]),
-                    subjects: &touched,
+                    subject: &c.subject,
+                    also: &c.also_touches,
                     file: &f.path,
                 })
             })

@@ -8,7 +8,9 @@ pub struct Item<'a> {
     pub story: Option<&'a str>,
     pub criterion: Option<&'a str>,
     pub tags: &'a [String],
-    pub subjects: &'a [String],
+    /// The expectation's own subject, and the others it touches.
+    pub subject: &'a str,
+    pub also: &'a [String],
     pub file: &'a str,
 }
 
@@ -36,7 +38,9 @@ impl Expr {
         match self {
             Expr::Story(p) => it.story.is_some_and(|s| glob_match(p, s)),
             Expr::Criterion(p) => it.criterion.is_some_and(|c| glob_match(p, c)),
-            Expr::Subject(p) => it.subjects.iter().any(|s| glob_match(p, s)),
+            Expr::Subject(p) => {
+                glob_match(p, it.subject) || it.also.iter().any(|s| glob_match(p, s))
+            }
             Expr::File(p) => glob_match(p, it.file) || glob_match(&format!("**/{p}"), it.file),
             Expr::Tag(p) => it.tags.iter().any(|t| glob_match(p, t)),
             Expr::Not(e) => !e.matches(it),
@@ -162,7 +166,8 @@ mod tests {
             story: Some("3.6.5"),
             criterion: Some(crit),
             tags,
-            subjects,
+            subject: subjects.first().map_or("", String::as_str),
+            also: subjects.get(1..).unwrap_or(&[]),
             file: "specs/proxy.dspec",
         }
     }
