@@ -21,7 +21,14 @@ fn a_context_larger_than_the_memory_limit_builds() {
         "FROM scratch\nCOPY small.txt /small.txt\n",
     )
     .unwrap();
-    fs::write(dir.join("small.txt"), "small\n").unwrap();
+    // This run's own content: its layers are shared with no other suite's build (removing
+    // this run's image at the end would otherwise remove an intermediate image that another
+    // suite's build of the same context is using as its parent).
+    fs::write(
+        dir.join("small.txt"),
+        format!("small {}\n", std::process::id()),
+    )
+    .unwrap();
     // Sparse: no disk used on this side.
     let big = fs::File::create(dir.join("big.bin")).unwrap();
     big.set_len(384 << 20).unwrap();
